@@ -1,0 +1,95 @@
+//! A small typed client for the photos API: `GET PHOTOS_API_URL` with `Authorization: Bearer`,
+//! answering `{"photos":[{"id","title","url"}]}`. Other fields are ignored.
+
+use oauth2::AccessToken;
+use serde::Deserialize;
+use url::Url;
+
+use crate::http_client::{HttpClient, HttpError};
+
+/// Most photos shown on one page; a provider sending more is cut, not trusted.
+pub const MAX_PHOTOS: usize = 200;
+
+/// One photo, ready to render. `url` is http(s) and on an allowed origin.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub id: String,
+    pub title: String,
+    pub url: Url,
+}
+
+/// Why the photos could not be fetched. Carries no token and no body.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotosError {
+    /// 401 (RFC 6750 §3.1 `invalid_token`, or no error code): the token is expired or revoked.
+    #[error("the access token was not accepted")]
+    InvalidToken,
+    /// 403 `insufficient_scope` (RFC 6750 §3.1).
+    #[error("the access token lacks a scope")]
+    InsufficientScope,
+    #[error("the photos API timed out")]
+    Timeout,
+    #[error("the photos API could not be reached: {0}")]
+    Unreachable(HttpError),
+    #[error("the photos API answered HTTP {0}")]
+    Status(u16),
+    #[error("the photos API sent an invalid response: {0}")]
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+struct PhotosDto {
+    photos: Vec<PhotoDto>,
+}
+
+#[derive(Deserialize)]
+struct PhotoDto {
+    id: String,
+    title: String,
+    url: String,
+}
+
+/// Fetches the photos. The token goes only in the `Authorization` header, never in the URL
+/// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2).
+pub async fn fetch_photos(
+    http: &HttpClient,
+    api_url: &Url,
+    token: &AccessToken,
+) -> Result<Vec<Photo>, PhotosError> {
+    let request = http
+        .get(api_url.clone())
+        .bearer_auth(token.secret())
+        .header(http::header::ACCEPT, "application/json")
+        .build()
+        .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
+    let response = http.send(request).await.map_err(|e| match e {
+        HttpError::Timeout => PhotosError::Timeout,
+        other => PhotosError::Unreachable(other),
+    })?;
+    match response.status.as_u16() {
+        200 => {}
+        401 => return Err(PhotosError::InvalidToken),
+        403 => return Err(PhotosError::InsufficientScope),
+        status => return Err(PhotosError::Status(status)),
+    }
+    let dto: PhotosDto = serde_json::from_slice(&response.body)
+        // The category and position only: serde's message may quote the body.
+        .map_err(|e| {
+            PhotosError::Malformed(format!("{:?} error at line {}", e.classify(), e.line()))
+        })?;
+    Ok(dto
+        .photos
+        .into_iter()
+        .filter_map(|p| {
+            let url = Url::parse(&p.url).ok()?;
+            // Only http(s) images from the API's own origin: no `javascript:`/`data:` URLs, and
+            // nothing the page's CSP (img-src) would block anyway.
+            (url.origin() == api_url.origin()).then_some(Photo {
+                id: p.id,
+                title: p.title,
+                url,
+            })
+        })
+        .take(MAX_PHOTOS)
+        .collect())
+}

@@ -1,0 +1,102 @@
+//! Typed access to what this app keeps in the server-side session. The browser holds only the
+//! session id cookie; pending logins and tokens never leave the server (RFC 6749 §10.3).
+
+use rand::RngCore;
+use serde::{Serialize, de::DeserializeOwned};
+use tower_sessions::Session;
+
+use crate::{
+    error::AppError,
+    oauth::{PendingLogins, TokenSet},
+};
+
+/// Started sign-ins waiting for their callback, keyed by `state`.
+const PENDING: &str = "oauth.pending";
+/// The tokens of a connected session.
+const TOKENS: &str = "auth.tokens";
+/// The per-session CSRF token for `POST /logout`.
+const CSRF: &str = "csrf";
+
+/// The pending logins (empty when none).
+pub async fn pending_logins(session: &Session) -> Result<PendingLogins, AppError> {
+    Ok(get(session, PENDING).await?.unwrap_or_default())
+}
+
+/// Replaces the pending logins and saves the session now. Saving explicitly matters twice:
+/// tower-sessions skips the automatic save on 5xx responses (so a consumed state would come back
+/// after a failed exchange), and a failed automatic save turns the response into an empty 500.
+pub async fn store_pending_logins(
+    session: &Session,
+    logins: &PendingLogins,
+) -> Result<(), AppError> {
+    if logins.is_empty() {
+        session
+            .remove_value(PENDING)
+            .await
+            .map_err(AppError::session)?;
+    } else {
+        session
+            .insert(PENDING, logins)
+            .await
+            .map_err(AppError::session)?;
+    }
+    session.save().await.map_err(AppError::session)
+}
+
+/// The tokens, if the session is connected.
+pub async fn tokens(session: &Session) -> Result<Option<TokenSet>, AppError> {
+    get(session, TOKENS).await
+}
+
+/// Stores the tokens of a completed sign-in.
+pub async fn store_tokens(session: &Session, tokens: &TokenSet) -> Result<(), AppError> {
+    session
+        .insert(TOKENS, tokens)
+        .await
+        .map_err(AppError::session)?;
+    session.save().await.map_err(AppError::session)
+}
+
+/// The session's CSRF token for state-changing forms, created on first use (256 random bits).
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = get::<String>(session, CSRF).await? {
+        return Ok(token);
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    session
+        .insert(CSRF, &token)
+        .await
+        .map_err(AppError::session)?;
+    Ok(token)
+}
+
+/// Reads a value; a record that no longer deserializes (an older version's shape) counts as absent.
+async fn get<T: DeserializeOwned + Serialize>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    match session.get::<T>(key).await {
+        Ok(value) => Ok(value),
+        Err(tower_sessions::session::Error::SerdeJson(err)) => {
+            tracing::warn!(key, error = ?err.classify(), "ignoring a session value that no longer parses");
+            Ok(None)
+        }
+        Err(err) => Err(AppError::session(err)),
+    }
+}
+
+/// Forgets the tokens (the provider no longer accepts them).
+pub async fn clear_tokens(session: &Session) -> Result<(), AppError> {
+    session
+        .remove_value(TOKENS)
+        .await
+        .map_err(AppError::session)?;
+    Ok(())
+}
+
+/// The session's CSRF token if one was issued (never creates one).
+pub async fn csrf_token_if_any(session: &Session) -> Result<Option<String>, AppError> {
+    get(session, CSRF).await
+}

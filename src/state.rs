@@ -1,0 +1,26 @@
+//! The state every handler can reach: built once at startup, cheap to clone per request.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth};
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The OAuth client (endpoints, client credentials, scopes).
+    pub oauth: Arc<OAuth>,
+    /// The one outbound HTTP client (keep-alive pool, no redirects, timeouts, body cap).
+    pub http: HttpClient,
+    /// Where the provider and the photos API are, and its display name.
+    pub provider: Arc<ProviderConfig>,
+    /// This app's origin (`scheme://host:port`), for the `Origin` check on POSTs.
+    pub app_origin: Arc<str>,
+    /// Lifetime of a pending sign-in.
+    pub pending_login_ttl: Duration,
+    /// Inactivity limit of a connected session.
+    pub session_idle: Duration,
+}
+
+/// Unix time in seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
