@@ -11,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
 
     let config = Config::from_env().context("invalid configuration")?;
-    let mut app = Application::bind(config).await?;
-    let _demo = photo_connect::demo_provider::start_for(&mut app).await?; // DEMO-PROVIDER
+    let app = Application::bind(config).await?;
+    let app = photo_connect::demo_provider::start_for(app).await?; // DEMO-PROVIDER
     app.run_until_stopped().await
 }

@@ -58,6 +58,18 @@ impl MemoryStore {
         self.len().await == 0
     }
 
+    /// A copy of every live record (tests inspect what the server keeps).
+    pub async fn records(&self) -> Vec<Record> {
+        let now = OffsetDateTime::now_utc();
+        self.records
+            .lock()
+            .await
+            .values()
+            .filter(|r| r.expiry_date > now)
+            .cloned()
+            .collect()
+    }
+
     /// Whether a record with this id exists and has not expired (tests use it for C30).
     pub async fn contains(&self, id: &Id) -> bool {
         self.records

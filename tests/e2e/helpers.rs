@@ -1,0 +1,221 @@
+//! Test helpers: spawn the app with its demo provider, and walk the flow hop by hop.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use oauth2::ClientSecret;
+use photo_connect::{
+    Application,
+    config::Config,
+    demo_provider::{self, DemoProvider, DemoSettings},
+    session_store::MemoryStore,
+};
+use reqwest::{
+    StatusCode,
+    cookie::{CookieStore, Jar},
+    header,
+};
+use url::Url;
+
+/// The client secret the tests register, so they can look for it in logs.
+pub const CLIENT_SECRET: &str = "test-client-secret-4f1d2b";
+
+/// A running app, its demo provider, and a "browser" (cookie jar, no automatic redirects).
+pub struct TestApp {
+    pub url: Url,
+    pub provider: DemoProvider,
+    pub sessions: MemoryStore,
+    pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+/// Starts app + provider with test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Config::for_tests(), DemoSettings::for_tests()).await
+}
+
+/// Starts app + provider with the given settings.
+pub async fn spawn_app_with(mut config: Config, settings: DemoSettings) -> TestApp {
+    init_log_capture();
+    config.client_secret = Some(ClientSecret::new(CLIENT_SECRET.into()));
+    let mut app = Application::bind(config).await.expect("bind");
+    let provider = demo_provider::start_with(&mut app, settings)
+        .await
+        .expect("demo provider");
+    let running = app.spawn().expect("app starts");
+    let jar = Arc::new(Jar::default());
+    TestApp {
+        url: running.url,
+        provider,
+        sessions: running.sessions,
+        client: browser(jar.clone()),
+        jar,
+    }
+}
+
+/// A cookie-keeping client that never follows redirects.
+pub fn browser(jar: Arc<Jar>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> Url {
+        self.url.join(path).expect("url")
+    }
+
+    /// GET `path` on the app; returns status, headers and body.
+    pub async fn get(&self, path: &str) -> (StatusCode, header::HeaderMap, String) {
+        fetch(&self.client, self.at(path)).await
+    }
+
+    /// Loads the home page and returns the Connect link's authorize URL.
+    pub async fn start_login(&self) -> Url {
+        let (status, _, body) = self.get("/").await;
+        assert_eq!(status, StatusCode::OK);
+        connect_url(&body)
+    }
+
+    /// Opens the authorize URL at the provider and returns the consent page's transaction id.
+    pub async fn open_consent(&self, authorize: &Url) -> String {
+        let (status, _, body) = fetch(&self.client, authorize.clone()).await;
+        assert_eq!(status, StatusCode::OK, "consent page: {body}");
+        attribute_after(&body, r#"name="transaction" value=""#).expect("transaction field")
+    }
+
+    /// Answers the consent page; returns the provider's redirect back to the app (`/cb?…`).
+    pub async fn answer_consent(&self, transaction: &str, user: &str, decision: &str) -> Url {
+        let response = self
+            .client
+            .post(format!("{}/oauth/authorize", self.provider.issuer))
+            .form(&[
+                ("transaction", transaction),
+                ("user", user),
+                ("decision", decision),
+            ])
+            .send()
+            .await
+            .expect("consent answer");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "the provider answers with 303"
+        );
+        location(response.headers())
+    }
+
+    /// Walks home → authorize → approve as `user` and returns the callback URL (not yet visited).
+    pub async fn callback_for(&self, user: &str) -> Url {
+        let authorize = self.start_login().await;
+        let transaction = self.open_consent(&authorize).await;
+        self.answer_consent(&transaction, user, "approve").await
+    }
+
+    /// The whole flow, ending on the photos page; returns its HTML.
+    pub async fn login_as(&self, user: &str) -> String {
+        let callback = self.callback_for(user).await;
+        let (status, headers, _) = fetch(&self.client, callback).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location(&headers).path(), "/photos");
+        let (status, _, body) = self.get("/photos").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// How many token requests the provider has received.
+    pub fn token_requests(&self) -> usize {
+        self.provider.state.token_requests().len()
+    }
+
+    /// The app's session cookie value, if the jar has one.
+    pub fn session_cookie(&self) -> Option<String> {
+        let header = self.jar.cookies(&self.url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|c| c.strip_prefix("session="))
+            .map(str::to_owned)
+    }
+
+    /// Whether the visitor is connected: `/photos` renders instead of redirecting home.
+    pub async fn is_connected(&self) -> bool {
+        self.get("/photos").await.0 == StatusCode::OK
+    }
+}
+
+pub async fn fetch(client: &reqwest::Client, url: Url) -> (StatusCode, header::HeaderMap, String) {
+    let response = client.get(url).send().await.expect("request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.expect("body"))
+}
+
+/// The `Location` header as an absolute URL.
+pub fn location(headers: &header::HeaderMap) -> Url {
+    let value = headers
+        .get(header::LOCATION)
+        .expect("Location header")
+        .to_str()
+        .expect("ascii");
+    Url::parse(value)
+        .or_else(|_| Url::parse("http://relative.invalid/").and_then(|b| b.join(value)))
+        .expect("url")
+}
+
+/// The Connect link's href, HTML-unescaped.
+pub fn connect_url(html: &str) -> Url {
+    let href =
+        attribute_after(html, r#"id="connect" class="button" href=""#).expect("Connect link");
+    Url::parse(&href.replace("&#38;", "&").replace("&amp;", "&")).expect("authorize URL")
+}
+
+/// The text after `marker` up to the next `"`.
+pub fn attribute_after(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// A query parameter of `url`.
+pub fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Everything every test logged, at TRACE, for the no-leak checks.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().expect("log buffer").clone()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(Arc::default)
+}
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_log_capture() {
+    let buffer = log_buffer().clone();
+    // Everything at TRACE, except the *test browser's* cookie jar, which logs the cookies it stores.
+    photo_connect::telemetry::init_with_writer("trace,cookie_store=off", move || {
+        BufferWriter(buffer.clone())
+    });
+}

@@ -1,0 +1,10 @@
+//! HTTP-level tests of the whole flow: the app and the embedded demo provider on real sockets,
+//! driven by a cookie-jar client that follows no redirect, so every hop is asserted.
+//!
+//! These tests use the demo provider; removing it removes this folder too (see README).
+
+mod callback;
+mod flow;
+mod helpers;
+mod logs;
+mod pages;
