@@ -617,4 +617,39 @@ mod tests {
             assert!(!debug.contains(secret), "{debug}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parse_callback_never_panics_and_accepts_only_sane_values(raw in ".{0,600}") {
+                if let Ok(Callback::Code { code, state, iss }) = parse_callback(Some(&raw)) {
+                    prop_assert!(!state.is_empty() && state.len() <= MAX_STATE_LEN);
+                    prop_assert!(!code.secret().is_empty() && code.secret().len() <= MAX_CODE_LEN);
+                    prop_assert!(!state.chars().any(char::is_control));
+                    prop_assert!(iss.is_none_or(|i| !i.chars().any(char::is_control)));
+                }
+            }
+
+            #[test]
+            fn parse_callback_never_panics_on_structured_input(
+                pairs in proptest::collection::vec(("(code|state|error|iss|x|%[0-9A-Fa-f]{0,2})", "[ -~]{0,40}"), 0..8)
+            ) {
+                let raw: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = parse_callback(Some(&raw.join("&")));
+            }
+
+            #[test]
+            fn token_responses_never_panic(expires in any::<u64>(), kind in "[A-Za-z_]{0,12}", scope in "[ -~]{0,30}") {
+                let json = serde_json::json!({"access_token": "t", "token_type": kind, "expires_in": expires, "scope": scope});
+                if let Ok(response) = serde_json::from_value::<BasicTokenResponse>(json) {
+                    if let Ok(set) = oauth().token_set(&response, i64::MAX - 10) {
+                        prop_assert!(set.expires_at.is_some());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -72,7 +72,13 @@ pub async fn fetch_photos(
         403 => return Err(PhotosError::InsufficientScope),
         status => return Err(PhotosError::Status(status)),
     }
-    let dto: PhotosDto = serde_json::from_slice(&response.body)
+    parse_photos(&response.body, api_url)
+}
+
+/// Parses the photos response: unknown fields ignored, unusable image URLs dropped, at most
+/// [`MAX_PHOTOS`] kept. Never panics, whatever the body.
+pub fn parse_photos(body: &[u8], api_url: &Url) -> Result<Vec<Photo>, PhotosError> {
+    let dto: PhotosDto = serde_json::from_slice(body)
         // The category and position only: serde's message may quote the body.
         .map_err(|e| {
             PhotosError::Malformed(format!("{:?} error at line {}", e.classify(), e.line()))
@@ -84,7 +90,9 @@ pub async fn fetch_photos(
             let url = Url::parse(&p.url).ok()?;
             // Only http(s) images from the API's own origin: no `javascript:`/`data:` URLs, and
             // nothing the page's CSP (img-src) would block anyway.
-            (url.origin() == api_url.origin()).then_some(Photo {
+            let allowed =
+                matches!(url.scheme(), "http" | "https") && url.origin() == api_url.origin();
+            allowed.then_some(Photo {
                 id: p.id,
                 title: p.title,
                 url,
@@ -92,4 +100,75 @@ pub async fn fetch_photos(
         })
         .take(MAX_PHOTOS)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn api() -> Url {
+        Url::parse("https://api.example/photos").expect("url")
+    }
+
+    #[test]
+    fn keeps_only_http_images_from_the_api_origin_and_ignores_extra_fields() {
+        let body = br#"{"photos":[
+            {"id":"1","title":"ok","url":"https://api.example/i/1.png","width":3},
+            {"id":"2","title":"js","url":"javascript:alert(1)"},
+            {"id":"3","title":"data","url":"data:image/png;base64,AAAA"},
+            {"id":"4","title":"other origin","url":"https://evil.example/x.png"},
+            {"id":"5","title":"not a url","url":"::"}
+        ],"next":"ignored"}"#;
+        let photos = parse_photos(body, &api()).expect("parses");
+        assert_eq!(
+            photos.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec!["1"]
+        );
+    }
+
+    #[test]
+    fn caps_the_number_of_photos() {
+        let items: Vec<String> = (0..MAX_PHOTOS + 50)
+            .map(|i| format!(r#"{{"id":"{i}","title":"t","url":"https://api.example/{i}.png"}}"#))
+            .collect();
+        let body = format!(r#"{{"photos":[{}]}}"#, items.join(","));
+        assert_eq!(
+            parse_photos(body.as_bytes(), &api()).expect("parses").len(),
+            MAX_PHOTOS
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_that_do_not_quote_the_body() {
+        for body in [
+            &b"{"[..],
+            b"null",
+            b"[]",
+            b"{}",
+            br#"{"photos":{}}"#,
+            br#"{"photos":[{"id":1}]}"#,
+            b"SECRET-LOOKING-BODY",
+        ] {
+            let err = parse_photos(body, &api()).expect_err("malformed");
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_photos(&body, &api());
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_photo_fields(id in ".*", title in ".*", url in ".*") {
+            let body = serde_json::json!({"photos": [{"id": id, "title": title, "url": url}]}).to_string();
+            if let Ok(photos) = parse_photos(body.as_bytes(), &api()) {
+                for photo in photos {
+                    prop_assert_eq!(photo.url.origin(), api().origin());
+                }
+            }
+        }
+    }
 }

@@ -8,3 +8,5 @@ mod flow;
 mod helpers;
 mod logs;
 mod pages;
+#[path = "../support/mod.rs"]
+mod support;

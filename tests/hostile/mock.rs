@@ -1,0 +1,274 @@
+//! A provider that misbehaves on command, and a harness that points the app at it.
+
+use std::{
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::any,
+};
+use oauth2::{AuthUrl, ClientSecret, TokenUrl};
+use photo_connect::{
+    Application,
+    config::{Config, ProviderConfig},
+};
+use reqwest::cookie::Jar;
+use url::Url;
+
+use crate::support::*;
+
+/// What an endpoint answers.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// `application/json` with this status and body.
+    Json(u16, String),
+    /// Any status, content type, body and extra headers.
+    Raw {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+        headers: Vec<(&'static str, String)>,
+    },
+    /// A 200 JSON body of this many bytes.
+    Huge(usize),
+    /// A chunked body that never ends.
+    Endless,
+    /// One byte every 300 ms, forever.
+    Trickle,
+    /// Accepts the request and never answers.
+    Silent,
+    /// A redirect with this status to this URL.
+    Redirect(u16, String),
+}
+
+/// A request the mock received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+#[derive(Clone)]
+struct MockState {
+    token: Arc<Mutex<Reply>>,
+    photos: Arc<Mutex<Reply>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// A running mock provider.
+pub struct Mock {
+    pub url: String,
+    state: MockState,
+}
+
+/// A token response that works.
+pub fn good_token() -> Reply {
+    Reply::Json(200, r#"{"access_token":"at-GOOD-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-GOOD-1","scope":"photos"}"#.into())
+}
+
+impl Mock {
+    pub async fn start() -> Self {
+        let state = MockState {
+            token: Arc::new(Mutex::new(good_token())),
+            photos: Arc::new(Mutex::new(Reply::Json(200, r#"{"photos":[]}"#.into()))),
+            seen: Arc::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let router = Router::new()
+            .fallback(any(handle))
+            .with_state(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.expect("mock serves") });
+        Self { url, state }
+    }
+
+    pub fn token_replies(&self, reply: Reply) {
+        *self.state.token.lock().expect("lock") = reply;
+    }
+
+    pub fn photos_reply(&self, reply: Reply) {
+        *self.state.photos.lock().expect("lock") = reply;
+    }
+
+    /// Every request received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().expect("lock").clone()
+    }
+
+    /// Requests to `path`.
+    pub fn hits(&self, path: &str) -> Vec<Seen> {
+        self.seen().into_iter().filter(|s| s.path == path).collect()
+    }
+}
+
+async fn handle(
+    State(state): State<MockState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    state.seen.lock().expect("lock").push(Seen {
+        method: method.to_string(),
+        path: path.clone(),
+        query,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let reply = match path.as_str() {
+        "/token" => state.token.lock().expect("lock").clone(),
+        "/photos" => state.photos.lock().expect("lock").clone(),
+        _ => Reply::Raw {
+            status: 200,
+            content_type: "text/plain",
+            body: "attacker got it".into(),
+            headers: vec![],
+        },
+    };
+    render(reply).await
+}
+
+async fn render(reply: Reply) -> Response {
+    match reply {
+        Reply::Json(status, body) => (
+            StatusCode::from_u16(status).expect("status"),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Reply::Raw {
+            status,
+            content_type,
+            body,
+            headers,
+        } => {
+            let mut response = (
+                StatusCode::from_u16(status).expect("status"),
+                [(header::CONTENT_TYPE, content_type)],
+                body,
+            )
+                .into_response();
+            for (name, value) in headers {
+                response
+                    .headers_mut()
+                    .insert(name, value.parse().expect("header value"));
+            }
+            response
+        }
+        Reply::Huge(size) => {
+            let body = format!(
+                r#"{{"access_token":"x","token_type":"Bearer","padding":"{}"}}"#,
+                "a".repeat(size)
+            );
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Reply::Endless => {
+            let chunk = Bytes::from(vec![b' '; 16 * 1024]);
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, Infallible>(chunk.clone()));
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Reply::Trickle => {
+            let stream = futures_util::stream::unfold((), |()| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Some((Ok::<_, Infallible>(Bytes::from_static(b" ")), ()))
+            });
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Reply::Silent => {
+            std::future::pending::<()>().await;
+            StatusCode::OK.into_response()
+        }
+        Reply::Redirect(status, location) => (
+            StatusCode::from_u16(status).expect("status"),
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+    }
+}
+
+/// The app, pointed at a mock provider.
+pub struct TestApp {
+    pub url: Url,
+    pub client: reqwest::Client,
+}
+
+pub const SECRET: &str = "hostile-test-secret";
+
+/// Starts the app against `mock` (1 s timeout), after `tweak` adjusts the config.
+pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    init_log_capture();
+    let mut config = Config::for_tests();
+    config.client_secret = Some(ClientSecret::new(SECRET.into()));
+    config.http_timeout = Duration::from_secs(1);
+    config.provider = Some(ProviderConfig {
+        name: "Hostile".into(),
+        auth_url: AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
+        token_url: TokenUrl::new(format!("{}/token", mock.url)).expect("url"),
+        photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),
+        issuer: None,
+    });
+    tweak(&mut config);
+    let running = Application::bind(config)
+        .await
+        .expect("bind")
+        .spawn()
+        .expect("app starts");
+    TestApp {
+        url: running.url,
+        client: browser(Arc::new(Jar::default())),
+    }
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> Url {
+        self.url.join(path).expect("url")
+    }
+
+    /// Loads home (a fresh pending login) and returns its state.
+    pub async fn start_login(&self) -> String {
+        let (_, _, home) = fetch(&self.client, self.at("/")).await;
+        param(&connect_url(&home), "state").expect("state")
+    }
+
+    /// Starts a login and delivers a callback with `code`; returns status and page.
+    pub async fn callback(&self, code: &str) -> (reqwest::StatusCode, String) {
+        let state = self.start_login().await;
+        let (status, _, body) = fetch(
+            &self.client,
+            self.at(&format!("/cb?code={code}&state={state}")),
+        )
+        .await;
+        (status, body)
+    }
+
+    /// Whether the session is connected.
+    pub async fn is_connected(&self) -> bool {
+        fetch(&self.client, self.at("/"))
+            .await
+            .2
+            .contains("You are connected")
+    }
+}
