@@ -15,7 +15,7 @@ mod token;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use axum::{Json, Router, extract::DefaultBodyLimit, routing::get};
 use oauth2::{AuthUrl, ClientSecret, TokenUrl};
 use rand::RngCore;
@@ -23,7 +23,7 @@ use serde_json::json;
 use tokio::{net::TcpListener, task::JoinHandle};
 use url::Url;
 
-use crate::{Application, config::ProviderConfig};
+use crate::{Application, config::ProviderConfig, form};
 
 pub use store::{ProviderState, TokenRequestSeen};
 
@@ -39,35 +39,186 @@ pub struct RegisteredClient {
     pub name: String,
 }
 
-/// How the demo provider runs.
+/// How the demo provider runs. Build it with [`DemoSettings::for_tests`] or
+/// [`DemoSettings::from_env`] and change fields with struct-update syntax.
 #[derive(Clone, Debug)]
 pub struct DemoSettings {
-    /// `DEMO_PROVIDER_ADDR`: where it listens. Default `127.0.0.1:3001`.
+    /// `DEMO_PROVIDER_ADDR`: where it listens. Default `127.0.0.1:3001`. A non-loopback address
+    /// serves plain http to the network, so it needs `allow_http` too.
     pub addr: SocketAddr,
-    /// Codes live this long (RFC 6749 §4.1.2 recommends at most 10 minutes). Default 60 s.
+    /// `DEMO_CODE_TTL_SECS`: codes live this long (RFC 6749 §4.1.2 recommends at most 10
+    /// minutes). Default 60 s. Time is counted in whole seconds.
     pub code_ttl: Duration,
-    /// Access tokens live this long. Default 1 hour.
+    /// `DEMO_ACCESS_TOKEN_TTL_SECS`: access tokens live this long. Default 1 hour.
     pub access_token_ttl: Duration,
-    /// Refresh tokens live this long. Default 30 days.
+    /// `DEMO_REFRESH_TOKEN_TTL_SECS`: refresh tokens live this long. Default 30 days.
     pub refresh_token_ttl: Duration,
-    /// The registered clients.
+    /// How long a consent screen stays answerable. Default 10 minutes.
+    pub transaction_ttl: Duration,
+    /// Most live consent transactions, and most live codes, kept at once. Past it the provider
+    /// answers `temporarily_unavailable` instead of growing (memory stays bounded). Default 10 000.
+    pub max_pending: usize,
+    /// The registered clients (`DEMO_CLIENT_ID`… or `DEMO_CLIENTS_FILE`).
     pub clients: Vec<RegisteredClient>,
+    /// `DEMO_PROVIDER_ALLOW_HTTP=1`, a development switch, off by default: accept `http`
+    /// redirect URIs on hosts other than loopback, and a non-loopback listen address. Without
+    /// it only `localhost`, `127.0.0.0/8` and `[::1]` may use plain http (RFC 9700 §2.6,
+    /// OAuth 2.1 §1.5).
+    pub allow_http: bool,
+    /// PKCE is required by default (RFC 9700 §2.1.1). `false` is a *test-only* switch that lets
+    /// an authorization request omit `code_challenge`, so that the token endpoint's PKCE
+    /// downgrade check (a verifier sent for a code without a challenge, RFC 9700 §4.8.2) can be
+    /// exercised. Never read from the environment.
+    pub pkce_required: bool,
+    /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
+    pub quirks: Quirks,
+}
+
+/// Ways real providers deviate from the specs, each off by default. Turn them on to check that
+/// a client copes (or refuses cleanly). `DEMO_PROVIDER_QUIRKS` takes a comma-separated list of
+/// the names in [`Quirks::NAMES`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// `error-200`: token-endpoint errors come with HTTP 200, as GitHub sends them (RFC 6749
+    /// §5.2 says 400/401).
+    pub error_with_200: bool,
+    /// `expires-in-string`: `"expires_in": "3600"`, a JSON string (RFC 6749 §5.1 says number).
+    pub expires_in_as_string: bool,
+    /// `scope-commas`: `"scope": "photos,profile"` (RFC 6749 §3.3 says space-separated).
+    pub comma_separated_scope: bool,
+    /// `no-expires-in`: the token response has no `expires_in` (RECOMMENDED by RFC 6749 §5.1).
+    pub omit_expires_in: bool,
+    /// `no-iss`: authorization responses carry no `iss` (RFC 9207 §2), and the metadata says
+    /// `authorization_response_iss_parameter_supported: false`, like most providers today. A
+    /// client configured with the issuer must then refuse the callback (RFC 9207 §2.4).
+    pub omit_iss: bool,
+}
+
+impl Quirks {
+    /// The names `DEMO_PROVIDER_QUIRKS` accepts.
+    pub const NAMES: [&'static str; 5] = [
+        "error-200",
+        "expires-in-string",
+        "scope-commas",
+        "no-expires-in",
+        "no-iss",
+    ];
+
+    /// Parses a comma-separated list of [`Quirks::NAMES`] (`_` may stand for `-`). An unknown
+    /// name is an error, so a typo never silently tests nothing.
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut quirks = Self::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name.replace('_', "-").to_ascii_lowercase().as_str() {
+                "error-200" => &mut quirks.error_with_200,
+                "expires-in-string" => &mut quirks.expires_in_as_string,
+                "scope-commas" => &mut quirks.comma_separated_scope,
+                "no-expires-in" => &mut quirks.omit_expires_in,
+                "no-iss" => &mut quirks.omit_iss,
+                _ => bail!(
+                    "unknown quirk {:?}; known: {}",
+                    form::truncate(name, 40),
+                    Self::NAMES.join(", ")
+                ),
+            };
+            *flag = true;
+        }
+        Ok(quirks)
+    }
+
+    /// The names of the quirks that are on.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let flags = [
+            self.error_with_200,
+            self.expires_in_as_string,
+            self.comma_separated_scope,
+            self.omit_expires_in,
+            self.omit_iss,
+        ];
+        Self::NAMES
+            .iter()
+            .zip(flags)
+            .filter_map(|(name, on)| on.then_some(*name))
+            .collect()
+    }
 }
 
 impl DemoSettings {
-    /// Defaults with `DEMO_PROVIDER_ADDR` from the environment.
+    /// Reads the settings from the process environment (see [`DemoSettings::from_lookup`]).
     pub fn from_env() -> anyhow::Result<Self> {
-        let addr = std::env::var("DEMO_PROVIDER_ADDR")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| "127.0.0.1:3001".into());
-        let addr = addr
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset. Variables:
+    ///
+    /// - `DEMO_PROVIDER_ADDR` (`127.0.0.1:3001`), `DEMO_PROVIDER_QUIRKS` (none),
+    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_CODE_TTL_SECS` (60),
+    ///   `DEMO_ACCESS_TOKEN_TTL_SECS` (3600), `DEMO_REFRESH_TOKEN_TTL_SECS` (2592000);
+    /// - one client: `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_REDIRECT_URIS`
+    ///   (space-separated), `DEMO_CLIENT_NAME` (optional);
+    /// - more clients: `DEMO_CLIENTS_FILE`, a file of lines
+    ///   `client_id client_secret redirect_uri [redirect_uri…]` (`#` starts a comment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut settings = Self::for_tests();
+
+        let addr = var("DEMO_PROVIDER_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
+        settings.addr = addr
+            .trim()
             .parse()
             .with_context(|| format!("DEMO_PROVIDER_ADDR={addr:?} is not host:port"))?;
-        Ok(Self {
-            addr,
-            ..Self::for_tests()
-        })
+        if let Some(list) = var("DEMO_PROVIDER_QUIRKS") {
+            settings.quirks = Quirks::parse(&list).context("DEMO_PROVIDER_QUIRKS is not valid")?;
+        }
+        if let Some(flag) = var("DEMO_PROVIDER_ALLOW_HTTP") {
+            settings.allow_http = match flag.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => bail!("DEMO_PROVIDER_ALLOW_HTTP={flag:?} is not valid: expected 1 or 0"),
+            };
+        }
+        for (name, field) in [
+            ("DEMO_CODE_TTL_SECS", &mut settings.code_ttl),
+            ("DEMO_ACCESS_TOKEN_TTL_SECS", &mut settings.access_token_ttl),
+            ("DEMO_REFRESH_TOKEN_TTL_SECS", &mut settings.refresh_token_ttl),
+        ] {
+            if let Some(value) = var(name) {
+                match value.trim().parse::<u64>() {
+                    Ok(secs) if secs > 0 => *field = Duration::from_secs(secs),
+                    _ => bail!("{name}={value:?} is not valid: expected whole seconds above 0"),
+                }
+            }
+        }
+
+        match var("DEMO_CLIENT_ID") {
+            Some(client_id) => {
+                let secret = var("DEMO_CLIENT_SECRET").context(
+                    "DEMO_CLIENT_SECRET is required with DEMO_CLIENT_ID (make one with: openssl rand -base64 32)",
+                )?;
+                let uris = var("DEMO_REDIRECT_URIS")
+                    .context("DEMO_REDIRECT_URIS (space-separated) is required with DEMO_CLIENT_ID")?;
+                settings.clients.push(RegisteredClient {
+                    name: var("DEMO_CLIENT_NAME").unwrap_or_else(|| client_id.clone()),
+                    client_id,
+                    client_secret: ClientSecret::new(secret),
+                    redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
+                });
+            }
+            None => {
+                if var("DEMO_CLIENT_SECRET").is_some() || var("DEMO_REDIRECT_URIS").is_some() {
+                    bail!("DEMO_CLIENT_SECRET and DEMO_REDIRECT_URIS need DEMO_CLIENT_ID");
+                }
+            }
+        }
+        if let Some(path) = var("DEMO_CLIENTS_FILE") {
+            let text = std::fs::read_to_string(path.trim())
+                .with_context(|| format!("DEMO_CLIENTS_FILE={path:?} cannot be read"))?;
+            let clients = parse_clients_file(&text)
+                .with_context(|| format!("DEMO_CLIENTS_FILE={path:?} is not valid"))?;
+            settings.clients.extend(clients);
+        }
+        Ok(settings)
     }
 
     /// Defaults on a free loopback port, no clients yet.
@@ -77,9 +228,107 @@ impl DemoSettings {
             code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            transaction_ttl: Duration::from_secs(600),
+            max_pending: 10_000,
             clients: Vec::new(),
+            allow_http: false,
+            pkce_required: true,
+            quirks: Quirks::default(),
         }
     }
+
+    /// Checks the settings before anything listens: every client is well-formed and every
+    /// redirect URI is one this provider may redirect to (RFC 6749 §3.1.2, RFC 9700 §2.6).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let ip = self.addr.ip();
+        if !ip.is_loopback() && !self.allow_http {
+            bail!(
+                "DEMO_PROVIDER_ADDR={} is not a loopback address: the demo provider speaks plain \
+                 http, so listening there needs DEMO_PROVIDER_ALLOW_HTTP=1 (RFC 9700 §2.6)",
+                self.addr
+            );
+        }
+        let mut ids = std::collections::HashSet::new();
+        for client in &self.clients {
+            let id = &client.client_id;
+            if id.is_empty() || id.chars().any(char::is_control) {
+                bail!("a client_id is empty or contains control characters");
+            }
+            if !ids.insert(id.as_str()) {
+                bail!("client_id {id:?} is registered twice");
+            }
+            if client.client_secret.secret().is_empty() {
+                bail!("client {id:?} has an empty secret");
+            }
+            if client.redirect_uris.is_empty() {
+                bail!("client {id:?} has no redirect URI (RFC 6749 §3.1.2.2, OAuth 2.1 §2.3.1)");
+            }
+            for uri in &client.redirect_uris {
+                check_redirect_uri(uri, self.allow_http)
+                    .with_context(|| format!("client {id:?}: redirect URI {uri:?} refused"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A redirect URI this provider accepts at registration: an absolute http(s) URL without a
+/// fragment (RFC 6749 §3.1.2), https unless the host is loopback or `allow_http` is set
+/// (RFC 9700 §2.6, OAuth 2.1 §1.5).
+fn check_redirect_uri(uri: &str, allow_http: bool) -> anyhow::Result<()> {
+    let url = Url::parse(uri).context("not an absolute URL (RFC 6749 §3.1.2)")?;
+    if url.fragment().is_some() {
+        bail!("a redirect URI must not contain a fragment (RFC 6749 §3.1.2)");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!("a redirect URI must not contain credentials");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) || allow_http => Ok(()),
+        "http" => bail!(
+            "plain http is only accepted for loopback hosts (localhost, 127.0.0.1, [::1]); set \
+             DEMO_PROVIDER_ALLOW_HTTP=1 for a development setup (RFC 9700 §2.6, OAuth 2.1 §1.5)"
+        ),
+        _ => bail!("only http(s) redirect URIs are supported by this demo provider"),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Parses a `DEMO_CLIENTS_FILE`: one client per line, `client_id client_secret redirect_uri
+/// [redirect_uri…]`, separated by whitespace; blank lines and `#` comments ignored. Errors name
+/// the line, never the secret.
+pub fn parse_clients_file(text: &str) -> anyhow::Result<Vec<RegisteredClient>> {
+    let mut clients = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(id), Some(secret)) = (words.next(), words.next()) else {
+            bail!("line {}: expected: client_id client_secret redirect_uri…", index + 1);
+        };
+        let redirect_uris: Vec<String> = words.map(str::to_owned).collect();
+        if redirect_uris.is_empty() {
+            bail!("line {}: client {id:?} has no redirect URI", index + 1);
+        }
+        clients.push(RegisteredClient {
+            client_id: id.to_owned(),
+            client_secret: ClientSecret::new(secret.to_owned()),
+            redirect_uris,
+            name: id.to_owned(),
+        });
+    }
+    Ok(clients)
 }
 
 /// A running demo provider.
@@ -104,8 +353,13 @@ impl DemoProvider {
     }
 }
 
-/// Starts the provider with `settings`.
+/// Starts the provider with `settings`. Refuses settings that [`DemoSettings::validate`]
+/// refuses, e.g. an `http` redirect URI on a non-loopback host without `allow_http` (AR-05).
 pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
+    settings.validate()?;
+    if !settings.pkce_required {
+        tracing::warn!("demo provider: PKCE is optional (test-only setting)");
+    }
     let listener = TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("demo provider cannot listen on {}", settings.addr))?;
@@ -130,14 +384,14 @@ pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
 }
 
 /// When the app has no provider configured: starts the demo provider with the app registered as
-/// its client (a fresh random secret unless `OAUTH_CLIENT_SECRET` is set) and points the app at it.
-pub async fn start_for(app: &mut Application) -> anyhow::Result<Option<DemoProvider>> {
-    if app.config().provider.is_some() {
-        return Ok(None);
+/// its client (a fresh random secret unless `OAUTH_CLIENT_SECRET` is set) and points the app at
+/// it. The provider runs in the background for the life of the process.
+pub async fn start_for(mut app: Application) -> anyhow::Result<Application> {
+    if app.config().provider.is_none() {
+        let provider = start_with(&mut app, DemoSettings::from_env()?).await?;
+        tracing::info!(issuer = %provider.issuer, "demo provider running (no OAUTH_AUTH_URL set)");
     }
-    let provider = start_with(app, DemoSettings::from_env()?).await?;
-    tracing::info!(issuer = %provider.issuer, "demo provider running (no OAUTH_AUTH_URL set)");
-    Ok(Some(provider))
+    Ok(app)
 }
 
 /// [`start_for`] with explicit settings (tests).

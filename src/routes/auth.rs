@@ -111,7 +111,10 @@ async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Redirect> {
-    if headers.get(header::ORIGIN).is_some_and(|origin| origin.as_bytes() != state.app_origin.as_bytes()) {
+    if headers
+        .get(header::ORIGIN)
+        .is_some_and(|origin| origin.as_bytes() != state.app_origin.as_bytes())
+    {
         return Err(AppError::Csrf);
     }
     let form = std::str::from_utf8(&body)
