@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
-use oauth2::{AuthUrl, ClientId, ClientSecret, TokenUrl};
+use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). Exactly one method is
@@ -31,9 +31,33 @@ pub struct ProviderConfig {
     /// `PHOTOS_API_URL`: the photos endpoint, called with `Authorization: Bearer`. Required with
     /// `OAUTH_AUTH_URL`.
     pub photos_api_url: Url,
-    /// `OAUTH_ISSUER`: the provider's issuer identifier. When set, a callback's `iss` parameter must
-    /// equal it exactly, and a callback without `iss` is refused (RFC 9207 §2.4).
+    /// `OAUTH_REVOCATION_URL`: the revocation endpoint (RFC 7009), used at logout. Optional.
+    pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_ISSUER`: the provider's issuer identifier. A callback's `iss`, when present, must
+    /// equal it exactly (RFC 9207 §2.4).
     pub issuer: Option<String>,
+    /// Whether every callback must carry `iss`: set when `OAUTH_ISSUER` is configured with explicit
+    /// endpoints, or when the metadata says `authorization_response_iss_parameter_supported`.
+    pub require_iss: bool,
+}
+
+/// `OAUTH_ISSUER` without `OAUTH_AUTH_URL`: the endpoints come from the provider's metadata
+/// (RFC 8414), fetched and checked at startup; explicit URLs override what it says.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    /// `OAUTH_ISSUER`: the metadata's `issuer` must be identical to it (RFC 8414 §3.3).
+    pub issuer: String,
+    /// `PHOTOS_API_URL` (not part of the metadata).
+    pub photos_api_url: Url,
+    /// `PROVIDER_NAME`, if set.
+    pub name: Option<String>,
+    /// `OAUTH_TOKEN_URL`, if set, overrides the metadata's `token_endpoint`.
+    pub token_url: Option<TokenUrl>,
+    /// `OAUTH_REVOCATION_URL`, if set, overrides the metadata's `revocation_endpoint`.
+    pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_ALLOW_UNADVERTISED_PKCE=true`: start even if the metadata does not list S256 in
+    /// `code_challenge_methods_supported` (S256 is still sent; `plain` never is).
+    pub allow_unadvertised_pkce: bool,
 }
 
 /// The whole configuration. Build it with [`Config::from_env`] (or by hand in tests).
@@ -53,8 +77,12 @@ pub struct Config {
     pub scopes: Vec<String>,
     /// `OAUTH_TOKEN_AUTH`: `client_secret_basic` (default) or `client_secret_post`.
     pub token_auth: TokenAuth,
-    /// The provider's endpoints; `None` means "start the embedded demo provider".
+    /// The provider's endpoints; `None` (and no `discovery`) means "start the demo provider".
     pub provider: Option<ProviderConfig>,
+    /// Endpoints to discover from `OAUTH_ISSUER` at startup, filling `provider`.
+    pub discovery: Option<Discovery>,
+    /// `TOKEN_REFRESH_SKEW_SECS`: refresh an access token this long before it expires. Default 30.
+    pub token_refresh_skew: Duration,
     /// `HTTP_TIMEOUT_SECS`: total timeout of every call to the provider. Default 10.
     pub http_timeout: Duration,
     /// How long a started sign-in may wait for its callback (the pending login's lifetime).
@@ -112,6 +140,45 @@ impl Config {
             60 * parse_var(&var, "SESSION_IDLE_MINUTES", "30", parse_positive)?,
         );
 
+        let token_refresh_skew =
+            Duration::from_secs(parse_var(&var, "TOKEN_REFRESH_SKEW_SECS", "30", |v| {
+                Ok(v.parse::<u64>()?)
+            })?);
+        let revocation_url = var("OAUTH_REVOCATION_URL")
+            .map(|v| {
+                RevocationUrl::new(v.clone())
+                    .with_context(|| format!("OAUTH_REVOCATION_URL={v:?} is not a URL"))
+            })
+            .transpose()?;
+        let photos_api_url = var("PHOTOS_API_URL")
+            .map(|v| Url::parse(&v).with_context(|| format!("PHOTOS_API_URL={v:?} is not a URL")))
+            .transpose()?;
+        let token_url = var("OAUTH_TOKEN_URL")
+            .map(|v| {
+                TokenUrl::new(v.clone())
+                    .with_context(|| format!("OAUTH_TOKEN_URL={v:?} is not a URL"))
+            })
+            .transpose()?;
+
+        let discovery = match (var("OAUTH_AUTH_URL"), var("OAUTH_ISSUER")) {
+            (None, Some(issuer)) => Some(Discovery {
+                issuer,
+                photos_api_url: photos_api_url
+                    .clone()
+                    .context("PHOTOS_API_URL is required when OAUTH_ISSUER is set")?,
+                name: var("PROVIDER_NAME"),
+                token_url: token_url.clone(),
+                revocation_url: revocation_url.clone(),
+                allow_unadvertised_pkce: parse_var(
+                    &var,
+                    "OAUTH_ALLOW_UNADVERTISED_PKCE",
+                    "false",
+                    |v| v.parse::<bool>().context("expected true or false"),
+                )?,
+            }),
+            _ => None,
+        };
+
         let provider = match var("OAUTH_AUTH_URL") {
             None => None,
             Some(auth) => {
@@ -121,26 +188,28 @@ impl Config {
                 };
                 let auth_url = AuthUrl::new(auth.clone())
                     .with_context(|| format!("OAUTH_AUTH_URL={auth:?} is not a URL"))?;
-                let token = required("OAUTH_TOKEN_URL")?;
-                let token_url = TokenUrl::new(token.clone())
-                    .with_context(|| format!("OAUTH_TOKEN_URL={token:?} is not a URL"))?;
-                let photos = required("PHOTOS_API_URL")?;
-                let photos_api_url = Url::parse(&photos)
-                    .with_context(|| format!("PHOTOS_API_URL={photos:?} is not a URL"))?;
+                required("OAUTH_TOKEN_URL")?;
+                required("PHOTOS_API_URL")?;
                 let name = var("PROVIDER_NAME")
                     .or_else(|| auth_url.url().host_str().map(str::to_owned))
                     .unwrap_or_else(|| "your provider".into());
+                let issuer = var("OAUTH_ISSUER");
                 Some(ProviderConfig {
                     name,
                     auth_url,
-                    token_url,
-                    photos_api_url,
-                    issuer: var("OAUTH_ISSUER"),
+                    token_url: token_url.clone().context("OAUTH_TOKEN_URL")?,
+                    photos_api_url: photos_api_url.clone().context("PHOTOS_API_URL")?,
+                    revocation_url: revocation_url.clone(),
+                    // Configured by hand with an issuer: every callback must name it (RFC 9207 §2.4).
+                    require_iss: issuer.is_some(),
+                    issuer,
                 })
             }
         };
-        if provider.is_some() && client_secret.is_none() {
-            bail!("OAUTH_CLIENT_SECRET is required when OAUTH_AUTH_URL is set");
+        if (provider.is_some() || discovery.is_some()) && client_secret.is_none() {
+            bail!(
+                "OAUTH_CLIENT_SECRET is required with a real provider (OAUTH_AUTH_URL or OAUTH_ISSUER)"
+            );
         }
 
         Ok(Self {
@@ -151,6 +220,8 @@ impl Config {
             scopes,
             token_auth,
             provider,
+            discovery,
+            token_refresh_skew,
             http_timeout,
             pending_login_ttl,
             session_idle,
@@ -167,6 +238,8 @@ impl Config {
             scopes: vec!["photos".into()],
             token_auth: TokenAuth::ClientSecretBasic,
             provider: None,
+            discovery: None,
+            token_refresh_skew: Duration::from_secs(30),
             http_timeout: Duration::from_secs(2),
             pending_login_ttl: Duration::from_secs(600),
             session_idle: Duration::from_secs(30 * 60),
@@ -258,6 +331,45 @@ mod tests {
         let provider = config.provider.as_ref().expect("provider configured");
         assert_eq!(provider.name, "as.example");
         assert_eq!(config.token_auth, TokenAuth::ClientSecretPost);
+        assert!(
+            !provider.require_iss,
+            "no issuer configured, no iss required"
+        );
+    }
+
+    #[test]
+    fn oauth_issuer_alone_means_discovery() {
+        let err = from(&[("OAUTH_ISSUER", "https://as.example")]).unwrap_err();
+        assert!(format!("{err:#}").contains("PHOTOS_API_URL"), "{err:#}");
+        let config = from(&[
+            ("OAUTH_ISSUER", "https://as.example"),
+            ("PHOTOS_API_URL", "https://api.example/photos"),
+            ("OAUTH_CLIENT_SECRET", "s"),
+            ("OAUTH_REVOCATION_URL", "https://as.example/custom-revoke"),
+        ])
+        .expect("valid");
+        assert!(config.provider.is_none());
+        let discovery = config.discovery.expect("discovery");
+        assert_eq!(discovery.issuer, "https://as.example");
+        assert!(
+            discovery.revocation_url.is_some(),
+            "explicit URLs override the metadata"
+        );
+        assert!(!discovery.allow_unadvertised_pkce);
+    }
+
+    #[test]
+    fn an_issuer_with_explicit_endpoints_requires_iss() {
+        let config = from(&[
+            ("OAUTH_AUTH_URL", "https://as.example/authorize"),
+            ("OAUTH_TOKEN_URL", "https://as.example/token"),
+            ("PHOTOS_API_URL", "https://api.example/photos"),
+            ("OAUTH_CLIENT_SECRET", "s"),
+            ("OAUTH_ISSUER", "https://as.example"),
+        ])
+        .expect("valid");
+        assert!(config.discovery.is_none());
+        assert!(config.provider.expect("provider").require_iss);
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub enum AppError {
     Exchange(#[from] ExchangeError),
     #[error(transparent)]
     Photos(#[from] PhotosError),
+    /// The provider refused the refresh for good (`invalid_grant`…): connect again.
+    #[error("the connection must be renewed")]
+    Reconnect,
+    /// The refresh failed for a passing reason (provider down, slow): tokens kept, try again.
+    #[error("refresh failed: {0}")]
+    RefreshUnavailable(ExchangeError),
     /// A state-changing request without a valid CSRF token or from another origin.
     #[error("CSRF check failed")]
     Csrf,
@@ -64,6 +70,9 @@ impl AppError {
             }
             AccessDenied | Csrf => StatusCode::FORBIDDEN,
             AuthorizationFailed(_) => StatusCode::BAD_GATEWAY,
+            Reconnect => StatusCode::UNAUTHORIZED,
+            RefreshUnavailable(ExchangeError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Exchange(ExchangeError::Timeout) | Photos(PhotosError::Timeout) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -116,6 +125,14 @@ impl AppError {
             Exchange(_) => (
                 "The provider is not working right now",
                 "We could not get an answer we understand from the provider. Please try again in a moment.",
+            ),
+            Reconnect => (
+                "Your connection has expired",
+                "The provider no longer accepts this connection. Please connect your account again.",
+            ),
+            RefreshUnavailable(_) => (
+                "The provider is not answering right now",
+                "We could not renew your connection just now. Your connection is kept; please try again in a moment.",
             ),
             Photos(PhotosError::InvalidToken) => (
                 "Your connection has expired",

@@ -80,6 +80,11 @@ impl HttpClient {
         self.inner.get(url)
     }
 
+    /// Starts a POST request.
+    pub fn post(&self, url: url::Url) -> reqwest::RequestBuilder {
+        self.inner.post(url)
+    }
+
     /// Sends `request` and reads at most `max_body` bytes of the answer.
     pub async fn send(&self, request: reqwest::Request) -> Result<Response, HttpError> {
         let mut response = self

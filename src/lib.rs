@@ -2,11 +2,13 @@
 //! server-side axum app. This file is the module map; `startup.rs` is the composition root.
 
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod http_client;
 pub mod oauth;
 pub mod photos_api;
+pub mod refresh;
 pub mod routes;
 pub mod session;
 pub mod session_store;

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use oauth2::{
-    AuthType, AuthorizationCode, Client, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    StandardRevocableToken, TokenResponse,
+    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    RevocationUrl, Scope, StandardRevocableToken, TokenResponse,
     basic::{
         BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
         BasicTokenResponse, BasicTokenType,
@@ -59,6 +59,12 @@ pub struct OAuth {
     client: OAuthClient,
     scopes: Vec<Scope>,
     issuer: Option<String>,
+    require_iss: bool,
+    /// For revocation, which the `oauth2` crate refuses over plain http even on loopback.
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    token_auth: TokenAuth,
+    revocation_url: Option<RevocationUrl>,
     http: HttpClient,
 }
 
@@ -94,6 +100,41 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
     /// The scopes granted (RFC 6749 §5.1: the response's `scope`, else the requested ones).
     pub scopes: Vec<String>,
+    /// How many times these tokens were refreshed (shown on the photos page for the demo).
+    #[serde(default)]
+    pub refreshed: u32,
+}
+
+impl TokenSet {
+    /// Whether the access token is expired or will be within `skew` (clock drift, latency).
+    /// Unknown expiry counts as fresh: the API's 401 will tell.
+    pub fn needs_refresh(&self, now: i64, skew: Duration) -> bool {
+        self.expires_at
+            .is_some_and(|at| at.saturating_sub(skew.as_secs() as i64) <= now)
+    }
+}
+
+/// Why a refresh failed, split by what the app should do next (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The grant is gone (`invalid_grant`, `invalid_client`, or no refresh token): forget the
+    /// tokens and ask the person to connect again.
+    #[error("the refresh was refused for good: {0}")]
+    Fatal(String),
+    /// The provider is down, slow or confused: keep the tokens and let the person retry.
+    #[error(transparent)]
+    Transient(ExchangeError),
+}
+
+/// Why a revocation failed (RFC 7009 §2.2.1). Logged only; logout goes on regardless.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("the revocation endpoint must be https (RFC 7009 §2), except on loopback")]
+    Insecure,
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the revocation endpoint answered HTTP {0}")]
+    Status(u16),
 }
 
 /// A validated authorization response (RFC 6749 §4.1.2, §4.1.2.1).
@@ -163,7 +204,7 @@ impl OAuth {
             TokenAuth::ClientSecretPost => AuthType::RequestBody,
         };
         let client = oauth2::basic::BasicClient::new(ClientId::new(config.client_id.to_string()))
-            .set_client_secret(secret)
+            .set_client_secret(secret.clone())
             .set_auth_uri(provider.auth_url.clone())
             .set_token_uri(provider.token_url.clone())
             // The same redirect_uri goes in the authorize and the token request (RFC 6749 §4.1.3).
@@ -173,6 +214,11 @@ impl OAuth {
             client,
             scopes: config.scopes.iter().cloned().map(Scope::new).collect(),
             issuer: provider.issuer.clone(),
+            require_iss: provider.require_iss,
+            client_id: config.client_id.clone(),
+            client_secret: secret,
+            token_auth: config.token_auth,
+            revocation_url: provider.revocation_url.clone(),
             http,
         })
     }
@@ -198,9 +244,84 @@ impl OAuth {
         )
     }
 
-    /// The issuer the callback's `iss` must equal, when configured (RFC 9207 §2.4).
-    pub fn expected_issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+    /// Whether a callback's `iss` is acceptable (RFC 9207 §2.4): see [`issuer_matches`].
+    pub fn issuer_ok(&self, iss: Option<&str>) -> bool {
+        issuer_matches(self.issuer.as_deref(), self.require_iss, iss)
+    }
+
+    /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
+    /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
+    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| RefreshError::Fatal("no refresh token".into()))?;
+        let response = self
+            .client
+            .exchange_refresh_token(refresh_token)
+            .request_async(&self.http)
+            .await
+            .map_err(|err| match classify_token_error(err) {
+                ExchangeError::Rejected(code)
+                    if code == "invalid_grant" || code == "invalid_client" =>
+                {
+                    RefreshError::Fatal(code)
+                }
+                other => RefreshError::Transient(other),
+            })?;
+        let mut fresh = self
+            .token_set(&response, now)
+            .map_err(RefreshError::Transient)?;
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = tokens.refresh_token.clone();
+        }
+        fresh.refreshed = tokens.refreshed.saturating_add(1);
+        Ok(fresh)
+    }
+
+    /// Whether the provider has a revocation endpoint.
+    pub fn can_revoke(&self) -> bool {
+        self.revocation_url.is_some()
+    }
+
+    /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request. Done here rather
+    /// than through `oauth2`, which refuses http URLs outright, so the local demo can use it;
+    /// anything but loopback must still be https.
+    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
+        let Some(url) = &self.revocation_url else {
+            return Ok(());
+        };
+        let url = url.url();
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if url.scheme() != "https" && !loopback {
+            return Err(RevokeError::Insecure);
+        }
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        let request = self.http.post(url.clone());
+        let request = match self.token_auth {
+            // The same encoding as the token request: form-urlencode, then Basic (RFC 6749 §2.3.1).
+            TokenAuth::ClientSecretBasic => {
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request.basic_auth(enc(&self.client_id), Some(enc(self.client_secret.secret())))
+            }
+            TokenAuth::ClientSecretPost => {
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", self.client_secret.secret()));
+                request
+            }
+        };
+        let request = request
+            .form(&form)
+            .build()
+            .map_err(|e| HttpError::Other(e.without_url().to_string()))?;
+        let response = self.http.send(request).await?;
+        // 200 also means "the token was already invalid" (RFC 7009 §2.2).
+        match response.status.as_u16() {
+            200 => Ok(()),
+            status => Err(RevokeError::Status(status)),
+        }
     }
 
     /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
@@ -245,6 +366,7 @@ impl OAuth {
             refresh_token: response.refresh_token().cloned(),
             expires_at,
             scopes,
+            refreshed: 0,
         })
     }
 }
@@ -348,13 +470,15 @@ pub fn parse_callback(raw_query: Option<&str>) -> Result<Callback, CallbackError
     })
 }
 
-/// Checks the callback's `iss` against the expected issuer (RFC 9207 §2.4): when an issuer is
-/// configured, `iss` must be present and byte-equal; without one, `iss` is not checked.
-pub fn issuer_matches(expected: Option<&str>, iss: Option<&str>) -> bool {
+/// Checks the callback's `iss` (RFC 9207 §2.4), already decoded once from the query. With a
+/// known issuer, a present `iss` must be byte-equal (no normalization), and a missing one is
+/// refused when `required` (the provider advertises `iss`, or it was configured). With no known
+/// issuer there is nothing to compare against.
+pub fn issuer_matches(expected: Option<&str>, required: bool, iss: Option<&str>) -> bool {
     match (expected, iss) {
         (None, _) => true,
         (Some(expected), Some(iss)) => expected.as_bytes() == iss.as_bytes(),
-        (Some(_), None) => false,
+        (Some(_), None) => !required,
     }
 }
 
@@ -372,7 +496,9 @@ mod tests {
             auth_url: AuthUrl::new("https://as.example/authorize".into()).expect("url"),
             token_url: TokenUrl::new("https://as.example/token".into()).expect("url"),
             photos_api_url: Url::parse("https://api.example/photos").expect("url"),
+            revocation_url: None,
             issuer: None,
+            require_iss: false,
         };
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
         let http = HttpClient::new(Duration::from_secs(1)).expect("client");
@@ -554,17 +680,31 @@ mod tests {
     #[test]
     fn issuer_check_is_exact_when_configured() {
         let expected = Some("https://as.example");
-        assert!(issuer_matches(expected, Some("https://as.example")));
+        assert!(issuer_matches(expected, true, Some("https://as.example")));
         for variant in [
             "https://as.example/",
             "https://AS.example",
             "https://as.example:443",
             "https%3A%2F%2Fas.example",
         ] {
-            assert!(!issuer_matches(expected, Some(variant)), "{variant}");
+            assert!(
+                !issuer_matches(expected, true, Some(variant)),
+                "C24: {variant}"
+            );
+            assert!(
+                !issuer_matches(expected, false, Some(variant)),
+                "C25: {variant}"
+            );
         }
-        assert!(!issuer_matches(expected, None));
-        assert!(issuer_matches(None, Some("anything")));
+        assert!(
+            !issuer_matches(expected, true, None),
+            "C23: missing when required"
+        );
+        assert!(
+            issuer_matches(expected, false, None),
+            "not advertised, not sent"
+        );
+        assert!(issuer_matches(None, false, Some("anything")));
     }
 
     #[test]
@@ -599,6 +739,26 @@ mod tests {
     }
 
     #[test]
+    fn needs_refresh_honours_the_skew_and_unknown_expiry() {
+        let mut tokens = TokenSet {
+            access_token: oauth2::AccessToken::new("a".into()),
+            refresh_token: None,
+            expires_at: Some(1_000),
+            scopes: vec![],
+            refreshed: 0,
+        };
+        let skew = Duration::from_secs(30);
+        assert!(!tokens.needs_refresh(900, skew));
+        assert!(
+            tokens.needs_refresh(980, skew),
+            "C65: expires in 20 s with a 30 s skew"
+        );
+        assert!(tokens.needs_refresh(2_000, skew));
+        tokens.expires_at = None;
+        assert!(!tokens.needs_refresh(i64::MAX, skew));
+    }
+
+    #[test]
     fn debug_of_session_data_is_redacted() {
         let login = pending("the-state-value", 0);
         let tokens = TokenSet {
@@ -606,6 +766,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("the-refresh-token".into())),
             expires_at: None,
             scopes: vec![],
+            refreshed: 0,
         };
         let debug = format!("{login:?} {tokens:?}");
         for secret in [

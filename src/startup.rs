@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::{
     config::{Config, ProviderConfig},
+    discovery,
     http_client::HttpClient,
     oauth::OAuth,
     routes::{self, SecurityHeaders},
@@ -36,7 +37,17 @@ pub struct RunningApp {
 
 impl Application {
     /// Binds `LISTEN_ADDR`. The app URL is `APP_URL`, or `http://localhost:<bound port>`.
-    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+    /// With `OAUTH_ISSUER` alone, the provider is discovered here (RFC 8414), so a provider with
+    /// bad metadata stops the app at startup rather than failing sign-ins later.
+    pub async fn bind(mut config: Config) -> anyhow::Result<Self> {
+        if let (None, Some(discovery)) = (&config.provider, &config.discovery) {
+            let http = HttpClient::new(config.http_timeout)?;
+            let provider = discovery::discover(&http, discovery)
+                .await
+                .context("could not discover the provider from OAUTH_ISSUER")?;
+            tracing::info!(issuer = %discovery.issuer, "provider discovered");
+            config.provider = Some(provider);
+        }
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
@@ -91,6 +102,8 @@ impl Application {
             app_origin: self.app_url.origin().ascii_serialization().into(),
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
+            token_refresh_skew: self.config.token_refresh_skew,
+            refresh_locks: Arc::default(),
             provider: Arc::new(provider.clone()),
         };
 

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth};
+use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth, refresh::RefreshLocks};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -18,6 +18,10 @@ pub struct AppState {
     pub pending_login_ttl: Duration,
     /// Inactivity limit of a connected session.
     pub session_idle: Duration,
+    /// Refresh access tokens this long before they expire.
+    pub token_refresh_skew: Duration,
+    /// Makes concurrent refreshes in one session wait for a single one.
+    pub refresh_locks: Arc<RefreshLocks>,
 }
 
 /// Unix time in seconds.

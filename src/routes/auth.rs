@@ -50,7 +50,7 @@ async fn finish_login(
             if !logins.contains(&callback_state) {
                 return Err(AppError::UnknownState);
             }
-            if !oauth::issuer_matches(state.oauth.expected_issuer(), iss.as_deref()) {
+            if !state.oauth.issuer_ok(iss.as_deref()) {
                 return Err(AppError::IssuerMismatch);
             }
             let _ = logins.take(&callback_state, now(), ttl);
@@ -69,7 +69,7 @@ async fn finish_login(
             // 2. Mix-up defence: the response must come from the issuer we sent it to
             //    (RFC 9207 §2.4). Checked before consuming, so a forged response cannot cancel
             //    the real sign-in.
-            if !oauth::issuer_matches(state.oauth.expected_issuer(), iss.as_deref()) {
+            if !state.oauth.issuer_ok(iss.as_deref()) {
                 return Err(AppError::IssuerMismatch);
             }
             // 3. Take the pending sign-in out of the session and save that *before* the token
@@ -130,6 +130,28 @@ async fn logout(
         .unwrap_or_default();
     if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(sent)) {
         return Err(AppError::Csrf);
+    }
+    // Revoke at the provider first (RFC 7009 §2.1), so logging out here also ends the grant there.
+    // Both tokens at once, each bounded by the HTTP timeout; a failure is logged, never shown:
+    // the local logout must not depend on the provider being up (RFC 7009 §2.2.1).
+    if let Some(tokens) = session::tokens(&session).await? {
+        if state.oauth.can_revoke() {
+            let refresh = async {
+                match &tokens.refresh_token {
+                    Some(rt) => state.oauth.revoke(rt.secret(), "refresh_token").await,
+                    None => Ok(()),
+                }
+            };
+            let access = state
+                .oauth
+                .revoke(tokens.access_token.secret(), "access_token");
+            let (refresh, access) = tokio::join!(refresh, access);
+            for (kind, result) in [("refresh_token", refresh), ("access_token", access)] {
+                if let Err(err) = result {
+                    tracing::warn!(kind, error = %err, "token revocation failed; logging out locally anyway");
+                }
+            }
+        }
     }
     // Deletes the record from the store and expires the cookie.
     session.flush().await.map_err(AppError::session)?;

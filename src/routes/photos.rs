@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use crate::{
     error::{AppError, Result},
     photos_api::{self, Photo, PhotosError},
-    session,
+    refresh, session,
     state::{AppState, now},
 };
 
@@ -28,35 +28,50 @@ struct PhotosPage<'a> {
     csrf_token: String,
     /// "expires in 59 minutes", when the provider said.
     token_lifetime: Option<String>,
+    /// How many times the access token was refreshed.
+    refreshed: u32,
 }
 
+/// Shows the photos. An access token that is (nearly) expired is refreshed first; one the API
+/// rejects with 401 is refreshed once and the call retried once (RFC 6750 §3.1), never more. A 403
+/// `insufficient_scope` is not a refresh case: a new token would have the same scope.
 async fn show_photos(State(state): State<AppState>, session: Session) -> Result<Response> {
     let Some(tokens) = session::tokens(&session).await? else {
         return Ok(Redirect::to("/?notice=connect-first").into_response());
     };
-    let photos = match photos_api::fetch_photos(
-        &state.http,
-        &state.provider.photos_api_url,
-        &tokens.access_token,
-    )
-    .await
-    {
-        Ok(photos) => photos,
-        Err(PhotosError::InvalidToken) => {
-            // The token is dead (expired or revoked): forget it so the home page offers to connect.
-            session::clear_tokens(&session).await?;
-            return Err(AppError::Photos(PhotosError::InvalidToken));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let token_lifetime = tokens.expires_at.map(|at| describe_lifetime(at - now()));
+    let tokens = refresh::fresh_tokens(&state, &session, tokens, false).await?;
+    let api = &state.provider.photos_api_url;
+    let (tokens, photos) =
+        match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
+            Ok(photos) => (tokens, photos),
+            Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
+                let tokens = refresh::fresh_tokens(&state, &session, tokens, true).await?;
+                match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
+                    Ok(photos) => (tokens, photos),
+                    Err(err) => return Err(forget_dead_token(&session, err).await),
+                }
+            }
+            Err(err) => return Err(forget_dead_token(&session, err).await),
+        };
     let page = PhotosPage {
         provider_name: &state.provider.name,
         photos,
         csrf_token: session::csrf_token(&session).await?,
-        token_lifetime,
+        token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
+        refreshed: tokens.refreshed,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+}
+
+/// A token the API still rejects is dead (expired or revoked): forget it so the home page offers
+/// to connect again. Other errors keep the tokens.
+async fn forget_dead_token(session: &Session, err: PhotosError) -> AppError {
+    if matches!(err, PhotosError::InvalidToken) {
+        if let Err(store_err) = session::clear_tokens(session).await {
+            return store_err;
+        }
+    }
+    err.into()
 }
 
 /// "expires in 5 minutes" / "has expired".

@@ -6,6 +6,7 @@
 mod callback;
 mod flow;
 mod helpers;
+mod lifecycle;
 mod logs;
 mod pages;
 #[path = "../support/mod.rs"]

@@ -61,14 +61,37 @@ pub struct Seen {
 #[derive(Clone)]
 struct MockState {
     token: Arc<Mutex<Reply>>,
-    photos: Arc<Mutex<Reply>>,
+    refresh: Arc<Mutex<Vec<Reply>>>,
+    photos: Arc<Mutex<Vec<Reply>>>,
+    revoke: Arc<Mutex<Reply>>,
+    metadata: Arc<Mutex<Reply>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// Takes the next reply of a queue; the last one repeats.
+fn next(queue: &Mutex<Vec<Reply>>) -> Reply {
+    let mut queue = queue.lock().expect("lock");
+    if queue.len() > 1 {
+        queue.remove(0)
+    } else {
+        queue[0].clone()
+    }
 }
 
 /// A running mock provider.
 pub struct Mock {
     pub url: String,
     state: MockState,
+}
+
+/// A refresh response with rotated tokens numbered `n`.
+pub fn refreshed_token(n: u32) -> Reply {
+    Reply::Json(
+        200,
+        format!(
+            r#"{{"access_token":"at-GOOD-{n}","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-GOOD-{n}"}}"#
+        ),
+    )
 }
 
 /// A token response that works.
@@ -80,7 +103,13 @@ impl Mock {
     pub async fn start() -> Self {
         let state = MockState {
             token: Arc::new(Mutex::new(good_token())),
-            photos: Arc::new(Mutex::new(Reply::Json(200, r#"{"photos":[]}"#.into()))),
+            refresh: Arc::new(Mutex::new(vec![refreshed_token(2)])),
+            photos: Arc::new(Mutex::new(vec![Reply::Json(
+                200,
+                r#"{"photos":[]}"#.into(),
+            )])),
+            revoke: Arc::new(Mutex::new(Reply::Json(200, "{}".into()))),
+            metadata: Arc::new(Mutex::new(Reply::Json(404, "{}".into()))),
             seen: Arc::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -99,7 +128,34 @@ impl Mock {
     }
 
     pub fn photos_reply(&self, reply: Reply) {
-        *self.state.photos.lock().expect("lock") = reply;
+        *self.state.photos.lock().expect("lock") = vec![reply];
+    }
+
+    /// Photos API replies in order; the last one repeats.
+    pub fn photos_replies(&self, replies: Vec<Reply>) {
+        *self.state.photos.lock().expect("lock") = replies;
+    }
+
+    /// Replies to `grant_type=refresh_token`, in order; the last one repeats.
+    pub fn refresh_replies(&self, replies: Vec<Reply>) {
+        *self.state.refresh.lock().expect("lock") = replies;
+    }
+
+    pub fn revoke_replies(&self, reply: Reply) {
+        *self.state.revoke.lock().expect("lock") = reply;
+    }
+
+    /// What `/.well-known/oauth-authorization-server` answers.
+    pub fn metadata_replies(&self, reply: Reply) {
+        *self.state.metadata.lock().expect("lock") = reply;
+    }
+
+    /// Token requests with this grant type.
+    pub fn token_requests(&self, grant_type: &str) -> Vec<Seen> {
+        self.hits("/token")
+            .into_iter()
+            .filter(|s| s.body.contains(&format!("grant_type={grant_type}")))
+            .collect()
     }
 
     /// Every request received so far.
@@ -129,9 +185,13 @@ async fn handle(
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     });
+    let refresh = String::from_utf8_lossy(&body).contains("grant_type=refresh_token");
     let reply = match path.as_str() {
+        "/token" if refresh => next(&state.refresh),
         "/token" => state.token.lock().expect("lock").clone(),
-        "/photos" => state.photos.lock().expect("lock").clone(),
+        "/photos" => next(&state.photos),
+        "/revoke" => state.revoke.lock().expect("lock").clone(),
+        "/.well-known/oauth-authorization-server" => state.metadata.lock().expect("lock").clone(),
         _ => Reply::Raw {
             status: 200,
             content_type: "text/plain",
@@ -228,7 +288,11 @@ pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp 
         auth_url: AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
         token_url: TokenUrl::new(format!("{}/token", mock.url)).expect("url"),
         photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),
+        revocation_url: Some(
+            oauth2::RevocationUrl::new(format!("{}/revoke", mock.url)).expect("url"),
+        ),
         issuer: None,
+        require_iss: false,
     });
     tweak(&mut config);
     let running = Application::bind(config)

@@ -1,0 +1,411 @@
+//! Token lifecycle against the mock: refresh, rotation, single-flight, logout revocation and
+//! discovery (security.md C04, C23, C25, C26, C38, C39, C55–C57, C62–C65).
+
+use std::time::{Duration, Instant};
+
+use photo_connect::{
+    Application,
+    config::{Config, Discovery},
+};
+use reqwest::{StatusCode, header};
+use url::Url;
+
+use crate::{
+    mock::{Mock, Reply, TestApp, refreshed_token, spawn_app},
+    support::*,
+};
+
+fn invalid_token() -> Reply {
+    Reply::Raw {
+        status: 401,
+        content_type: "text/plain",
+        body: String::new(),
+        headers: vec![("www-authenticate", r#"Bearer error="invalid_token""#.into())],
+    }
+}
+
+fn photos_ok(mock: &Mock) -> Reply {
+    Reply::Json(
+        200,
+        format!(
+            r#"{{"photos":[{{"id":"1","title":"Lake","url":"{}/1.png"}}]}}"#,
+            mock.url
+        ),
+    )
+}
+
+/// A token response with this lifetime.
+fn token_lasting(seconds: i64) -> Reply {
+    Reply::Json(
+        200,
+        format!(
+            r#"{{"access_token":"at-SHORT","token_type":"Bearer","expires_in":{seconds},"refresh_token":"rt-GOOD-1"}}"#
+        ),
+    )
+}
+
+async fn connected(mock: &Mock) -> TestApp {
+    let app = spawn_app(mock, |_| {}).await;
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    app
+}
+
+async fn photos(app: &TestApp) -> (StatusCode, String) {
+    let (status, _, body) = fetch(&app.client, app.at("/photos")).await;
+    (status, body)
+}
+
+fn refresh_tokens_sent(mock: &Mock) -> Vec<String> {
+    mock.token_requests("refresh_token")
+        .iter()
+        .map(|r| {
+            url::form_urlencoded::parse(r.body.as_bytes())
+                .find(|(k, _)| k == "refresh_token")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn c55_a_401_refreshes_once_retries_and_uses_the_rotated_refresh_token_next_time() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    mock.refresh_replies(vec![refreshed_token(2), refreshed_token(3)]);
+    mock.photos_replies(vec![invalid_token(), photos_ok(&mock)]);
+    let (status, page) = photos(&app).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("refreshed 1 time"));
+    mock.photos_replies(vec![invalid_token(), photos_ok(&mock)]);
+    let (status, page) = photos(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("refreshed 2 times"));
+    assert_eq!(
+        refresh_tokens_sent(&mock),
+        vec!["rt-GOOD-1", "rt-GOOD-2"],
+        "the rotated token replaces the old one (RFC 6749 §6)"
+    );
+    let bearers: Vec<_> = mock
+        .hits("/photos")
+        .iter()
+        .map(|s| {
+            s.headers[header::AUTHORIZATION]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        bearers,
+        vec![
+            "Bearer at-GOOD-1",
+            "Bearer at-GOOD-2",
+            "Bearer at-GOOD-2",
+            "Bearer at-GOOD-3"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn c56_an_api_that_always_says_401_gets_one_refresh_one_retry_then_a_reconnect_page() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    mock.photos_reply(invalid_token());
+    let (status, page) = photos(&app).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Your connection has expired"));
+    assert_eq!(mock.token_requests("refresh_token").len(), 1);
+    assert_eq!(mock.hits("/photos").len(), 2);
+    assert!(!app.is_connected().await, "the dead tokens are forgotten");
+}
+
+#[tokio::test]
+async fn c57_insufficient_scope_never_triggers_a_refresh() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    mock.photos_reply(Reply::Raw {
+        status: 403,
+        content_type: "text/plain",
+        body: String::new(),
+        headers: vec![(
+            "www-authenticate",
+            r#"Bearer error="insufficient_scope", scope="photos.read""#.into(),
+        )],
+    });
+    assert_eq!(photos(&app).await.0, StatusCode::FORBIDDEN);
+    assert!(mock.token_requests("refresh_token").is_empty());
+}
+
+#[tokio::test]
+async fn c62_a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    mock.refresh_replies(vec![Reply::Json(
+        200,
+        r#"{"access_token":"at-NEW","token_type":"Bearer","expires_in":3600}"#.into(),
+    )]);
+    for _ in 0..2 {
+        mock.photos_replies(vec![invalid_token(), photos_ok(&mock)]);
+        assert_eq!(photos(&app).await.0, StatusCode::OK);
+    }
+    assert_eq!(refresh_tokens_sent(&mock), vec!["rt-GOOD-1", "rt-GOOD-1"]);
+}
+
+#[tokio::test]
+async fn c63_fatal_refresh_errors_clear_the_tokens_and_transient_ones_keep_them() {
+    let mock = Mock::start().await;
+    for (reply, status, connected_after) in [
+        (
+            Reply::Json(400, r#"{"error":"invalid_grant"}"#.into()),
+            StatusCode::UNAUTHORIZED,
+            false,
+        ),
+        (
+            Reply::Json(401, r#"{"error":"invalid_client"}"#.into()),
+            StatusCode::UNAUTHORIZED,
+            false,
+        ),
+        (
+            Reply::Raw {
+                status: 500,
+                content_type: "text/html",
+                body: "down".into(),
+                headers: vec![],
+            },
+            StatusCode::SERVICE_UNAVAILABLE,
+            true,
+        ),
+        (Reply::Silent, StatusCode::GATEWAY_TIMEOUT, true),
+    ] {
+        let app = connected(&mock).await;
+        mock.refresh_replies(vec![reply.clone()]);
+        mock.photos_replies(vec![invalid_token()]);
+        let (got, page) = photos(&app).await;
+        assert_eq!(got, status, "{reply:?}");
+        assert!(page.contains("Start again"), "{reply:?}");
+        assert_eq!(app.is_connected().await, connected_after, "{reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn c65_a_token_about_to_expire_is_refreshed_before_the_api_call() {
+    let mock = Mock::start().await;
+    mock.token_replies(token_lasting(20)); // inside the default 30 s skew
+    let app = connected(&mock).await;
+    mock.photos_reply(photos_ok(&mock));
+    assert_eq!(photos(&app).await.0, StatusCode::OK);
+    let seen = mock.seen();
+    let refresh_at = seen
+        .iter()
+        .position(|s| s.body.contains("grant_type=refresh_token"))
+        .expect("a refresh");
+    let photos_at = seen
+        .iter()
+        .position(|s| s.path == "/photos")
+        .expect("a photos call");
+    assert!(refresh_at < photos_at, "refresh first");
+    assert_eq!(
+        mock.hits("/photos")[0].headers[header::AUTHORIZATION],
+        "Bearer at-GOOD-2",
+        "never the stale token"
+    );
+}
+
+#[tokio::test]
+async fn c64_five_parallel_requests_on_an_expired_token_refresh_exactly_once() {
+    let mock = Mock::start().await;
+    mock.token_replies(token_lasting(1));
+    let app = connected(&mock).await;
+    mock.photos_reply(photos_ok(&mock));
+    let pages = futures_util::future::join_all((0..5).map(|_| photos(&app))).await;
+    for (status, page) in pages {
+        assert_eq!(status, StatusCode::OK, "{page}");
+    }
+    assert_eq!(
+        mock.token_requests("refresh_token").len(),
+        1,
+        "single-flight"
+    );
+    assert!(
+        mock.hits("/photos")
+            .iter()
+            .all(|s| s.headers[header::AUTHORIZATION] == "Bearer at-GOOD-2")
+    );
+}
+
+#[tokio::test]
+async fn c38_logout_revokes_both_tokens_with_client_authentication() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    logout(&app).await;
+    let revocations = mock.hits("/revoke");
+    assert_eq!(revocations.len(), 2);
+    let mut bodies: Vec<_> = revocations.iter().map(|r| r.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![
+            "token=at-GOOD-1&token_type_hint=access_token",
+            "token=rt-GOOD-1&token_type_hint=refresh_token"
+        ]
+    );
+    assert!(revocations.iter().all(|r| {
+        r.headers[header::AUTHORIZATION]
+            .to_str()
+            .expect("ascii")
+            .starts_with("Basic ")
+    }));
+    assert!(!app.is_connected().await);
+}
+
+#[tokio::test]
+async fn c39_a_failing_or_hanging_revocation_endpoint_does_not_block_logout() {
+    for reply in [
+        Reply::Raw {
+            status: 503,
+            content_type: "text/plain",
+            body: String::new(),
+            headers: vec![],
+        },
+        Reply::Silent,
+    ] {
+        let mock = Mock::start().await;
+        let app = connected(&mock).await;
+        mock.revoke_replies(reply.clone());
+        let started = Instant::now();
+        logout(&app).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{reply:?}: bounded by the HTTP timeout, in parallel"
+        );
+        assert!(!app.is_connected().await, "{reply:?}");
+    }
+}
+
+async fn logout(app: &TestApp) {
+    let (_, _, home) = fetch(&app.client, app.at("/")).await;
+    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
+    let response = app
+        .client
+        .post(app.at("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+fn metadata(mock: &Mock, issuer: &str, extra: &str) -> Reply {
+    Reply::Json(
+        200,
+        format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"{m}/authorize","token_endpoint":"{m}/token","revocation_endpoint":"{m}/revoke"{extra}}}"#,
+            m = mock.url
+        ),
+    )
+}
+
+fn discovering(mock: &Mock) -> Config {
+    let mut config = Config::for_tests();
+    config.client_secret = Some(oauth2::ClientSecret::new("s".into()));
+    config.http_timeout = Duration::from_secs(1);
+    config.discovery = Some(Discovery {
+        issuer: mock.url.clone(),
+        photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),
+        name: None,
+        token_url: None,
+        revocation_url: None,
+        allow_unadvertised_pkce: false,
+    });
+    config
+}
+
+#[tokio::test]
+async fn c26_c04_bad_metadata_stops_the_app_at_startup() {
+    let mock = Mock::start().await;
+    let s256 = r#","code_challenge_methods_supported":["S256"]"#;
+    for (reply, expected) in [
+        (
+            metadata(&mock, &format!("{}/", mock.url), s256),
+            "RFC 8414 §3.3",
+        ),
+        (
+            metadata(&mock, "https://evil.example", s256),
+            "RFC 8414 §3.3",
+        ),
+        (metadata(&mock, &mock.url, ""), "S256"),
+        (
+            metadata(
+                &mock,
+                &mock.url,
+                r#","code_challenge_methods_supported":["plain"]"#,
+            ),
+            "S256",
+        ),
+        (Reply::Json(404, "{}".into()), "could not discover"),
+    ] {
+        mock.metadata_replies(reply);
+        let err = Application::bind(discovering(&mock))
+            .await
+            .err()
+            .expect("refuses to start");
+        assert!(format!("{err:#}").contains(expected), "{err:#}");
+    }
+    assert!(
+        mock.hits("/authorize").is_empty() && mock.hits("/token").is_empty(),
+        "no endpoint of a bad document was used"
+    );
+}
+
+#[tokio::test]
+async fn c23_c25_discovered_iss_support_decides_whether_iss_is_required() {
+    let mock = Mock::start().await;
+    init_log_capture();
+    for (advertised, iss, accepted) in [
+        (true, None, false),          // C23: advertised but missing
+        (true, Some("wrong"), false), // C22
+        (true, Some("self"), true),
+        (false, None, true),           // not advertised, not sent
+        (false, Some("wrong"), false), // C25: sent anyway, must still match
+        (false, Some("self"), true),
+    ] {
+        let extra = format!(
+            r#","code_challenge_methods_supported":["S256"],"authorization_response_iss_parameter_supported":{advertised}"#
+        );
+        mock.metadata_replies(metadata(&mock, &mock.url, &extra));
+        let running = Application::bind(discovering(&mock))
+            .await
+            .expect("starts")
+            .spawn()
+            .expect("serves");
+        let app = TestApp {
+            url: running.url,
+            client: browser(std::sync::Arc::new(reqwest::cookie::Jar::default())),
+        };
+        let state = app.start_login().await;
+        let iss = match iss {
+            Some("self") => format!(
+                "&iss={}",
+                url::form_urlencoded::byte_serialize(mock.url.as_bytes()).collect::<String>()
+            ),
+            Some(other) => format!("&iss={other}"),
+            None => String::new(),
+        };
+        let before = mock.hits("/token").len();
+        let (status, _, _) = fetch(
+            &app.client,
+            app.at(&format!("/cb?code=c&state={state}{iss}")),
+        )
+        .await;
+        assert_eq!(
+            status == StatusCode::SEE_OTHER,
+            accepted,
+            "advertised={advertised} iss={iss:?}: {status}"
+        );
+        assert_eq!(
+            mock.hits("/token").len() > before,
+            accepted,
+            "no token request when refused"
+        );
+    }
+}
