@@ -1,6 +1,11 @@
 //! Typed access to what this app keeps in the server-side session. The browser holds only the
 //! session id cookie; pending logins and tokens never leave the server (RFC 6749 §10.3).
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+};
+
 use rand::RngCore;
 use serde::{Serialize, de::DeserializeOwned};
 use tower_sessions::Session;
@@ -99,4 +104,43 @@ pub async fn clear_tokens(session: &Session) -> Result<(), AppError> {
 /// The session's CSRF token if one was issued (never creates one).
 pub async fn csrf_token_if_any(session: &Session) -> Result<Option<String>, AppError> {
     get(session, CSRF).await
+}
+
+/// One async mutex per session id, for the read-modify-write steps that must not interleave
+/// within a session: consuming a pending login and refreshing tokens. tower-sessions saves whole
+/// records, so two unserialized requests would each save their own copy (last writer wins).
+/// Entries die with their last user. In-process: several instances need a shared lock (Redis).
+#[derive(Debug, Default)]
+pub struct SessionLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+
+impl SessionLocks {
+    /// Waits for this session's lock, then reloads the record so the caller sees what the
+    /// previous holder saved. A session without an id yet is new to this request: nothing to lock.
+    pub async fn lock(
+        &self,
+        session: &Session,
+    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, AppError> {
+        let Some(id) = session.id() else {
+            return Ok(None);
+        };
+        let guard = self.lock_for(&id.to_string()).lock_owned().await;
+        session.load().await.map_err(AppError::session)?;
+        Ok(Some(guard))
+    }
+
+    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        if locks.len() > 1024 {
+            locks.retain(|_, lock| lock.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(key.to_owned(), Arc::downgrade(&lock));
+        lock
+    }
 }

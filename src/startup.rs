@@ -4,16 +4,20 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use axum::{Router, extract::Request, middleware};
+use axum::{Router, extract::Request, middleware, response::IntoResponse};
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use url::Url;
 
 use crate::{
     config::{Config, ProviderConfig},
     discovery,
+    error::AppError,
     http_client::HttpClient,
     oauth::OAuth,
     routes::{self, SecurityHeaders},
@@ -103,7 +107,7 @@ impl Application {
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             token_refresh_skew: self.config.token_refresh_skew,
-            refresh_locks: Arc::default(),
+            session_locks: Arc::default(),
             provider: Arc::new(provider.clone()),
         };
 
@@ -130,6 +134,13 @@ impl Application {
         )?;
         let router = routes::router(state)
             .layer(sessions)
+            // A bug that panics in a handler becomes the 500 page, not a dropped connection.
+            .layer(CatchPanicLayer::custom(
+                |_: Box<dyn std::any::Any + Send>| {
+                    AppError::Internal(anyhow::anyhow!("a request handler panicked"))
+                        .into_response()
+                },
+            ))
             .layer(middleware::from_fn_with_state(
                 headers,
                 SecurityHeaders::apply,

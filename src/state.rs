@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth, refresh::RefreshLocks};
+use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth, session::SessionLocks};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -20,8 +20,8 @@ pub struct AppState {
     pub session_idle: Duration,
     /// Refresh access tokens this long before they expire.
     pub token_refresh_skew: Duration,
-    /// Makes concurrent refreshes in one session wait for a single one.
-    pub refresh_locks: Arc<RefreshLocks>,
+    /// Serializes pending-login consumption and refreshes within one session.
+    pub session_locks: Arc<SessionLocks>,
 }
 
 /// Unix time in seconds.

@@ -46,6 +46,7 @@ async fn finish_login(
             // An error only counts if it answers a sign-in this browser started: otherwise anyone
             // could cancel a pending sign-in with a crafted link (RFC 9207 §2.4).
             let callback_state = callback_state.ok_or(AppError::UnknownState)?;
+            let _guard = state.session_locks.lock(&session).await?;
             let mut logins = session::pending_logins(&session).await?;
             if !logins.contains(&callback_state) {
                 return Err(AppError::UnknownState);
@@ -75,12 +76,17 @@ async fn finish_login(
             // 3. Take the pending sign-in out of the session and save that *before* the token
             //    request: the state is single-use even if the exchange fails (RFC 9700 §4.2.4;
             //    tower-sessions would skip saving on a 5xx).
-            let mut logins = session::pending_logins(&session).await?;
-            let before = logins.len();
-            let taken = logins.take(&callback_state, now(), ttl);
-            if logins.len() != before {
-                session::store_pending_logins(&session, &logins).await?;
-            }
+            //    Under the session's lock, so two tabs' callbacks cannot resurrect each other's state.
+            let taken = {
+                let _guard = state.session_locks.lock(&session).await?;
+                let mut logins = session::pending_logins(&session).await?;
+                let before = logins.len();
+                let taken = logins.take(&callback_state, now(), ttl);
+                if logins.len() != before {
+                    session::store_pending_logins(&session, &logins).await?;
+                }
+                taken
+            };
             let pending = match taken {
                 Taken::Found(pending) => pending,
                 Taken::Expired => return Err(AppError::LoginExpired),

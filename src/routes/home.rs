@@ -55,6 +55,7 @@ async fn show_home(
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two
     // tabs can each sign in (the oldest are evicted beyond a small cap).
     let (url, login) = state.oauth.start(now());
+    let _guard = state.session_locks.lock(&session).await?;
     let mut logins = session::pending_logins(&session).await?;
     logins.push(login);
     // An anonymous session lives only as long as its sign-in may take, so drive-by visits do

@@ -3,6 +3,7 @@
 //!
 //! These tests use the demo provider; removing it removes this folder too (see README).
 
+mod abuse;
 mod callback;
 mod flow;
 mod helpers;
