@@ -805,10 +805,10 @@ mod tests {
             #[test]
             fn token_responses_never_panic(expires in any::<u64>(), kind in "[A-Za-z_]{0,12}", scope in "[ -~]{0,30}") {
                 let json = serde_json::json!({"access_token": "t", "token_type": kind, "expires_in": expires, "scope": scope});
-                if let Ok(response) = serde_json::from_value::<BasicTokenResponse>(json) {
-                    if let Ok(set) = oauth().token_set(&response, i64::MAX - 10) {
-                        prop_assert!(set.expires_at.is_some());
-                    }
+                if let Ok(response) = serde_json::from_value::<BasicTokenResponse>(json)
+                    && let Ok(set) = oauth().token_set(&response, i64::MAX - 10)
+                {
+                    prop_assert!(set.expires_at.is_some());
                 }
             }
         }

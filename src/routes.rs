@@ -52,11 +52,13 @@ impl SecurityHeaders {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
-            // The callback URL carries the code and state: never send it on as a Referer
-            // (RFC 9700 §4.2.4). Nothing here needs a Referer, so no page sends one.
+            // Never a Referer to another origin: the photos page's images live on the provider
+            // (RFC 9700 §4.2.4). `same-origin` rather than `no-referrer`, because with
+            // `no-referrer` Chromium sends `Origin: null` on our own form POSTs. The callback,
+            // whose URL carries the code and state, answers with `no-referrer` itself.
             (
                 header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
+                HeaderValue::from_static("same-origin"),
             ),
             (
                 HeaderName::from_static("cross-origin-opener-policy"),
@@ -79,6 +81,7 @@ impl SecurityHeaders {
         request: Request,
         next: Next,
     ) -> Response {
+        let path_is_callback = request.uri().path() == "/cb";
         let mut response = next.run(request).await;
         let headers = response.headers_mut();
         for (name, value) in this.0.iter() {
@@ -87,6 +90,12 @@ impl SecurityHeaders {
         headers
             .entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
+        if path_is_callback {
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+        }
         response
     }
 }

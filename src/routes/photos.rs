@@ -66,10 +66,10 @@ async fn show_photos(State(state): State<AppState>, session: Session) -> Result<
 /// A token the API still rejects is dead (expired or revoked): forget it so the home page offers
 /// to connect again. Other errors keep the tokens.
 async fn forget_dead_token(session: &Session, err: PhotosError) -> AppError {
-    if matches!(err, PhotosError::InvalidToken) {
-        if let Err(store_err) = session::clear_tokens(session).await {
-            return store_err;
-        }
+    if matches!(err, PhotosError::InvalidToken)
+        && let Err(store_err) = session::clear_tokens(session).await
+    {
+        return store_err;
     }
     err.into()
 }
