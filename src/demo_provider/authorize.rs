@@ -17,16 +17,18 @@ use url::Url;
 
 use super::{
     pages::{self, ConsentPage},
+    param_label,
     photos::USERS,
     random_token,
-    store::{CodeRecord, ProviderState, SCOPES, Transaction, now},
+    store::{CodeRecord, ProviderState, SCOPES, Transaction, expiry, now},
 };
 use crate::form;
 
 /// The provider's browser-binding cookie (ties a consent answer to the browser that saw it).
 const BROWSER_COOKIE: &str = "demo_as_browser";
-/// How long a consent screen stays answerable.
-const TRANSACTION_TTL_SECS: i64 = 600;
+/// The longest `state` accepted, in bytes. RFC 6749 §4.1.1 sets no limit; this pinned one keeps
+/// the redirect back to the client a reasonable size (the whole query is capped at 16 KiB).
+pub const MAX_STATE_BYTES: usize = 1024;
 
 pub fn router() -> Router<Arc<ProviderState>> {
     Router::new().route("/oauth/authorize", get(show_consent).post(answer_consent))
@@ -36,7 +38,8 @@ pub fn router() -> Router<Arc<ProviderState>> {
 struct ReplyTo<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
-    issuer: &'a str,
+    /// `None` only under the `no-iss` quirk.
+    issuer: Option<&'a str>,
 }
 
 impl ReplyTo<'_> {
@@ -45,9 +48,10 @@ impl ReplyTo<'_> {
     /// not replayed to the client (RFC 9700 §4.12).
     fn redirect(&self, params: &[(&str, &str)]) -> Response {
         let Ok(mut url) = Url::parse(self.redirect_uri) else {
+            // Unreachable: redirect URIs are checked at registration (RFC 6749 §3.1.2).
             return pages::error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "The registered redirect URI is not a URL.",
+                "The registered redirect URI is not a URL (RFC 6749 §3.1.2).",
             );
         };
         {
@@ -58,7 +62,9 @@ impl ReplyTo<'_> {
             if let Some(state) = self.state {
                 query.append_pair("state", state);
             }
-            query.append_pair("iss", self.issuer);
+            if let Some(issuer) = self.issuer {
+                query.append_pair("iss", issuer);
+            }
         }
         let mut response = StatusCode::SEE_OTHER.into_response();
         if let Ok(location) = HeaderValue::from_str(url.as_str()) {
@@ -150,15 +156,19 @@ async fn show_consent(
     let reply = ReplyTo {
         redirect_uri: &redirect_uri,
         state: state_param,
-        issuer: &state.issuer,
+        issuer: state.iss(),
     };
     if let Some((name, _)) = counts.iter().find(|(_, n)| **n > 1) {
+        // The name is echoed only if it is a known parameter (no attacker text in the reply).
         return reply.error(
             "invalid_request",
-            &format!(
-                "parameter {} is repeated (RFC 6749 §3.1)",
-                form::truncate(name, 30)
-            ),
+            &format!("{} is repeated (RFC 6749 section 3.1)", param_label(name)),
+        );
+    }
+    if state_param.is_some_and(|s| s.len() > MAX_STATE_BYTES) {
+        return reply.error(
+            "invalid_request",
+            "state is longer than this server's limit of 1024 bytes (RFC 6749 section 4.1.1 leaves the limit to the server)",
         );
     }
     match params.get("response_type") {
@@ -166,44 +176,30 @@ async fn show_consent(
         None => {
             return reply.error(
                 "invalid_request",
-                "response_type is missing (RFC 6749 §4.1.1)",
+                "response_type is missing (RFC 6749 section 4.1.1)",
             );
         }
         Some(_) => {
             return reply.error(
                 "unsupported_response_type",
-                "only response_type=code is supported; the implicit grant is deprecated (RFC 9700 §2.1.2)",
+                "only response_type=code is supported; the implicit grant is deprecated (RFC 9700 section 2.1.2)",
             );
         }
     }
-    let Some(challenge) = params.get("code_challenge") else {
-        return reply.error("invalid_request", "code_challenge is required: this server enforces PKCE (RFC 7636 §4.4.1, RFC 9700 §2.1.1)");
+    let challenge = match params.get("code_challenge") {
+        Some(challenge) => Some(*challenge),
+        None if state.settings.pkce_required => {
+            return reply.error(
+                "invalid_request",
+                "code_challenge is required: this server enforces PKCE (RFC 7636 section 4.4.1, RFC 9700 section 2.1.1)",
+            );
+        }
+        None => None,
     };
-    match params.get("code_challenge_method") {
-        Some(&"S256") => {}
-        None => {
-            return reply.error(
-                "invalid_request",
-                "code_challenge_method is missing, which means plain; only S256 is accepted (RFC 7636 §4.3, §4.4.1)",
-            );
-        }
-        Some(_) => {
-            return reply.error(
-                "invalid_request",
-                "only code_challenge_method=S256 is supported (RFC 7636 §4.2)",
-            );
-        }
-    }
-    // An S256 challenge is exactly 43 base64url characters (RFC 7636 §4.2).
-    if challenge.len() != 43
-        || !challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    if let Some(challenge) = challenge
+        && let Err(description) = check_challenge(challenge, params.get("code_challenge_method"))
     {
-        return reply.error(
-            "invalid_request",
-            "code_challenge must be 43 base64url characters, without padding (RFC 7636 §4.2)",
-        );
+        return reply.error("invalid_request", description);
     }
     let scope: Vec<String> = params
         .get("scope")
@@ -215,11 +211,8 @@ async fn show_consent(
     if scope.is_empty() || !scope.iter().all(|s| SCOPES.contains(&s.as_str())) {
         return reply.error(
             "invalid_scope",
-            "the requested scope is unknown; supported: photos, profile (RFC 6749 §3.3)",
+            "the requested scope is unknown; supported: photos, profile (RFC 6749 section 3.3)",
         );
-    }
-    if state_param.is_some_and(|s| s.len() > 1024) {
-        return reply.error("invalid_request", "state is longer than 1024 characters");
     }
 
     // 3. A valid request: remember it and ask the person.
@@ -228,18 +221,35 @@ async fn show_consent(
         .map(str::to_owned)
         .unwrap_or_else(random_token);
     let transaction = random_token();
-    state.tables().transactions.insert(
-        transaction.clone(),
-        Transaction {
-            client_id: client.client_id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            scope: scope.clone(),
-            state: state_param.map(str::to_owned),
-            code_challenge: (*challenge).to_owned(),
-            browser: browser.clone(),
-            expires_at: now() + TRANSACTION_TTL_SECS,
-        },
-    );
+    {
+        let mut tables = state.tables();
+        let now = now();
+        // Anyone can open consent screens: past the cap, expired ones go first, and if that is
+        // not enough the request is refused rather than letting memory grow without bound.
+        if tables.transactions.len() >= state.settings.max_pending {
+            tables.transactions.retain(|_, t| t.expires_at > now);
+        }
+        if tables.transactions.len() >= state.settings.max_pending {
+            drop(tables);
+            return reply.error(
+                "temporarily_unavailable",
+                "too many sign-ins are in progress; try again in a few minutes (RFC 6749 section 4.1.2.1)",
+            );
+        }
+        tables.transactions.insert(
+            transaction.clone(),
+            Transaction {
+                client_id: client.client_id.clone(),
+                redirect_uri: redirect_uri.clone(),
+                redirect_uri_sent: params.contains_key("redirect_uri"),
+                scope: scope.clone(),
+                state: state_param.map(str::to_owned),
+                code_challenge: challenge.map(str::to_owned),
+                browser: browser.clone(),
+                expires_at: expiry(now, state.settings.transaction_ttl),
+            },
+        );
+    }
     let return_origin = Url::parse(&redirect_uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
@@ -268,66 +278,140 @@ async fn answer_consent(
     body: Bytes,
 ) -> Response {
     let forbidden = |why: &str| pages::error_page(StatusCode::FORBIDDEN, why);
-    if headers
+    // A browser says where a POST comes from; a form on another site is refused before anything
+    // else is looked at (RFC 6749 §10.12). Fetch metadata must say `same-origin`. `Origin` must
+    // be this issuer, except `null`: the consent page's `Referrer-Policy: no-referrer` makes
+    // browsers send `Origin: null` on its own form (Fetch, "append a request Origin header").
+    // Neither header (curl, old browsers) falls through to the cookie check, which a cross-site
+    // form cannot pass either: the cookie is SameSite=Lax, so it is withheld from such POSTs.
+    let foreign_fetch = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"same-origin"));
+    let foreign_origin = headers
         .get(header::ORIGIN)
-        .is_some_and(|o| o.as_bytes() != state.issuer.as_bytes())
-    {
+        .is_some_and(|o| o.as_bytes() != b"null" && o.as_bytes() != state.issuer.as_bytes());
+    if foreign_fetch || foreign_origin {
         return forbidden(
-            "This answer was not sent from the consent page (cross-site request refused).",
+            "This answer was not sent from the consent page: cross-site requests are refused (RFC 6749 §10.12).",
         );
     }
     let Some(params) = std::str::from_utf8(&body)
         .ok()
         .and_then(|b| form::parse_unique(b, 4096).ok())
     else {
-        return pages::error_page(StatusCode::BAD_REQUEST, "The consent form is malformed.");
-    };
-    let Some(transaction) = params
-        .get("transaction")
-        .and_then(|t| state.tables().transactions.remove(t))
-    else {
-        return forbidden(
-            "This consent screen is unknown or was already answered. Go back to the app and start again.",
+        return pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "The consent form is malformed: expected one transaction, user and decision (RFC 6749 Appendix B).",
         );
     };
     let browser = cookie(&headers, BROWSER_COOKIE).unwrap_or_default();
-    if !bool::from(browser.as_bytes().ct_eq(transaction.browser.as_bytes())) {
-        return forbidden("This consent screen was opened in another browser.");
-    }
+    let transaction = {
+        let mut tables = state.tables();
+        let Some(id) = params.get("transaction") else {
+            return forbidden(
+                "The consent answer has no transaction: it did not come from the consent page (RFC 6749 §10.12).",
+            );
+        };
+        let Some(found) = tables.transactions.get(id) else {
+            return forbidden(
+                "This consent screen is unknown or was already answered. Go back to the app and start again (RFC 6749 §10.12).",
+            );
+        };
+        // Checked before the transaction is consumed, so a forged answer cannot cancel the
+        // real person's consent screen.
+        if !bool::from(browser.as_bytes().ct_eq(found.browser.as_bytes())) {
+            return forbidden(
+                "This consent screen was opened in another browser (RFC 6749 §10.12).",
+            );
+        }
+        let Some(transaction) = tables.transactions.remove(id) else {
+            return forbidden("This consent screen was already answered (RFC 6749 §10.12).");
+        };
+        transaction
+    };
     if transaction.expires_at <= now() {
-        return forbidden("This consent screen has expired. Go back to the app and start again.");
+        return forbidden(
+            "This consent screen has expired. Go back to the app and start again (RFC 6749 §10.12).",
+        );
     }
     let reply = ReplyTo {
         redirect_uri: &transaction.redirect_uri,
         state: transaction.state.as_deref(),
-        issuer: &state.issuer,
+        issuer: state.iss(),
     };
     if params.get("decision").map(String::as_str) != Some("approve") {
         return reply.error(
             "access_denied",
-            "the user denied the request (RFC 6749 §4.1.2.1)",
+            "the user denied the request (RFC 6749 section 4.1.2.1)",
         );
     }
     let Some(user) = params
         .get("user")
         .and_then(|u| USERS.iter().find(|x| x.id == u))
     else {
-        return pages::error_page(StatusCode::BAD_REQUEST, "Pick one of the demo users.");
+        return pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "Pick one of the demo users: the resource owner must be known before a code is issued (RFC 9700 §4.11.2).",
+        );
     };
     let code = random_token();
-    state.tables().codes.insert(
-        code.clone(),
-        CodeRecord {
-            client_id: transaction.client_id,
-            redirect_uri: transaction.redirect_uri.clone(),
-            code_challenge: transaction.code_challenge,
-            user: user.id.to_owned(),
-            scope: transaction.scope,
-            expires_at: now() + state.settings.code_ttl.as_secs() as i64,
-            redeemed_grant: None,
-        },
-    );
+    {
+        let mut tables = state.tables();
+        let now = now();
+        if tables.codes.len() >= state.settings.max_pending {
+            let grace = super::store::secs(state.settings.code_ttl).saturating_mul(10);
+            tables
+                .codes
+                .retain(|_, c| c.expires_at.saturating_add(grace) > now);
+        }
+        if tables.codes.len() >= state.settings.max_pending {
+            drop(tables);
+            return reply.error(
+                "temporarily_unavailable",
+                "too many codes are waiting to be redeemed; try again in a few minutes (RFC 6749 section 4.1.2.1)",
+            );
+        }
+        tables.codes.insert(
+            code.clone(),
+            CodeRecord {
+                client_id: transaction.client_id,
+                redirect_uri: transaction.redirect_uri.clone(),
+                redirect_uri_sent: transaction.redirect_uri_sent,
+                code_challenge: transaction.code_challenge,
+                user: user.id.to_owned(),
+                scope: transaction.scope,
+                expires_at: expiry(now, state.settings.code_ttl),
+                redeemed_grant: None,
+            },
+        );
+    }
     reply.redirect(&[("code", &code)])
+}
+
+/// Checks an S256 challenge and its method (RFC 7636 §4.2, §4.3, §4.4.1).
+fn check_challenge(challenge: &str, method: Option<&&str>) -> Result<(), &'static str> {
+    match method {
+        Some(&"S256") => {}
+        None => {
+            return Err(
+                "code_challenge_method is missing, which means plain; only S256 is accepted (RFC 7636 section 4.3, section 4.4.1)",
+            );
+        }
+        Some(_) => {
+            return Err("only code_challenge_method=S256 is supported (RFC 7636 section 4.2)");
+        }
+    }
+    // An S256 challenge is exactly 43 base64url characters (RFC 7636 §4.2).
+    if challenge.len() != 43
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(
+            "code_challenge must be 43 base64url characters, without padding (RFC 7636 section 4.2)",
+        );
+    }
+    Ok(())
 }
 
 /// The value of cookie `name`, if the request has one.

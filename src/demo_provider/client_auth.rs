@@ -62,19 +62,20 @@ pub fn authenticate(
     let basic = creds.method == Method::Basic;
     let Some(client) = state.client(&creds.id) else {
         return Err(OAuthError::invalid_client(
-            "unknown client_id (RFC 6749 §5.2)",
+            "unknown client_id (RFC 6749 section 5.2)",
             basic,
         ));
     };
 
     let now = now();
+    // One lock for check, compare and count, so a burst of parallel guesses cannot all slip in
+    // before the first failure is counted.
+    let mut tables = state.tables();
+    if let Some((count, since)) = tables.auth_failures.get(&creds.id)
+        && *count >= MAX_FAILURES
+        && now - since < FAILURE_WINDOW_SECS
     {
-        let tables = state.tables();
-        if let Some((count, since)) = tables.auth_failures.get(&creds.id) {
-            if *count >= MAX_FAILURES && now - since < FAILURE_WINDOW_SECS {
-                return Err(OAuthError::too_many_attempts());
-            }
-        }
+        return Err(OAuthError::too_many_attempts());
     }
     // Constant time: the comparison's duration says nothing about how much of the secret matched.
     let ok = bool::from(
@@ -83,7 +84,6 @@ pub fn authenticate(
             .as_bytes()
             .ct_eq(client.client_secret.secret().as_bytes()),
     );
-    let mut tables = state.tables();
     if !ok {
         let entry = tables
             .auth_failures
@@ -94,11 +94,12 @@ pub fn authenticate(
         }
         entry.0 += 1;
         return Err(OAuthError::invalid_client(
-            "client authentication failed (RFC 6749 §5.2)",
+            "client authentication failed (RFC 6749 section 5.2)",
             basic,
         ));
     }
-    tables.auth_failures.remove(&creds.id);
+    // A success does not reset the count: failures age out with the window, so a guesser gains
+    // nothing from the real client's traffic.
     Ok((creds.id, creds.method))
 }
 
@@ -112,12 +113,12 @@ fn credentials(
             // RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
             if body_secret.is_some() {
                 return Err(OAuthError::invalid_request(
-                    "client credentials were sent both in the Authorization header and in the body; use one method (RFC 6749 §2.3)",
+                    "client credentials were sent both in the Authorization header and in the body; use one method (RFC 6749 section 2.3)",
                 ));
             }
             let (id, secret) = decode_basic(encoded).ok_or_else(|| {
                 OAuthError::invalid_client(
-                    "malformed HTTP Basic credentials (RFC 6749 §2.3.1, Appendix B)",
+                    "malformed HTTP Basic credentials (RFC 6749 section 2.3.1, Appendix B)",
                     true,
                 )
             })?;
@@ -126,7 +127,7 @@ fn credentials(
                 .is_some_and(|body_id| *body_id != id)
             {
                 return Err(OAuthError::invalid_request(
-                    "client_id in the body differs from the HTTP Basic username",
+                    "client_id in the body differs from the HTTP Basic username (RFC 6749 section 2.3)",
                 ));
             }
             Ok(Credentials {
@@ -142,7 +143,7 @@ fn credentials(
                 method: Method::Post,
             }),
             _ => Err(OAuthError::invalid_client(
-                "client authentication is required: HTTP Basic or client_id + client_secret in the body (RFC 6749 §2.3.1)",
+                "client authentication is required: HTTP Basic or client_id + client_secret in the body (RFC 6749 section 2.3.1)",
                 false,
             )),
         },
@@ -152,7 +153,8 @@ fn credentials(
 /// The base64 part of `Authorization: Basic …` (the scheme is case-insensitive).
 fn basic_header(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.split_once(' ')?;
+    // A bare "Basic" is still an attempt at Basic: it gets the Basic challenge when refused.
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
 }
 

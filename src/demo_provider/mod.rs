@@ -2,8 +2,9 @@
 //! demos and tests only. Not for production: users are hard-coded and everything is in memory.
 //!
 //! It runs on its own listener and origin (default `http://127.0.0.1:3001`), so the browser really
-//! leaves the app's site and comes back. The client code never imports this module; to remove
-//! it, delete this folder, `tests/e2e/` and the lines tagged `DEMO-PROVIDER` (see README).
+//! leaves the app's site and comes back. `cargo run --bin demo-provider` runs it alone, for any
+//! client (see `docs/demo-provider.md`). The client code never imports this module; to remove
+//! it, run `scripts/remove-demo-provider.sh`.
 
 mod api;
 mod authorize;
@@ -17,7 +18,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use axum::{Json, Router, extract::DefaultBodyLimit, routing::get};
-use oauth2::{AuthUrl, ClientSecret, TokenUrl};
+use oauth2::{AuthUrl, ClientSecret, RevocationUrl, TokenUrl};
 use rand::RngCore;
 use serde_json::json;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -181,7 +182,10 @@ impl DemoSettings {
         for (name, field) in [
             ("DEMO_CODE_TTL_SECS", &mut settings.code_ttl),
             ("DEMO_ACCESS_TOKEN_TTL_SECS", &mut settings.access_token_ttl),
-            ("DEMO_REFRESH_TOKEN_TTL_SECS", &mut settings.refresh_token_ttl),
+            (
+                "DEMO_REFRESH_TOKEN_TTL_SECS",
+                &mut settings.refresh_token_ttl,
+            ),
         ] {
             if let Some(value) = var(name) {
                 match value.trim().parse::<u64>() {
@@ -196,8 +200,9 @@ impl DemoSettings {
                 let secret = var("DEMO_CLIENT_SECRET").context(
                     "DEMO_CLIENT_SECRET is required with DEMO_CLIENT_ID (make one with: openssl rand -base64 32)",
                 )?;
-                let uris = var("DEMO_REDIRECT_URIS")
-                    .context("DEMO_REDIRECT_URIS (space-separated) is required with DEMO_CLIENT_ID")?;
+                let uris = var("DEMO_REDIRECT_URIS").context(
+                    "DEMO_REDIRECT_URIS (space-separated) is required with DEMO_CLIENT_ID",
+                )?;
                 settings.clients.push(RegisteredClient {
                     name: var("DEMO_CLIENT_NAME").unwrap_or_else(|| client_id.clone()),
                     client_id,
@@ -304,18 +309,21 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Parses a `DEMO_CLIENTS_FILE`: one client per line, `client_id client_secret redirect_uri
-/// [redirect_uri…]`, separated by whitespace; blank lines and `#` comments ignored. Errors name
-/// the line, never the secret.
+/// [redirect_uri…]`, separated by whitespace (so ids and secrets cannot contain spaces); blank
+/// lines and lines starting with `#` are ignored. Errors name the line, never the secret.
 pub fn parse_clients_file(text: &str) -> anyhow::Result<Vec<RegisteredClient>> {
     let mut clients = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let mut words = line.split_whitespace();
         let (Some(id), Some(secret)) = (words.next(), words.next()) else {
-            bail!("line {}: expected: client_id client_secret redirect_uri…", index + 1);
+            bail!(
+                "line {}: expected: client_id client_secret redirect_uri…",
+                index + 1
+            );
         };
         let redirect_uris: Vec<String> = words.map(str::to_owned).collect();
         if redirect_uris.is_empty() {
@@ -348,7 +356,11 @@ impl DemoProvider {
             auth_url: AuthUrl::new(format!("{}/oauth/authorize", self.issuer))?,
             token_url: TokenUrl::new(format!("{}/oauth/token", self.issuer))?,
             photos_api_url: Url::parse(&format!("{}/api/photos", self.issuer))?,
+            revocation_url: Some(RevocationUrl::new(format!("{}/oauth/revoke", self.issuer))?),
             issuer: Some(self.issuer.clone()),
+            // Every authorization response carries `iss` (RFC 9207 §2), unless the `no-iss`
+            // quirk is on, in which case the metadata does not advertise it either.
+            require_iss: !self.state.settings.quirks.omit_iss,
         })
     }
 }
@@ -445,7 +457,8 @@ async fn metadata(
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": store::SCOPES,
-        "authorization_response_iss_parameter_supported": true,
+        // RFC 9207 §3; false only under the `no-iss` quirk, which stops sending it.
+        "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,
     }))
 }
 
@@ -455,4 +468,92 @@ pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The OAuth parameters this provider knows. An error message may name a parameter only if it
+/// is one of these: a name chosen by the sender is never echoed (RFC 6749 §4.1.2.1 limits the
+/// characters of `error_description`, and echoed input is an injection vector).
+const KNOWN_PARAMS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "code",
+    "code_challenge",
+    "code_challenge_method",
+    "code_verifier",
+    "grant_type",
+    "redirect_uri",
+    "refresh_token",
+    "response_type",
+    "scope",
+    "state",
+    "token",
+    "token_type_hint",
+    "transaction",
+    "user",
+    "decision",
+];
+
+/// `name` if it is a known parameter, else a neutral phrase.
+pub(crate) fn param_label(name: &str) -> &'static str {
+    KNOWN_PARAMS
+        .iter()
+        .find(|known| **known == name)
+        .copied()
+        .unwrap_or("a parameter")
+}
+
+/// A form that could not be parsed, described without echoing any of it.
+pub(crate) fn describe_form_error(err: &form::FormError) -> String {
+    match err {
+        form::FormError::TooLong(max) => format!("the form is longer than {max} bytes"),
+        form::FormError::Duplicate(name) => format!("{} is repeated", param_label(name)),
+        form::FormError::BadEncoding => {
+            "a parameter is not valid percent-encoded UTF-8 or contains control characters".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a42_random_tokens_are_256_bit_base64url_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            let token = random_token();
+            assert_eq!(token.len(), 43, "32 bytes, base64url without padding");
+            assert!(
+                token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert!(seen.insert(token), "a duplicate token");
+        }
+    }
+
+    #[test]
+    fn quirks_parse_every_name_and_refuse_unknown_ones() {
+        let all = Quirks::parse(&Quirks::NAMES.join(",")).expect("every name");
+        assert_eq!(all.enabled(), Quirks::NAMES.to_vec());
+        assert_eq!(
+            Quirks::parse(" error_200 , NO-ISS ").expect("spacing, case, underscores"),
+            Quirks {
+                error_with_200: true,
+                omit_iss: true,
+                ..Quirks::default()
+            }
+        );
+        assert_eq!(Quirks::parse("").expect("empty"), Quirks::default());
+        let err = Quirks::parse("no-iss,typo").expect_err("unknown");
+        assert!(err.to_string().contains("typo"), "{err}");
+    }
+
+    #[test]
+    fn only_known_parameter_names_are_echoed() {
+        assert_eq!(param_label("state"), "state");
+        assert_eq!(param_label("<script>"), "a parameter");
+        let err = form::FormError::Duplicate("\"<b>".into());
+        assert_eq!(describe_form_error(&err), "a parameter is repeated");
+    }
 }

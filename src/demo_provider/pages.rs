@@ -141,7 +141,7 @@ const STYLESHEET: &str = r#"
 :root { font-family: Georgia, "Iowan Old Style", "Times New Roman", serif; color: #e8f4f2; background: #0c2a2a; line-height: 1.5; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem; box-sizing: border-box;
   background: radial-gradient(circle at 20% 10%, #17504d, #0c2a2a 60%); }
-.panel { width: 100%; max-width: 460px; background: #10393a; border: 1px solid #2b6b66; border-radius: 18px; padding: 2rem; box-shadow: 0 20px 50px rgba(0,0,0,.35); }
+.panel { box-sizing: border-box; width: 100%; max-width: 460px; background: #10393a; border: 1px solid #2b6b66; border-radius: 18px; padding: 2rem; box-shadow: 0 20px 50px rgba(0,0,0,.35); }
 .brand { font-weight: 700; letter-spacing: .04em; color: #7fe0cf; margin: 0 0 1rem; }
 .tag { font: 600 .7rem system-ui, sans-serif; text-transform: uppercase; letter-spacing: .08em; background: #1f5a56; color: #cdf3ec; padding: .2rem .5rem; border-radius: 999px; margin-left: .4rem; }
 h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1.25rem; }

@@ -162,6 +162,8 @@ pub fn find(id: &str) -> Option<&'static DemoPhoto> {
 
 /// Draws the photo as a 400×300 SVG: a sky gradient, a sun, three ridges, maybe stars and a lake.
 pub fn svg(photo: &DemoPhoto) -> String {
+    use std::f64::consts::TAU;
+
     let mut seed = photo.id.bytes().fold(2166136261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16777619)
     });
@@ -195,7 +197,7 @@ pub fn svg(photo: &DemoPhoto) -> String {
         let base = 150.0 + 45.0 * i as f64;
         let (a1, a2) = (28.0 - 6.0 * i as f64, 12.0);
         let (f1, f2) = (0.008 + next() * 0.01, 0.03 + next() * 0.02);
-        let (p1, p2) = (next() * 6.28, next() * 6.28);
+        let (p1, p2) = (next() * TAU, next() * TAU);
         let mut path = String::from("M0 300");
         for step in 0..=40 {
             let px = f64::from(step) * 10.0;

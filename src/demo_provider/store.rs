@@ -2,12 +2,15 @@
 //! consent transactions, codes, grants and tokens, with expiry and a background purge.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
 use super::{DemoSettings, RegisteredClient};
+
+/// How many token requests [`ProviderState::token_requests`] remembers.
+pub const MAX_SEEN: usize = 10_000;
 
 /// Scopes this provider knows. `photos` lets the client read the user's photos.
 pub const SCOPES: &[&str] = &["photos", "profile"];
@@ -17,9 +20,12 @@ pub const SCOPES: &[&str] = &["photos", "profile"];
 pub struct Transaction {
     pub client_id: String,
     pub redirect_uri: String,
+    /// Whether the request named `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_sent: bool,
     pub scope: Vec<String>,
     pub state: Option<String>,
-    pub code_challenge: String,
+    /// `None` only when the test-only `pkce_required: false` let the request omit it.
+    pub code_challenge: Option<String>,
     /// The browser that saw the consent page (its cookie); only it may answer (RFC 6749 §10.12).
     pub browser: String,
     pub expires_at: i64,
@@ -30,7 +36,12 @@ pub struct Transaction {
 pub struct CodeRecord {
     pub client_id: String,
     pub redirect_uri: String,
-    pub code_challenge: String,
+    /// Whether the authorization request named `redirect_uri`: then the token request must
+    /// carry the identical value (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// `None` only when the test-only `pkce_required: false` let the request omit it; a
+    /// verifier sent for such a code is a PKCE downgrade and refused (RFC 9700 §4.8.2).
+    pub code_challenge: Option<String>,
     pub user: String,
     pub scope: Vec<String>,
     pub expires_at: i64,
@@ -91,7 +102,8 @@ pub struct ProviderState {
     pub issuer: String,
     pub settings: DemoSettings,
     tables: Mutex<Tables>,
-    seen: Mutex<Vec<TokenRequestSeen>>,
+    /// The latest [`MAX_SEEN`] token requests (a diagnostic, so it must not grow forever).
+    seen: Mutex<VecDeque<TokenRequestSeen>>,
     api_requests: Mutex<u64>,
 }
 
@@ -114,6 +126,12 @@ impl ProviderState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The `iss` to put in authorization responses (RFC 9207 §2): the issuer, unless the
+    /// `no-iss` quirk is on.
+    pub fn iss(&self) -> Option<&str> {
+        (!self.settings.quirks.omit_iss).then_some(self.issuer.as_str())
+    }
+
     pub fn client(&self, client_id: &str) -> Option<&RegisteredClient> {
         self.settings
             .clients
@@ -123,15 +141,17 @@ impl ProviderState {
 
     /// Records a token request (for tests and the demo's own diagnostics).
     pub fn record_token_request(&self, seen: TokenRequestSeen) {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(seen);
+        let mut all = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= MAX_SEEN {
+            all.pop_front();
+        }
+        all.push_back(seen);
     }
 
-    /// Every token request so far.
+    /// Every token request so far (the latest [`MAX_SEEN`]), oldest first.
     pub fn token_requests(&self) -> Vec<TokenRequestSeen> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let all = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().cloned().collect()
     }
 
     pub fn count_api_request(&self) {
@@ -173,15 +193,20 @@ impl ProviderState {
         });
     }
 
-    /// Deletes what expired before `now`. Redeemed codes are kept a little longer than their
-    /// lifetime so that a late replay is still recognised.
+    /// Deletes what expired before `now` (Unix seconds): consent transactions, codes, access
+    /// and refresh tokens, grants left without tokens, and stale brute-force counters. Redeemed
+    /// codes are kept a little longer than their lifetime so that a late replay is still
+    /// recognised (RFC 6749 §4.1.2).
     pub fn purge(&self, now: i64) {
         let mut t = self.tables();
-        let grace = self.settings.code_ttl.as_secs() as i64 * 10;
+        let grace = secs(self.settings.code_ttl).saturating_mul(10);
         t.transactions.retain(|_, x| x.expires_at > now);
-        t.codes.retain(|_, c| c.expires_at + grace > now);
+        t.codes
+            .retain(|_, c| c.expires_at.saturating_add(grace) > now);
         t.access.retain(|_, a| a.expires_at > now);
         t.refresh.retain(|_, r| r.expires_at > now);
+        t.auth_failures
+            .retain(|_, (_, since)| now - *since < super::client_auth::FAILURE_WINDOW_SECS);
         let Tables {
             grants,
             access,
@@ -197,4 +222,14 @@ impl ProviderState {
 /// Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A lifetime in whole seconds, saturating (a huge configured TTL never wraps negative).
+pub fn secs(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `now + ttl`, saturating.
+pub fn expiry(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(secs(ttl))
 }

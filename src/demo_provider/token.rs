@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::State,
+    extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
@@ -19,8 +19,11 @@ use subtle::ConstantTimeEq;
 
 use super::{
     client_auth::{self, Method},
-    random_token,
-    store::{AccessRecord, Grant, ProviderState, RefreshRecord, Tables, TokenRequestSeen, now},
+    describe_form_error, random_token,
+    store::{
+        AccessRecord, Grant, ProviderState, RefreshRecord, Tables, TokenRequestSeen, expiry, now,
+        secs,
+    },
 };
 use crate::form;
 
@@ -66,8 +69,28 @@ impl OAuthError {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "invalid_client",
-            "too many failed client authentications; wait a minute (RFC 6749 §2.3.1 brute-force protection)",
+            "too many failed client authentications; wait a minute (RFC 6749 section 2.3.1 brute-force protection)",
         )
+    }
+
+    /// The body could not be read: too large (413) or not readable (400).
+    fn unreadable_body(rejection: &BytesRejection) -> Self {
+        let status = rejection.status();
+        let description = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the body is larger than this server's 64 KiB limit (RFC 6749 section 3.2)"
+        } else {
+            "the body could not be read (RFC 6749 section 3.2)"
+        };
+        Self::new(status, "invalid_request", description)
+    }
+
+    /// Applies the `error-200` quirk: the same JSON error, with HTTP 200 (GitHub style).
+    fn with_quirks(mut self, state: &ProviderState) -> Self {
+        if state.settings.quirks.error_with_200 {
+            self.status = StatusCode::OK;
+            self.www_authenticate = false;
+        }
+        self
     }
 }
 
@@ -88,6 +111,12 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"demo-provider\""),
             );
         }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(client_auth::FAILURE_WINDOW_SECS),
+            );
+        }
         response
     }
 }
@@ -103,22 +132,32 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, Strin
         });
     if !form_type {
         return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2, Appendix B)",
+            "the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2, Appendix B)",
         ));
     }
     let text = std::str::from_utf8(body)
-        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-    form::parse_unique(text, 64 * 1024)
-        .map_err(|e| OAuthError::invalid_request(format!("{e} (RFC 6749 §3.2)")))
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8 (RFC 6749 Appendix B)"))?;
+    // The description names a repeated parameter only if it is a known one: nothing the sender
+    // chose is echoed.
+    form::parse_unique(text, 64 * 1024).map_err(|e| {
+        OAuthError::invalid_request(format!(
+            "{} (RFC 6749 section 3.2)",
+            describe_form_error(&e)
+        ))
+    })
 }
 
 /// `POST /oauth/token`.
 async fn token(
     State(state): State<Arc<ProviderState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (params, parse_error) = match parse_body(&headers, &body) {
+    let parsed = match &body {
+        Ok(body) => parse_body(&headers, body),
+        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
+    };
+    let (params, parse_error) = match parsed {
         Ok(params) => (params, None),
         Err(err) => (HashMap::new(), Some(err)),
     };
@@ -146,7 +185,7 @@ async fn token(
         }
         Err(err) => {
             tracing::info!(error = err.error, description = %err.description, "demo provider refused a token request");
-            err.into_response()
+            err.with_quirks(&state).into_response()
         }
     };
     seen.status = response.status().as_u16();
@@ -163,19 +202,19 @@ fn handle_token(
     let (client_id, _method) = client_auth::authenticate(state, headers, params)?;
     match params.get("grant_type").map(String::as_str) {
         None => Err(OAuthError::invalid_request(
-            "grant_type is missing (RFC 6749 §4.1.3)",
+            "grant_type is missing (RFC 6749 section 4.1.3)",
         )),
         Some("authorization_code") => redeem_code(state, &client_id, params, seen),
         Some("refresh_token") => refresh(state, &client_id, params),
         Some("code") => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type=code is not a grant type: use grant_type=authorization_code (RFC 6749 §4.1.3)",
+            "grant_type=code is not a grant type: use grant_type=authorization_code (RFC 6749 section 4.1.3)",
         )),
         Some(_) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "supported grant types are authorization_code and refresh_token (RFC 6749 §5.2; the password grant is forbidden by RFC 9700 §2.4)",
+            "supported grant types are authorization_code and refresh_token (RFC 6749 section 5.2; the password grant is forbidden by RFC 9700 section 2.4)",
         )),
     }
 }
@@ -189,56 +228,47 @@ fn redeem_code(
 ) -> Result<serde_json::Value, OAuthError> {
     let code = params
         .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is missing (RFC 6749 §4.1.3)"))?;
+        .ok_or_else(|| OAuthError::invalid_request("code is missing (RFC 6749 section 4.1.3)"))?;
     let mut tables = state.tables();
     let record = tables.codes.get(code).cloned().ok_or_else(|| {
         OAuthError::invalid_grant(
-            "the code is unknown, expired or was issued by another server (RFC 6749 §5.2)",
+            "the code is unknown, expired or was issued by another server (RFC 6749 section 5.2)",
         )
     })?;
     if record.client_id != client_id {
         return Err(OAuthError::invalid_grant(
-            "the code was issued to another client (RFC 6749 §4.1.3)",
+            "the code was issued to another client (RFC 6749 section 4.1.3)",
         ));
     }
-    if params.get("redirect_uri") != Some(&record.redirect_uri) {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri must be present and identical to the one in the authorization request (RFC 6749 §4.1.3)",
-        ));
+    // RFC 6749 §4.1.3: required and identical if the authorization request had it; if it did
+    // not (one registered URI), it may be omitted, but a value sent must still be identical.
+    match params.get("redirect_uri") {
+        Some(uri) if *uri == record.redirect_uri => {}
+        None if !record.redirect_uri_sent => {}
+        Some(_) => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri is not identical to the one in the authorization request (RFC 6749 section 4.1.3)",
+            ));
+        }
+        None => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri is missing; the authorization request had one, so it is required here (RFC 6749 section 4.1.3)",
+            ));
+        }
     }
-    let verifier = params.get("code_verifier").ok_or_else(|| {
-        OAuthError::invalid_grant(
-            "code_verifier is missing; this code was issued with a PKCE challenge (RFC 7636 §4.5)",
-        )
-    })?;
-    if !is_valid_verifier(verifier) {
-        seen.pkce_verified = Some(false);
-        return Err(OAuthError::invalid_grant(
-            "code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)",
-        ));
-    }
-    let matches = s256(verifier)
-        .as_bytes()
-        .ct_eq(record.code_challenge.as_bytes())
-        .into();
-    seen.pkce_verified = Some(matches);
-    if !matches {
-        return Err(OAuthError::invalid_grant(
-            "BASE64URL(SHA256(code_verifier)) does not equal the code_challenge (RFC 7636 §4.6)",
-        ));
-    }
+    check_pkce(record.code_challenge.as_deref(), params, seen)?;
     // Only now, with client, redirect URI and verifier all valid, is a reused code treated as
     // an attack: revoke what it issued (RFC 6749 §4.1.2). A replay with bad parameters revokes
     // nothing, or anyone could cancel a grant (OAuth 2.1 §7.5.2).
     if let Some(grant) = &record.redeemed_grant {
         ProviderState::revoke_grant(&mut tables, &grant.clone());
         return Err(OAuthError::invalid_grant(
-            "the code was already used; the tokens issued from it are now revoked (RFC 6749 §4.1.2)",
+            "the code was already used; the tokens issued from it are now revoked (RFC 6749 section 4.1.2)",
         ));
     }
     if record.expires_at <= now() {
         return Err(OAuthError::invalid_grant(
-            "the code has expired (RFC 6749 §4.1.2)",
+            "the code has expired (RFC 6749 section 4.1.2)",
         ));
     }
     let grant_id = random_token();
@@ -257,19 +287,60 @@ fn redeem_code(
     Ok(issue_tokens(state, &mut tables, &grant_id, &record.scope))
 }
 
+/// The PKCE check (RFC 7636 §4.6): a verifier is required exactly when the code has a
+/// challenge (RFC 9700 §2.1.1, §4.8.2).
+fn check_pkce(
+    challenge: Option<&str>,
+    params: &HashMap<String, String>,
+    seen: &mut TokenRequestSeen,
+) -> Result<(), OAuthError> {
+    let verifier = params.get("code_verifier");
+    let Some(challenge) = challenge else {
+        // PKCE downgrade: an attacker who stole a code issued without a challenge pretends PKCE
+        // was used. Only reachable with the test-only `pkce_required: false`.
+        return match verifier {
+            Some(_) => Err(OAuthError::invalid_request(
+                "code_verifier was sent, but the authorization request had no code_challenge: PKCE downgrade refused (RFC 9700 section 4.8.2, OAuth 2.1 section 3.2.4)",
+            )),
+            None => Ok(()),
+        };
+    };
+    let verifier = verifier.ok_or_else(|| {
+        OAuthError::invalid_grant(
+            "code_verifier is missing; this code was issued with a PKCE challenge (RFC 7636 section 4.5)",
+        )
+    })?;
+    // Malformed verifiers get invalid_grant, like a wrong one (pinned: the conformance suite
+    // and Spring do the same; OAuth 2.1 would also allow invalid_request).
+    if !is_valid_verifier(verifier) {
+        seen.pkce_verified = Some(false);
+        return Err(OAuthError::invalid_grant(
+            "code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 section 4.1)",
+        ));
+    }
+    let matches = s256(verifier).as_bytes().ct_eq(challenge.as_bytes()).into();
+    seen.pkce_verified = Some(matches);
+    if !matches {
+        return Err(OAuthError::invalid_grant(
+            "BASE64URL(SHA256(code_verifier)) does not equal the code_challenge (RFC 7636 section 4.6)",
+        ));
+    }
+    Ok(())
+}
+
 /// The refresh_token grant, with rotation and reuse detection (RFC 6749 §6, RFC 9700 §4.14.2).
 fn refresh(
     state: &ProviderState,
     client_id: &str,
     params: &HashMap<String, String>,
 ) -> Result<serde_json::Value, OAuthError> {
-    let token = params
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing (RFC 6749 §6)"))?;
+    let token = params.get("refresh_token").ok_or_else(|| {
+        OAuthError::invalid_request("refresh_token is missing (RFC 6749 section 6)")
+    })?;
     let mut tables = state.tables();
     let record = tables.refresh.get(token).cloned().ok_or_else(|| {
         OAuthError::invalid_grant(
-            "the refresh token is unknown, expired or revoked (RFC 6749 §5.2)",
+            "the refresh token is unknown, expired or revoked (RFC 6749 section 5.2)",
         )
     })?;
     let grant = tables
@@ -277,21 +348,21 @@ fn refresh(
         .get(&record.grant)
         .cloned()
         .filter(|g| !g.revoked)
-        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked (RFC 6749 §5.2)"))?;
+        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked (RFC 6749 section 5.2)"))?;
     if grant.client_id != client_id {
         return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client (RFC 6749 §6)",
+            "the refresh token was issued to another client (RFC 6749 section 6)",
         ));
     }
     if record.rotated {
         ProviderState::revoke_grant(&mut tables, &record.grant);
         return Err(OAuthError::invalid_grant(
-            "this refresh token was already used and replaced; the whole grant is now revoked (RFC 9700 §4.14.2)",
+            "this refresh token was already used and replaced; the whole grant is now revoked (RFC 9700 section 4.14.2)",
         ));
     }
     if record.expires_at <= now() {
         return Err(OAuthError::invalid_grant(
-            "the refresh token has expired (RFC 6749 §5.2)",
+            "the refresh token has expired (RFC 6749 section 5.2)",
         ));
     }
     let scope = match params.get("scope") {
@@ -306,7 +377,7 @@ fn refresh(
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
-                    "a refresh may not ask for more scope than was granted (RFC 6749 §6)",
+                    "a refresh may not ask for more scope than was granted (RFC 6749 section 6)",
                 ));
             }
             requested
@@ -328,30 +399,41 @@ fn issue_tokens(
     let now = now();
     let access_token = random_token();
     let refresh_token = random_token();
-    let access_ttl = state.settings.access_token_ttl.as_secs() as i64;
+    let settings = &state.settings;
     tables.access.insert(
         access_token.clone(),
         AccessRecord {
             grant: grant.into(),
             scope: scope.to_vec(),
-            expires_at: now + access_ttl,
+            expires_at: expiry(now, settings.access_token_ttl),
         },
     );
     tables.refresh.insert(
         refresh_token.clone(),
         RefreshRecord {
             grant: grant.into(),
-            expires_at: now + state.settings.refresh_token_ttl.as_secs() as i64,
+            expires_at: expiry(now, settings.refresh_token_ttl),
             rotated: false,
         },
     );
-    json!({
+    let quirks = settings.quirks;
+    let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": access_ttl,
+        "expires_in": secs(settings.access_token_ttl),
         "refresh_token": refresh_token,
-        "scope": scope.join(" "),
-    })
+        // Space-separated (RFC 6749 §3.3), unless the `scope-commas` quirk is on.
+        "scope": scope.join(if quirks.comma_separated_scope { "," } else { " " }),
+    });
+    if quirks.expires_in_as_string {
+        body["expires_in"] = json!(secs(settings.access_token_ttl).to_string());
+    }
+    if quirks.omit_expires_in
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("expires_in");
+    }
+    body
 }
 
 /// `POST /oauth/revoke` (RFC 7009 §2.1): client-authenticated; a refresh token takes its whole
@@ -359,27 +441,35 @@ fn issue_tokens(
 async fn revoke(
     State(state): State<Arc<ProviderState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = parse_body(&headers, &body).and_then(|params| {
+    let parsed = match &body {
+        Ok(body) => parse_body(&headers, body),
+        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
+    };
+    let result = parsed.and_then(|params| {
         let (client_id, _) = client_auth::authenticate(&state, &headers, &params)?;
         let token = params
             .get("token")
-            .ok_or_else(|| OAuthError::invalid_request("token is missing (RFC 7009 §2.1)"))?;
+            .ok_or_else(|| OAuthError::invalid_request("token is missing (RFC 7009 section 2.1)"))?;
         let mut tables = state.tables();
         let grant = tables
             .refresh
             .get(token)
             .map(|r| r.grant.clone())
             .or_else(|| tables.access.get(token).map(|a| a.grant.clone()));
+        // Unknown, expired or already revoked: 200 all the same (RFC 7009 §2.2). The
+        // token_type_hint is only a hint and is not even read (§2.1).
         let Some(grant) = grant else { return Ok(()) };
         if tables
             .grants
             .get(&grant)
             .is_some_and(|g| g.client_id != client_id)
         {
+            // Pinned: refused with 400 invalid_request and nothing revoked (RFC 7009 §2.1 says
+            // refuse; §2.2.1 names no better code).
             return Err(OAuthError::invalid_request(
-                "the token was issued to another client (RFC 7009 §2.1)",
+                "the token was issued to another client, so this client may not revoke it (RFC 7009 section 2.1)",
             ));
         }
         if tables.refresh.contains_key(token) {
