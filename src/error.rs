@@ -48,6 +48,9 @@ pub enum AppError {
     Csrf,
     #[error("no such page")]
     NotFound,
+    /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
+    #[error("the home page was requested by something other than a page navigation")]
+    NotANavigation,
     /// The session store failed (full, or unreachable once it is Redis).
     #[error("session store failure: {0}")]
     Session(String),
@@ -81,6 +84,7 @@ impl AppError {
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
             NotFound => StatusCode::NOT_FOUND,
+            NotANavigation => StatusCode::BAD_REQUEST,
             Session(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -151,6 +155,10 @@ impl AppError {
                 "The form you submitted was not from this page, or it expired. Please go back and try again.",
             ),
             NotFound => ("Page not found", "There is nothing at this address."),
+            NotANavigation => (
+                "Open this page directly",
+                "This page can only be opened in the browser, not embedded in another page.",
+            ),
             Session(_) => (
                 "We are having trouble right now",
                 "Your session could not be stored. Please try again in a moment.",

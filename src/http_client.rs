@@ -36,12 +36,20 @@ impl HttpError {
     }
 }
 
-/// A status, headers and a capped body.
-#[derive(Debug)]
+/// A status, headers and a capped body. `Debug` omits the body, which may hold tokens.
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// Shared, cheap to clone (the inner `reqwest::Client` is an `Arc` with a keep-alive pool).

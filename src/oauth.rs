@@ -137,8 +137,7 @@ pub enum RevokeError {
     Status(u16),
 }
 
-/// A validated authorization response (RFC 6749 §4.1.2, §4.1.2.1).
-#[derive(Debug)]
+/// A validated authorization response (RFC 6749 §4.1.2, §4.1.2.1). `Debug` redacts the state.
 pub enum Callback {
     /// The provider issued a code.
     Code {
@@ -152,6 +151,25 @@ pub enum Callback {
         state: Option<String>,
         iss: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Callback::Code { iss, .. } => f
+                .debug_struct("Code")
+                .field("code", &"[redacted]")
+                .field("state", &"[redacted]")
+                .field("iss", iss)
+                .finish(),
+            Callback::Error { error, iss, .. } => f
+                .debug_struct("Error")
+                .field("error", error)
+                .field("state", &"[redacted]")
+                .field("iss", iss)
+                .finish(),
+        }
+    }
 }
 
 /// Why a callback was refused before any session or provider work. Safe to log and to show.
@@ -275,6 +293,10 @@ impl OAuth {
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = tokens.refresh_token.clone();
         }
+        if response.scopes().is_none() {
+            // No `scope` in the response means "as granted before" (RFC 6749 §5.1, §6).
+            fresh.scopes = tokens.scopes.clone();
+        }
         fresh.refreshed = tokens.refreshed.saturating_add(1);
         Ok(fresh)
     }
@@ -292,8 +314,7 @@ impl OAuth {
             return Ok(());
         };
         let url = url.url();
-        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if url.scheme() != "https" && !loopback {
+        if url.scheme() != "https" && !crate::startup::is_loopback(url) {
             return Err(RevokeError::Insecure);
         }
         let mut form = vec![("token", token), ("token_type_hint", hint)];
@@ -440,7 +461,7 @@ pub fn parse_callback(raw_query: Option<&str>) -> Result<Callback, CallbackError
     let mut params = form::parse_unique(raw_query.unwrap_or(""), MAX_CALLBACK_QUERY)?;
     // Tokens in the front channel mean an implicit or hybrid response this client never asked
     // for (RFC 9700 §2.1.2): refuse rather than ignore.
-    for artifact in ["access_token", "id_token", "token_type"] {
+    for artifact in ["access_token", "id_token", "token_type", "token"] {
         if params.contains_key(artifact) {
             return Err(CallbackError::ImplicitArtifact(artifact));
         }
@@ -657,6 +678,7 @@ mod tests {
                 ImplicitArtifact("access_token"),
             ),
             ("code=a&state=s&id_token=t", ImplicitArtifact("id_token")),
+            ("code=a&state=s&token=t", ImplicitArtifact("token")),
         ];
         for (query, expected) in cases {
             assert_eq!(
@@ -756,6 +778,17 @@ mod tests {
         assert!(tokens.needs_refresh(2_000, skew));
         tokens.expires_at = None;
         assert!(!tokens.needs_refresh(i64::MAX, skew));
+    }
+
+    #[test]
+    fn c78_debug_of_a_callback_is_redacted() {
+        let callback =
+            parse_callback(Some("code=the-code-value&state=the-state-value")).expect("parses");
+        let debug = format!("{callback:?}");
+        assert!(
+            !debug.contains("the-code-value") && !debug.contains("the-state-value"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! Keeps a session's access token usable: refresh it when it is (nearly) expired or the photos API
-//! calls it invalid, exactly once per session even when several requests race (single-flight).
-//!
-//! The lock ([`crate::session::SessionLocks`]) is per session id and in-process. With several instances sharing a Redis session
-//! store, the same sequence works with the lock taken in Redis (`SET key NX PX`) instead: lock,
-//! reload the session, refresh only if nobody else already did, save, unlock.
+//! calls it invalid. Single-flight comes from [`crate::session::SessionLocks`]: the requests of one
+//! session run one at a time, so the next one finds the refreshed tokens instead of refreshing
+//! again with a refresh token that was already rotated away (RFC 9700 §4.14.2).
 
 use tower_sessions::Session;
 
@@ -24,16 +22,7 @@ pub async fn fresh_tokens(
     if !force && !current.needs_refresh(now(), state.token_refresh_skew) {
         return Ok(current);
     }
-    // The lock reloads the record: another request may have refreshed while this one waited.
-    // Using the old refresh token now would be reuse, which revokes the whole grant at providers
-    // that rotate refresh tokens (RFC 9700 §4.14.2).
-    let _guard = state.session_locks.lock(session).await?;
-    let latest = session::tokens(session).await?.ok_or(AppError::Reconnect)?;
-    if latest.access_token.secret() != current.access_token.secret() {
-        return Ok(latest);
-    }
-
-    match state.oauth.refresh(&latest, now()).await {
+    match state.oauth.refresh(&current, now()).await {
         Ok(fresh) => {
             session::store_tokens(session, &fresh).await?;
             tracing::info!(refreshed = fresh.refreshed, "access token refreshed");

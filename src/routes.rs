@@ -29,6 +29,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// For HEAD on routes whose GET has side effects (the callback consumes a state and redeems a
+/// code; the photos page may refresh tokens): axum would otherwise run the GET handler.
+pub async fn method_not_allowed() -> http::StatusCode {
+    http::StatusCode::METHOD_NOT_ALLOWED
+}
+
 /// Headers for every response, precomputed at startup.
 #[derive(Clone, Debug)]
 pub struct SecurityHeaders(std::sync::Arc<Vec<(HeaderName, HeaderValue)>>);

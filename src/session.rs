@@ -6,6 +6,11 @@ use std::{
     sync::{Arc, Mutex, Weak},
 };
 
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
 use rand::RngCore;
 use serde::{Serialize, de::DeserializeOwned};
 use tower_sessions::Session;
@@ -106,31 +111,47 @@ pub async fn csrf_token_if_any(session: &Session) -> Result<Option<String>, AppE
     get(session, CSRF).await
 }
 
-/// One async mutex per session id, for the read-modify-write steps that must not interleave
-/// within a session: consuming a pending login and refreshing tokens. tower-sessions saves whole
-/// records, so two unserialized requests would each save their own copy (last writer wins).
-/// Entries die with their last user. In-process: several instances need a shared lock (Redis).
-#[derive(Debug, Default)]
-pub struct SessionLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+/// Serializes the requests of one browser session (middleware, outside the session layer).
+///
+/// tower-sessions loads a record at the start of a request and saves the whole record at the end,
+/// so two overlapping requests of one session would each save their own copy: a refresh could be
+/// undone (the rotated refresh token replaced by the used one, RFC 6749 §6), or a logged-out
+/// session brought back. Holding a per-session lock for the whole request, save included, rules
+/// that out; it also makes the refresh single-flight. Requests without a session cookie, and
+/// static assets, are not serialized. The lock is in-process: several instances behind a shared
+/// store need the same lock in that store (e.g. Redis `SET NX PX`).
+#[derive(Clone, Debug)]
+pub struct SessionLocks {
+    cookie_name: &'static str,
+    locks: Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
+}
 
 impl SessionLocks {
-    /// Waits for this session's lock, then reloads the record so the caller sees what the
-    /// previous holder saved. A session without an id yet is new to this request: nothing to lock.
-    pub async fn lock(
-        &self,
-        session: &Session,
-    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, AppError> {
-        let Some(id) = session.id() else {
-            return Ok(None);
-        };
-        let guard = self.lock_for(&id.to_string()).lock_owned().await;
-        session.load().await.map_err(AppError::session)?;
-        Ok(Some(guard))
+    pub fn new(cookie_name: &'static str) -> Self {
+        Self {
+            cookie_name,
+            locks: Arc::default(),
+        }
+    }
+
+    /// The middleware function.
+    pub async fn serialize(State(this): State<Self>, request: Request, next: Next) -> Response {
+        let key = (!request.uri().path().starts_with("/static/"))
+            .then(|| cookie_value(request.headers(), this.cookie_name))
+            .flatten();
+        match key {
+            None => next.run(request).await,
+            Some(key) => {
+                let lock = this.lock_for(&key);
+                let _guard = lock.lock().await;
+                next.run(request).await
+            }
+        }
     }
 
     fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
-            .0
+            .locks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
@@ -143,4 +164,19 @@ impl SessionLocks {
         locks.insert(key.to_owned(), Arc::downgrade(&lock));
         lock
     }
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(name)?
+                .strip_prefix('=')
+                .map(str::to_owned)
+        })
 }

@@ -18,7 +18,8 @@ use tower_sessions::{
 /// Default cap on stored sessions (about 1 KiB each, so roughly 100 MiB at the cap).
 pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 
-/// A purging, bounded in-memory store.
+/// A purging, bounded in-memory store. At the cap it evicts anonymous sessions (never connected
+/// ones), so a flood of drive-by visits cannot lock everyone out.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<Id, Record>>>,
@@ -80,20 +81,36 @@ impl MemoryStore {
     }
 }
 
+/// The key of the tokens in a connected session (see `session.rs`): records without it are
+/// anonymous, pre-login sessions.
+const CONNECTED_KEY: &str = "auth.tokens";
+
+/// At the cap: drop expired records, then, if still full, the anonymous sessions closest to
+/// expiry (a tenth of the cap at once, so a flood costs one scan per batch). Connected sessions
+/// are never evicted; a flood of anonymous visits only pushes out other anonymous visits.
+fn make_room(records: &mut HashMap<Id, Record>, max_sessions: usize) {
+    let now = OffsetDateTime::now_utc();
+    records.retain(|_, r| r.expiry_date > now);
+    if records.len() < max_sessions {
+        return;
+    }
+    let mut anonymous: Vec<(OffsetDateTime, Id)> = records
+        .iter()
+        .filter(|(_, r)| !r.data.contains_key(CONNECTED_KEY))
+        .map(|(id, r)| (r.expiry_date, *id))
+        .collect();
+    anonymous.sort_unstable_by_key(|(expiry, _)| *expiry);
+    for (_, id) in anonymous.into_iter().take((max_sessions / 10).max(1)) {
+        records.remove(&id);
+    }
+}
+
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut records = self.records.lock().await;
         if records.len() >= self.max_sessions {
-            // At the cap, first drop the expired; if still full, refuse (the app answers 503)
-            // rather than grow without bound.
-            let now = OffsetDateTime::now_utc();
-            records.retain(|_, r| r.expiry_date > now);
-            if records.len() >= self.max_sessions {
-                return Err(session_store::Error::Backend(
-                    "session store is full".into(),
-                ));
-            }
+            make_room(&mut records, self.max_sessions);
         }
         while records.contains_key(&record.id) {
             record.id = Id::default();
@@ -102,8 +119,13 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    /// Updates an existing record only. A record deleted meanwhile (logout, or the old id after
+    /// `cycle_id`) stays deleted: an in-flight request's final save must not bring it back.
+    /// New records go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.records.lock().await.insert(record.id, record.clone());
+        if let Some(stored) = self.records.lock().await.get_mut(&record.id) {
+            *stored = record.clone();
+        }
         Ok(())
     }
 
@@ -137,7 +159,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_records_are_not_loaded_and_are_purged_at_the_cap() {
+    async fn expired_records_are_not_loaded_and_make_room_first() {
         let store = MemoryStore::new(2);
         let mut old = record(time::Duration::seconds(-1));
         let mut live = record(time::Duration::minutes(5));
@@ -148,13 +170,40 @@ mod tests {
         store
             .create(&mut third)
             .await
-            .expect("expired record makes room");
-        assert_eq!(store.len().await, 2);
-        let mut fourth = record(time::Duration::minutes(5));
+            .expect("the expired record makes room");
+        assert!(store.contains(&live.id).await && store.contains(&third.id).await);
+    }
+
+    #[tokio::test]
+    async fn c35_a_full_store_evicts_anonymous_sessions_never_connected_ones() {
+        let store = MemoryStore::new(10);
+        let mut connected = record(time::Duration::minutes(1));
+        connected
+            .data
+            .insert(CONNECTED_KEY.into(), serde_json::json!({}));
+        store.create(&mut connected).await.expect("create");
+        for _ in 0..100 {
+            let mut anonymous = record(time::Duration::minutes(10));
+            store
+                .create(&mut anonymous)
+                .await
+                .expect("a flood never refuses");
+        }
+        assert!(store.len().await <= 10);
         assert!(
-            store.create(&mut fourth).await.is_err(),
-            "full of live sessions: refuse"
+            store.contains(&connected.id).await,
+            "the connected session survives the flood"
         );
+    }
+
+    #[tokio::test]
+    async fn saving_a_deleted_record_does_not_resurrect_it() {
+        let store = MemoryStore::new(10);
+        let mut r = record(time::Duration::minutes(5));
+        store.create(&mut r).await.expect("create");
+        store.delete(&r.id).await.expect("delete");
+        store.save(&r).await.expect("save");
+        assert!(!store.contains(&r.id).await);
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@ use crate::{
     http_client::HttpClient,
     oauth::OAuth,
     routes::{self, SecurityHeaders},
+    session::SessionLocks,
     session_store::{DEFAULT_MAX_SESSIONS, MemoryStore},
     state::AppState,
 };
@@ -95,7 +96,7 @@ impl Application {
         let Some(provider) = self.config.provider.clone() else {
             bail!("no provider configured: set OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL");
         };
-        warn_about_plain_http(&self.app_url, &provider);
+        require_https(&self.app_url, &provider)?;
         let http = HttpClient::new(self.config.http_timeout)?;
         let redirect_uri = RedirectUrl::from_url(self.redirect_uri()?);
         let oauth = OAuth::new(&self.config, &provider, redirect_uri, http.clone())?;
@@ -107,15 +108,15 @@ impl Application {
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             token_refresh_skew: self.config.token_refresh_skew,
-            session_locks: Arc::default(),
             provider: Arc::new(provider.clone()),
         };
 
+        // `__Host-` pins the cookie to this host and path when served over https.
+        let cookie_name = if https { "__Host-session" } else { "session" };
         let store = MemoryStore::new(DEFAULT_MAX_SESSIONS);
         store.spawn_purger(Duration::from_secs(60));
         let sessions = SessionManagerLayer::new(store.clone())
-            // `__Host-` pins the cookie to this host and path when served over https.
-            .with_name(if https { "__Host-session" } else { "session" })
+            .with_name(cookie_name)
             // Lax, not tower-sessions' default Strict: the return from the provider to /cb is a
             // cross-site navigation, and a Strict cookie would not be sent with it, so every
             // real sign-in would fail its state check. Lax still withholds it from cross-site
@@ -134,6 +135,11 @@ impl Application {
         )?;
         let router = routes::router(state)
             .layer(sessions)
+            // Outside the session layer, so each request's final save happens under the lock.
+            .layer(middleware::from_fn_with_state(
+                SessionLocks::new(cookie_name),
+                SessionLocks::serialize,
+            ))
             // A bug that panics in a handler becomes the 500 page, not a dropped connection.
             .layer(CatchPanicLayer::custom(
                 |_: Box<dyn std::any::Any + Send>| {
@@ -186,17 +192,36 @@ fn http_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
-fn warn_about_plain_http(app_url: &Url, provider: &ProviderConfig) {
-    let loopback = |url: &Url| matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    let token = provider.token_url.url();
-    if token.scheme() != "https" && !loopback(token) {
-        // RFC 6749 §3.2: token requests MUST use TLS. Allowed here for local experiments only.
-        tracing::warn!(
-            "OAUTH_TOKEN_URL is not https: client secret and tokens travel in clear text"
-        );
+/// Provider endpoints must be https: the client secret, codes and tokens cross them (RFC 6749
+/// §3.2, §10.9; RFC 6750 §5.3; OAuth 2.1 §1.5). Plain http is accepted on loopback only, for the
+/// demo provider and local experiments. A plain-http `APP_URL` off loopback gets a warning.
+fn require_https(app_url: &Url, provider: &ProviderConfig) -> anyhow::Result<()> {
+    let mut endpoints = vec![
+        ("OAUTH_AUTH_URL", provider.auth_url.url()),
+        ("OAUTH_TOKEN_URL", provider.token_url.url()),
+        ("PHOTOS_API_URL", &provider.photos_api_url),
+    ];
+    if let Some(revocation) = &provider.revocation_url {
+        endpoints.push(("OAUTH_REVOCATION_URL", revocation.url()));
     }
-    if app_url.scheme() != "https" && !loopback(app_url) {
+    for (name, url) in endpoints {
+        if url.scheme() != "https" && !is_loopback(url) {
+            bail!("{name}={url} must use https (only loopback addresses may use plain http)");
+        }
+    }
+    if app_url.scheme() != "https" && !is_loopback(app_url) {
         tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
+    }
+    Ok(())
+}
+
+/// `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -217,4 +242,44 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth2::{AuthUrl, TokenUrl};
+
+    fn provider(base: &str) -> ProviderConfig {
+        ProviderConfig {
+            name: "p".into(),
+            auth_url: AuthUrl::new(format!("{base}/authorize")).expect("url"),
+            token_url: TokenUrl::new(format!("{base}/token")).expect("url"),
+            photos_api_url: Url::parse(&format!("{base}/photos")).expect("url"),
+            revocation_url: None,
+            issuer: None,
+            require_iss: false,
+        }
+    }
+
+    #[test]
+    fn provider_endpoints_must_be_https_except_on_loopback() {
+        let app = Url::parse("http://localhost:3000/").expect("url");
+        for ok in [
+            "https://as.example",
+            "http://127.0.0.1:3001",
+            "http://127.8.0.1",
+            "http://localhost:9",
+            "http://[::1]:3001",
+        ] {
+            assert!(require_https(&app, &provider(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://as.example",
+            "http://10.0.0.1",
+            "http://localhost.evil.example",
+        ] {
+            let err = require_https(&app, &provider(bad)).expect_err(bad);
+            assert!(err.to_string().contains("OAUTH_AUTH_URL"), "{err}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth, session::SessionLocks};
+use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -20,8 +20,6 @@ pub struct AppState {
     pub session_idle: Duration,
     /// Refresh access tokens this long before they expire.
     pub token_refresh_skew: Duration,
-    /// Serializes pending-login consumption and refreshes within one session.
-    pub session_locks: Arc<SessionLocks>,
 }
 
 /// Unix time in seconds.

@@ -15,13 +15,14 @@ use crate::{
     error::{AppError, Result},
     form,
     oauth::{self, Callback, Taken},
+    routes::method_not_allowed,
     session,
     state::{AppState, now},
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/cb", get(finish_login))
+        .route("/cb", get(finish_login).head(method_not_allowed))
         .route("/logout", post(logout))
 }
 
@@ -46,7 +47,6 @@ async fn finish_login(
             // An error only counts if it answers a sign-in this browser started: otherwise anyone
             // could cancel a pending sign-in with a crafted link (RFC 9207 §2.4).
             let callback_state = callback_state.ok_or(AppError::UnknownState)?;
-            let _guard = state.session_locks.lock(&session).await?;
             let mut logins = session::pending_logins(&session).await?;
             if !logins.contains(&callback_state) {
                 return Err(AppError::UnknownState);
@@ -76,17 +76,12 @@ async fn finish_login(
             // 3. Take the pending sign-in out of the session and save that *before* the token
             //    request: the state is single-use even if the exchange fails (RFC 9700 §4.2.4;
             //    tower-sessions would skip saving on a 5xx).
-            //    Under the session's lock, so two tabs' callbacks cannot resurrect each other's state.
-            let taken = {
-                let _guard = state.session_locks.lock(&session).await?;
-                let mut logins = session::pending_logins(&session).await?;
-                let before = logins.len();
-                let taken = logins.take(&callback_state, now(), ttl);
-                if logins.len() != before {
-                    session::store_pending_logins(&session, &logins).await?;
-                }
-                taken
-            };
+            let mut logins = session::pending_logins(&session).await?;
+            let before = logins.len();
+            let taken = logins.take(&callback_state, now(), ttl);
+            if logins.len() != before {
+                session::store_pending_logins(&session, &logins).await?;
+            }
             let pending = match taken {
                 Taken::Found(pending) => pending,
                 Taken::Expired => return Err(AppError::LoginExpired),

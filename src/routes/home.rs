@@ -6,13 +6,14 @@ use askama::Template;
 use axum::{
     Router,
     extract::{RawQuery, State},
+    http::HeaderMap,
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 use tower_sessions::{Expiry, Session};
 
 use crate::{
-    error::Result,
+    error::{AppError, Result},
     form, session,
     state::{AppState, now},
 };
@@ -34,6 +35,7 @@ struct HomePage<'a> {
 
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
 async fn show_home(
+    headers: HeaderMap,
     State(state): State<AppState>,
     session: Session,
     RawQuery(query): RawQuery,
@@ -52,10 +54,18 @@ async fn show_home(
         return Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response());
     }
 
+    // Only a page navigation starts a sign-in. An `<img>` or `fetch()` aimed here from another
+    // site would otherwise make each of its visitors' browsers store a session (store flooding).
+    if headers
+        .get("sec-fetch-mode")
+        .is_some_and(|mode| mode.as_bytes() != b"navigate")
+    {
+        return Err(AppError::NotANavigation);
+    }
+
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two
     // tabs can each sign in (the oldest are evicted beyond a small cap).
     let (url, login) = state.oauth.start(now());
-    let _guard = state.session_locks.lock(&session).await?;
     let mut logins = session::pending_logins(&session).await?;
     logins.push(login);
     // An anonymous session lives only as long as its sign-in may take, so drive-by visits do

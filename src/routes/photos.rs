@@ -12,12 +12,14 @@ use tower_sessions::Session;
 use crate::{
     error::{AppError, Result},
     photos_api::{self, Photo, PhotosError},
-    refresh, session,
+    refresh,
+    routes::method_not_allowed,
+    session,
     state::{AppState, now},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/photos", get(show_photos))
+    Router::new().route("/photos", get(show_photos).head(method_not_allowed))
 }
 
 #[derive(Template)]

@@ -153,32 +153,97 @@ async fn c15_c16_c17_malformed_callbacks_are_refused_before_any_work() {
     let callback = app.callback_for("alice").await;
     let code = param(&callback, "code").expect("code");
     let state = param(&callback, "state").expect("state");
+    // Every query carries the right iss, so only the malformation itself can refuse it.
+    let iss: String =
+        url::form_urlencoded::byte_serialize(app.provider.issuer.as_bytes()).collect();
     for query in [
-        format!("code={code}&state={state}&state={state}"),
-        format!("code={code}&code={code}&state={state}"),
-        format!("code={code}&state={state}&iss=a&iss=b"),
-        format!("code=&state={state}"),
-        format!("code={code}&state="),
-        format!("code={code}&state={state}&access_token=x"),
-        format!("code={code}&state={state}&id_token=x"),
-        format!("code={code}&state=%FF{state}"),
-        format!("code={code}&state={state}%0D%0ASet-Cookie:%20x=y"),
-        format!("code[]={code}&state={state}"),
-        format!("code={code}&state={}", "s".repeat(600)),
+        format!("code={code}&state={state}&state={state}&iss={iss}"),
+        format!("code={code}&code={code}&state={state}&iss={iss}"),
+        format!("code={code}&state={state}&iss={iss}&iss={iss}"),
+        format!("code=&state={state}&iss={iss}"),
+        format!("code={code}&state=&iss={iss}"),
+        format!("code={code}&state={state}&iss={iss}&access_token=x"),
+        format!("code={code}&state={state}&iss={iss}&id_token=x"),
+        format!("code={code}&state={state}&iss={iss}&token=x"),
+        format!("code={code}&state=%FF{state}&iss={iss}"),
+        format!("code={code}&state={state}%0D%0ASet-Cookie:%20x=y&iss={iss}"),
+        format!("code[]={code}&state={state}&iss={iss}"),
+        format!("code={code}&state={}&iss={iss}", "s".repeat(600)),
     ] {
         let url = with_query(&callback, &query);
         let (status, headers, body) = fetch(&app.client, url).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
-        assert!(body.contains("Start again"), "{query}");
+        assert!(
+            body.contains("That sign-in link is not valid"),
+            "{query}: {body}"
+        );
         assert!(
             !body.contains("Set-Cookie: x") && headers.get("x").is_none(),
             "{query}"
         );
     }
-    assert_eq!(app.token_requests(), 0);
-    // None of that consumed the real pending login (checked before any session work).
-    let (status, _, _) = fetch(&app.client, callback).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The control: the same query, well-formed, is accepted.
+    let (status, _, _) = fetch(
+        &app.client,
+        with_query(&callback, &format!("code={code}&state={state}&iss={iss}")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the well-formed callback completes after all that"
+    );
+    assert_eq!(app.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn c69_head_on_the_callback_and_photos_is_refused_without_side_effects() {
+    let app = spawn_app().await;
+    let callback = app.callback_for("alice").await;
+    let response = app
+        .client
+        .head(callback.clone())
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(app.token_requests(), 0, "HEAD redeemed nothing");
+    assert_eq!(
+        app.client
+            .put(app.at("/"))
+            .send()
+            .await
+            .expect("put")
+            .status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        fetch(&app.client, callback).await.0,
+        StatusCode::SEE_OTHER,
+        "the state survived"
+    );
+    let response = app
+        .client
+        .head(app.at("/photos"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(app.provider.state.api_requests(), 0);
+}
+
+#[tokio::test]
+async fn c73_callback_error_pages_have_no_external_links_or_resources() {
+    let app = spawn_app().await;
+    for query in ["code=x", "error=access_denied", "code=x&state=y"] {
+        let (_, headers, body) = app.get(&format!("/cb?{query}")).await;
+        assert!(
+            !body.contains("href=\"http") && !body.contains("src=\"http"),
+            "{query}: {body}"
+        );
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    }
 }
 
 #[tokio::test]

@@ -277,8 +277,12 @@ async fn c06_c53_the_token_request_is_rfc_shaped_with_encoded_basic_credentials(
         config.client_secret = Some(oauth2::ClientSecret::new("s:e=c%r+t".into()));
     })
     .await;
-    let state = app.start_login().await;
-    let (status, _, _) = fetch(
+    // The browser's path: home page, then the authorize URL (the mock records it), then /cb.
+    let (_, _, home) = fetch(&app.client, app.at("/")).await;
+    let authorize = connect_url(&home);
+    let state = param(&authorize, "state").expect("state");
+    fetch(&app.client, authorize).await;
+    let (status, _, photos_redirect) = fetch(
         &app.client,
         app.at(&format!("/cb?code=the-code&state={state}")),
     )
@@ -311,13 +315,26 @@ async fn c06_c53_the_token_request_is_rfc_shaped_with_encoded_basic_credentials(
         "one authentication method only (RFC 6749 §2.3)"
     );
     assert!(request.query.is_none(), "no credentials in the URL");
-    // C29: the verifier appears only in that token request, never in the authorize link.
+    // C29: the verifier appears only in that token request: not in the home page, not in the
+    // authorize request the browser made, not in any other request or page.
+    let verifier = &form["code_verifier"];
+    let others: Vec<_> = mock
+        .seen()
+        .into_iter()
+        .filter(|s| s.path != "/token")
+        .collect();
     assert!(
-        mock.seen()
-            .iter()
-            .filter(|s| s.path != "/token")
-            .all(|s| !s.body.contains(&form["code_verifier"]))
+        others.iter().any(|s| s.path == "/authorize"),
+        "the authorize request was seen"
     );
+    for seen in others {
+        assert!(
+            !seen.body.contains(verifier) && !seen.query.unwrap_or_default().contains(verifier),
+            "{}",
+            seen.path
+        );
+    }
+    assert!(!home.contains(verifier) && !photos_redirect.contains(verifier));
 }
 
 #[tokio::test]
