@@ -337,3 +337,46 @@ async fn c35_pending_logins_are_capped_per_session() {
     assert!(body.contains("expired or was not started here"));
     assert_eq!(app.token_requests(), 0);
 }
+
+#[tokio::test]
+async fn c31_c74_behind_https_the_cookie_is_secure_host_prefixed_and_hsts_is_sent() {
+    let mut config = Config::for_tests();
+    // The app still listens on plain http here; APP_URL says how people reach it (a TLS proxy).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    config.listen_addr = ([127, 0, 0, 1], port).into();
+    config.app_url = Some(url::Url::parse(&format!("https://localhost:{port}/")).expect("url"));
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    let response = app
+        .client
+        .get(format!("http://localhost:{port}/"))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("Path=/") && !cookie.contains("Domain="),
+        "{cookie}"
+    );
+    assert_eq!(
+        response.headers()[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000"
+    );
+    let html = response.text().await.expect("body");
+    assert_eq!(
+        param(&connect_url(&html), "redirect_uri"),
+        Some(format!("https://localhost:{port}/cb"))
+    );
+}

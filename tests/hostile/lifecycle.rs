@@ -11,28 +11,9 @@ use reqwest::{StatusCode, header};
 use url::Url;
 
 use crate::{
-    mock::{Mock, Reply, TestApp, refreshed_token, spawn_app},
+    mock::{Mock, Reply, TestApp, connected, invalid_token, photos_ok, refreshed_token},
     support::*,
 };
-
-fn invalid_token() -> Reply {
-    Reply::Raw {
-        status: 401,
-        content_type: "text/plain",
-        body: String::new(),
-        headers: vec![("www-authenticate", r#"Bearer error="invalid_token""#.into())],
-    }
-}
-
-fn photos_ok(mock: &Mock) -> Reply {
-    Reply::Json(
-        200,
-        format!(
-            r#"{{"photos":[{{"id":"1","title":"Lake","url":"{}/1.png"}}]}}"#,
-            mock.url
-        ),
-    )
-}
 
 /// A token response with this lifetime.
 fn token_lasting(seconds: i64) -> Reply {
@@ -42,12 +23,6 @@ fn token_lasting(seconds: i64) -> Reply {
             r#"{{"access_token":"at-SHORT","token_type":"Bearer","expires_in":{seconds},"refresh_token":"rt-GOOD-1"}}"#
         ),
     )
-}
-
-async fn connected(mock: &Mock) -> TestApp {
-    let app = spawn_app(mock, |_| {}).await;
-    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
-    app
 }
 
 async fn photos(app: &TestApp) -> (StatusCode, String) {
@@ -117,23 +92,6 @@ async fn c56_an_api_that_always_says_401_gets_one_refresh_one_retry_then_a_recon
     assert_eq!(mock.token_requests("refresh_token").len(), 1);
     assert_eq!(mock.hits("/photos").len(), 2);
     assert!(!app.is_connected().await, "the dead tokens are forgotten");
-}
-
-#[tokio::test]
-async fn c57_insufficient_scope_never_triggers_a_refresh() {
-    let mock = Mock::start().await;
-    let app = connected(&mock).await;
-    mock.photos_reply(Reply::Raw {
-        status: 403,
-        content_type: "text/plain",
-        body: String::new(),
-        headers: vec![(
-            "www-authenticate",
-            r#"Bearer error="insufficient_scope", scope="photos.read""#.into(),
-        )],
-    });
-    assert_eq!(photos(&app).await.0, StatusCode::FORBIDDEN);
-    assert!(mock.token_requests("refresh_token").is_empty());
 }
 
 #[tokio::test]

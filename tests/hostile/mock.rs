@@ -336,3 +336,44 @@ impl TestApp {
             .contains("You are connected")
     }
 }
+
+/// A 401 `invalid_token` from the photos API (RFC 6750 §3.1).
+pub fn invalid_token() -> Reply {
+    Reply::Raw {
+        status: 401,
+        content_type: "text/plain",
+        body: String::new(),
+        headers: vec![("www-authenticate", r#"Bearer error="invalid_token""#.into())],
+    }
+}
+
+/// A 403 `insufficient_scope` from the photos API (RFC 6750 §3.1).
+pub fn insufficient_scope() -> Reply {
+    Reply::Raw {
+        status: 403,
+        content_type: "text/plain",
+        body: String::new(),
+        headers: vec![(
+            "www-authenticate",
+            r#"Bearer error="insufficient_scope", scope="photos.read""#.into(),
+        )],
+    }
+}
+
+/// One photo on the mock's origin.
+pub fn photos_ok(mock: &Mock) -> Reply {
+    Reply::Json(
+        200,
+        format!(
+            r#"{{"photos":[{{"id":"1","title":"Lake","url":"{}/1.png"}}]}}"#,
+            mock.url
+        ),
+    )
+}
+
+/// The app, signed in against `mock`.
+pub async fn connected(mock: &Mock) -> TestApp {
+    let app = spawn_app(mock, |_| {}).await;
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    app
+}

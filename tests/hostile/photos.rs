@@ -3,15 +3,9 @@
 use reqwest::StatusCode;
 
 use crate::{
-    mock::{Mock, Reply, TestApp, spawn_app},
+    mock::{Mock, Reply, connected, insufficient_scope},
     support::*,
 };
-
-async fn connected(mock: &Mock) -> TestApp {
-    let app = spawn_app(mock, |_| {}).await;
-    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
-    app
-}
 
 #[tokio::test]
 async fn c54_the_token_goes_only_in_the_authorization_header() {
@@ -45,19 +39,15 @@ async fn c54_the_token_goes_only_in_the_authorization_header() {
 async fn c57_insufficient_scope_shows_missing_permission_and_keeps_the_connection() {
     let mock = Mock::start().await;
     let app = connected(&mock).await;
-    mock.photos_reply(Reply::Raw {
-        status: 403,
-        content_type: "text/plain",
-        body: String::new(),
-        headers: vec![(
-            "www-authenticate",
-            r#"Bearer error="insufficient_scope", scope="photos.read""#.into(),
-        )],
-    });
+    mock.photos_reply(insufficient_scope());
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Missing permission"));
     assert!(app.is_connected().await);
+    assert!(
+        mock.token_requests("refresh_token").is_empty(),
+        "a new token would have the same scope"
+    );
 }
 
 #[tokio::test]

@@ -201,6 +201,11 @@ impl Reply {
         self.json["error"].as_str().unwrap_or("")
     }
 
+    /// The `error_description` member, or "".
+    pub fn description(&self) -> &str {
+        self.json["error_description"].as_str().unwrap_or("")
+    }
+
     /// The `Location` of a redirect, parsed.
     pub fn location(&self) -> Url {
         let location = self
