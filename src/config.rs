@@ -265,6 +265,16 @@ fn parse_positive(v: &str) -> anyhow::Result<u64> {
     }
 }
 
+/// `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// A base URL: http(s), no query or fragment, and a path ending in `/` so `join("cb")` appends.
 pub fn parse_base_url(v: &str) -> anyhow::Result<Url> {
     let mut url = Url::parse(v)?;

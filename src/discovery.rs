@@ -128,6 +128,9 @@ pub async fn discover(http: &HttpClient, discovery: &Discovery) -> anyhow::Resul
 mod tests {
     use super::*;
 
+    /// The metadata member that advertises PKCE S256.
+    const S256: &str = r#","code_challenge_methods_supported":["S256"]"#;
+
     fn discovery(issuer: &str) -> Discovery {
         Discovery {
             issuer: issuer.into(),
@@ -169,14 +172,7 @@ mod tests {
     #[test]
     fn c26_the_metadata_issuer_must_be_identical() {
         let d = discovery("https://as.example");
-        let ok = check_metadata(
-            &d,
-            &metadata(
-                "https://as.example",
-                r#","code_challenge_methods_supported":["S256"]"#,
-            ),
-        )
-        .expect("valid");
+        let ok = check_metadata(&d, &metadata("https://as.example", S256)).expect("valid");
         assert_eq!(ok.issuer.as_deref(), Some("https://as.example"));
         assert!(
             ok.require_iss,
@@ -191,11 +187,7 @@ mod tests {
             "https://AS.example",
             "https://evil.example",
         ] {
-            let err = check_metadata(
-                &d,
-                &metadata(other, r#","code_challenge_methods_supported":["S256"]"#),
-            )
-            .expect_err(other);
+            let err = check_metadata(&d, &metadata(other, S256)).expect_err(other);
             assert!(err.to_string().contains("RFC 8414 §3.3"), "{err}");
         }
     }
@@ -220,14 +212,7 @@ mod tests {
     fn explicit_urls_override_the_metadata() {
         let mut d = discovery("https://as.example");
         d.token_url = Some(TokenUrl::new("https://override.example/token".into()).expect("url"));
-        let config = check_metadata(
-            &d,
-            &metadata(
-                "https://as.example",
-                r#","code_challenge_methods_supported":["S256"]"#,
-            ),
-        )
-        .expect("valid");
+        let config = check_metadata(&d, &metadata("https://as.example", S256)).expect("valid");
         assert_eq!(config.token_url.as_str(), "https://override.example/token");
     }
 

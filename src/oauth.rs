@@ -129,8 +129,6 @@ pub enum RefreshError {
 /// Why a revocation failed (RFC 7009 §2.2.1). Logged only; logout goes on regardless.
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeError {
-    #[error("the revocation endpoint must be https (RFC 7009 §2), except on loopback")]
-    Insecure,
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("the revocation endpoint answered HTTP {0}")]
@@ -301,22 +299,15 @@ impl OAuth {
         Ok(fresh)
     }
 
-    /// Whether the provider has a revocation endpoint.
-    pub fn can_revoke(&self) -> bool {
-        self.revocation_url.is_some()
-    }
-
-    /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request. Done here rather
-    /// than through `oauth2`, which refuses http URLs outright, so the local demo can use it;
-    /// anything but loopback must still be https.
+    /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request; does nothing
+    /// without a revocation endpoint. Done here rather than through `oauth2`, which refuses http
+    /// URLs outright, so the local demo can use it; startup already refuses plain http anywhere
+    /// but loopback (`startup::require_https`).
     pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
         let Some(url) = &self.revocation_url else {
             return Ok(());
         };
         let url = url.url();
-        if url.scheme() != "https" && !crate::startup::is_loopback(url) {
-            return Err(RevokeError::Insecure);
-        }
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let request = self.http.post(url.clone());
         let request = match self.token_auth {

@@ -32,7 +32,6 @@ pub async fn fresh_tokens(
             // The grant is gone: forget the tokens so the home page offers to connect again.
             tracing::warn!(reason = ?reason, "refresh refused; tokens cleared");
             session::clear_tokens(session).await?;
-            session.save().await.map_err(AppError::session)?;
             Err(AppError::Reconnect)
         }
         Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),

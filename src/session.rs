@@ -22,8 +22,8 @@ use crate::{
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
 const PENDING: &str = "oauth.pending";
-/// The tokens of a connected session.
-const TOKENS: &str = "auth.tokens";
+/// The tokens of a connected session (the store reads it too: it evicts only anonymous sessions).
+pub(crate) const TOKENS: &str = "auth.tokens";
 /// The per-session CSRF token for `POST /logout`.
 const CSRF: &str = "csrf";
 
@@ -72,9 +72,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
     if let Some(token) = get::<String>(session, CSRF).await? {
         return Ok(token);
     }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = random_token();
     session
         .insert(CSRF, &token)
         .await
@@ -97,13 +95,15 @@ async fn get<T: DeserializeOwned + Serialize>(
     }
 }
 
-/// Forgets the tokens (the provider no longer accepts them).
+/// Forgets the tokens (the provider no longer accepts them) and saves the session.
 pub async fn clear_tokens(session: &Session) -> Result<(), AppError> {
     session
         .remove_value(TOKENS)
         .await
         .map_err(AppError::session)?;
-    Ok(())
+    // Saved now, like every other change here: the answer may be a 5xx, which tower-sessions
+    // would not save.
+    session.save().await.map_err(AppError::session)
 }
 
 /// The session's CSRF token if one was issued (never creates one).
@@ -138,7 +138,8 @@ impl SessionLocks {
     pub async fn serialize(State(this): State<Self>, request: Request, next: Next) -> Response {
         let key = (!request.uri().path().starts_with("/static/"))
             .then(|| cookie_value(request.headers(), this.cookie_name))
-            .flatten();
+            .flatten()
+            .map(str::to_owned);
         match key {
             None => next.run(request).await,
             Some(key) => {
@@ -167,16 +168,27 @@ impl SessionLocks {
 }
 
 /// The value of cookie `name` in the request, if any.
-fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            pair.trim()
-                .strip_prefix(name)?
-                .strip_prefix('=')
-                .map(str::to_owned)
-        })
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// 256 random bits from the OS CSPRNG, base64url without padding (43 characters): far beyond the
+/// 2^-128 guessing odds RFC 6749 §10.10 asks of anything secret.
+pub fn random_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Ends the session after `idle` without a request (anonymous: the sign-in lifetime; connected:
+/// `SESSION_IDLE_MINUTES`).
+pub fn expire_after_inactivity(session: &Session, idle: std::time::Duration) {
+    let idle = time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
+    session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
 }

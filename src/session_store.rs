@@ -6,6 +6,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use crate::session;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -81,10 +82,6 @@ impl MemoryStore {
     }
 }
 
-/// The key of the tokens in a connected session (see `session.rs`): records without it are
-/// anonymous, pre-login sessions.
-const CONNECTED_KEY: &str = "auth.tokens";
-
 /// At the cap: drop expired records, then, if still full, the anonymous sessions closest to
 /// expiry (a tenth of the cap at once, so a flood costs one scan per batch). Connected sessions
 /// are never evicted; a flood of anonymous visits only pushes out other anonymous visits.
@@ -96,7 +93,7 @@ fn make_room(records: &mut HashMap<Id, Record>, max_sessions: usize) {
     }
     let mut anonymous: Vec<(OffsetDateTime, Id)> = records
         .iter()
-        .filter(|(_, r)| !r.data.contains_key(CONNECTED_KEY))
+        .filter(|(_, r)| !r.data.contains_key(session::TOKENS))
         .map(|(id, r)| (r.expiry_date, *id))
         .collect();
     anonymous.sort_unstable_by_key(|(expiry, _)| *expiry);
@@ -180,7 +177,7 @@ mod tests {
         let mut connected = record(time::Duration::minutes(1));
         connected
             .data
-            .insert(CONNECTED_KEY.into(), serde_json::json!({}));
+            .insert(session::TOKENS.into(), serde_json::json!({}));
         store.create(&mut connected).await.expect("create");
         for _ in 0..100 {
             let mut anonymous = record(time::Duration::minutes(10));

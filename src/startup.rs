@@ -15,7 +15,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use url::Url;
 
 use crate::{
-    config::{Config, ProviderConfig},
+    config::{self, Config, ProviderConfig},
     discovery,
     error::AppError,
     http_client::HttpClient,
@@ -205,24 +205,14 @@ fn require_https(app_url: &Url, provider: &ProviderConfig) -> anyhow::Result<()>
         endpoints.push(("OAUTH_REVOCATION_URL", revocation.url()));
     }
     for (name, url) in endpoints {
-        if url.scheme() != "https" && !is_loopback(url) {
+        if url.scheme() != "https" && !config::is_loopback(url) {
             bail!("{name}={url} must use https (only loopback addresses may use plain http)");
         }
     }
-    if app_url.scheme() != "https" && !is_loopback(app_url) {
+    if app_url.scheme() != "https" && !config::is_loopback(app_url) {
         tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
     }
     Ok(())
-}
-
-/// `localhost`, 127.0.0.0/8 or ::1.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 async fn shutdown_signal() {

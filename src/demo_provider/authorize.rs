@@ -22,7 +22,7 @@ use super::{
     random_token,
     store::{CodeRecord, ProviderState, SCOPES, Transaction, expiry, now},
 };
-use crate::form;
+use crate::{form, session::cookie_value};
 
 /// The provider's browser-binding cookie (ties a consent answer to the browser that saw it).
 const BROWSER_COOKIE: &str = "demo_as_browser";
@@ -216,7 +216,7 @@ async fn show_consent(
     }
 
     // 3. A valid request: remember it and ask the person.
-    let browser = cookie(&headers, BROWSER_COOKIE)
+    let browser = cookie_value(&headers, BROWSER_COOKIE)
         .filter(|b| b.len() == 43)
         .map(str::to_owned)
         .unwrap_or_else(random_token);
@@ -304,7 +304,7 @@ async fn answer_consent(
             "The consent form is malformed: expected one transaction, user and decision (RFC 6749 Appendix B).",
         );
     };
-    let browser = cookie(&headers, BROWSER_COOKIE).unwrap_or_default();
+    let browser = cookie_value(&headers, BROWSER_COOKIE).unwrap_or_default();
     let transaction = {
         let mut tables = state.tables();
         let Some(id) = params.get("transaction") else {
@@ -412,14 +412,4 @@ fn check_challenge(challenge: &str, method: Option<&&str>) -> Result<(), &'stati
         );
     }
     Ok(())
-}
-
-/// The value of cookie `name`, if the request has one.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }

@@ -19,12 +19,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::{Context, bail};
 use axum::{Json, Router, extract::DefaultBodyLimit, routing::get};
 use oauth2::{AuthUrl, ClientSecret, RevocationUrl, TokenUrl};
-use rand::RngCore;
 use serde_json::json;
 use tokio::{net::TcpListener, task::JoinHandle};
 use url::Url;
 
 use crate::{Application, config::ProviderConfig, form};
+
+/// Codes, tokens, ids: the app's 256-bit CSPRNG tokens (RFC 6749 §10.10).
+pub(crate) use crate::session::random_token;
 
 pub use store::{ProviderState, TokenRequestSeen};
 
@@ -290,21 +292,12 @@ fn check_redirect_uri(uri: &str, allow_http: bool) -> anyhow::Result<()> {
     }
     match url.scheme() {
         "https" => Ok(()),
-        "http" if is_loopback(&url) || allow_http => Ok(()),
+        "http" if crate::config::is_loopback(&url) || allow_http => Ok(()),
         "http" => bail!(
             "plain http is only accepted for loopback hosts (localhost, 127.0.0.1, [::1]); set \
              DEMO_PROVIDER_ALLOW_HTTP=1 for a development setup (RFC 9700 §2.6, OAuth 2.1 §1.5)"
         ),
         _ => bail!("only http(s) redirect URIs are supported by this demo provider"),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -460,14 +453,6 @@ async fn metadata(
         // RFC 9207 §3; false only under the `no-iss` quirk, which stops sending it.
         "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,
     }))
-}
-
-/// 256 random bits from the OS CSPRNG, base64url (RFC 6749 §10.10: ≤ 2^-128 guessing odds).
-pub(crate) fn random_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The OAuth parameters this provider knows. An error message may name a parameter only if it

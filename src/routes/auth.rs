@@ -9,7 +9,7 @@ use axum::{
     routing::{get, post},
 };
 use subtle::ConstantTimeEq;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use crate::{
     error::{AppError, Result},
@@ -94,9 +94,7 @@ async fn finish_login(
             // 5. New session id at the privilege change: a planted id is worthless (session
             //    fixation), and the connected session gets the longer idle limit.
             session.cycle_id().await.map_err(AppError::session)?;
-            session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
-                state.session_idle.as_secs() as i64,
-            ))));
+            session::expire_after_inactivity(&session, state.session_idle);
             session::store_tokens(&session, &tokens).await?;
             tracing::info!(scopes = ?tokens.scopes, "sign-in completed");
             Ok(Redirect::to("/photos"))
@@ -132,9 +130,7 @@ async fn logout(
     // Revoke at the provider first (RFC 7009 §2.1), so logging out here also ends the grant there.
     // Both tokens at once, each bounded by the HTTP timeout; a failure is logged, never shown:
     // the local logout must not depend on the provider being up (RFC 7009 §2.2.1).
-    if let Some(tokens) = session::tokens(&session).await?
-        && state.oauth.can_revoke()
-    {
+    if let Some(tokens) = session::tokens(&session).await? {
         let refresh = async {
             match &tokens.refresh_token {
                 Some(rt) => state.oauth.revoke(rt.secret(), "refresh_token").await,

@@ -10,7 +10,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use crate::{
     error::{AppError, Result},
@@ -70,9 +70,7 @@ async fn show_home(
     logins.push(login);
     // An anonymous session lives only as long as its sign-in may take, so drive-by visits do
     // not pile up in the store.
-    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
-        state.pending_login_ttl.as_secs() as i64,
-    ))));
+    session::expire_after_inactivity(&session, state.pending_login_ttl);
     session::store_pending_logins(&session, &logins).await?;
 
     let page = HomePage {

@@ -145,6 +145,13 @@ async fn c14_an_expired_pending_login_is_refused() {
         "Your sign-in expired",
     )
     .await;
+    let records = app.sessions.records().await;
+    assert!(
+        records
+            .iter()
+            .all(|r| !r.data.contains_key("oauth.pending")),
+        "the expired pending login is removed from the store"
+    );
 }
 
 #[tokio::test]
