@@ -9,10 +9,9 @@ use std::{
 
 use futures_util::{StreamExt, stream};
 use photo_connect::{
-    Application,
+    MemoryStore,
     config::Config,
-    demo_provider::{self, DemoSettings},
-    session_store::MemoryStore,
+    demo::{self, provider::DemoSettings},
 };
 use reqwest::{StatusCode, cookie::Jar, header};
 use url::Url;
@@ -24,8 +23,7 @@ const CONCURRENCY: usize = 16;
 
 #[tokio::main]
 async fn main() {
-    let mut app = Application::bind(Config::for_tests()).await.expect("bind");
-    let provider = demo_provider::start_with(&mut app, DemoSettings::for_tests())
+    let (app, provider) = demo::bind(Config::for_tests(), DemoSettings::for_tests())
         .await
         .expect("provider");
     let running = app.spawn().expect("app");

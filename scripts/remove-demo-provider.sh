@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Removes the embedded demo provider: its folder, its binary, the tests that run against it, and
-# the lines tagged DEMO-PROVIDER. Afterwards set OAUTH_AUTH_URL & co. to your real provider.
+# Removes the embedded demo provider: its crate, the one module that wires it in, the tests and
+# the benchmark that run against it, and every line tagged DEMO-PROVIDER. Afterwards set
+# OAUTH_ISSUER (or OAUTH_AUTH_URL & co.) to your real provider; see .env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf src/demo_provider src/bin/demo-provider.rs tests/e2e tests/provider tests/browser benches/flow.rs docs/demo-provider.md
-sed -i '/DEMO-PROVIDER/d' src/lib.rs src/main.rs Cargo.toml
+rm -rf demo-provider src/demo.rs tests/e2e tests/browser benches/flow.rs
+sed -i '/DEMO-PROVIDER/d' src/lib.rs src/main.rs Cargo.toml .ci/run
 rm -f scripts/remove-demo-provider.sh
 echo "Demo provider removed. Configure a real provider in .env (see .env.example)."

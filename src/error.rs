@@ -3,12 +3,16 @@
 //! only error codes and reasons, never tokens, codes, states or response bodies.
 
 use askama::Template;
+use askama_web::WebTemplate;
 use axum::{
     http::StatusCode,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
-use crate::{oauth::CallbackError, oauth::ExchangeError, photos_api::PhotosError};
+use crate::{
+    oauth::{CallbackError, ExchangeError},
+    photos_api::PhotosError,
+};
 
 /// `Result` with [`AppError`] as the default error.
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -171,7 +175,7 @@ impl AppError {
     }
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub status: u16,
@@ -195,12 +199,6 @@ impl IntoResponse for AppError {
             title,
             message,
         };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(err) => {
-                tracing::error!(error = %err, "the error page did not render");
-                (status, title).into_response()
-            }
-        }
+        (status, page).into_response()
     }
 }

@@ -33,7 +33,7 @@ pub fn parse_unique(raw: &str, max_len: usize) -> Result<HashMap<String, String>
 }
 
 /// Parses `raw` into its pairs, in order, duplicates and empty values included.
-pub fn parse_all(raw: &str, max_len: usize) -> Result<Vec<(String, String)>, FormError> {
+fn parse_all(raw: &str, max_len: usize) -> Result<Vec<(String, String)>, FormError> {
     if raw.len() > max_len {
         return Err(FormError::TooLong(max_len));
     }
@@ -44,11 +44,6 @@ pub fn parse_all(raw: &str, max_len: usize) -> Result<Vec<(String, String)>, For
             Ok((decode(name)?, decode(value)?))
         })
         .collect()
-}
-
-/// Percent-decodes one component strictly (see [`parse_unique`] for the rules).
-pub fn decode_component(component: &str) -> Result<String, FormError> {
-    decode(component)
 }
 
 /// Decodes one component: `+` is a space, `%XX` a byte; the result must be UTF-8 without controls.

@@ -77,12 +77,6 @@ impl HttpClient {
         })
     }
 
-    /// Sets the body cap (tests use a small one).
-    pub fn with_max_body(mut self, max_body: usize) -> Self {
-        self.max_body = max_body;
-        self
-    }
-
     /// Starts a GET request.
     pub fn get(&self, url: url::Url) -> reqwest::RequestBuilder {
         self.inner.get(url)

@@ -1,21 +1,36 @@
 //! photo-connect: an OAuth 2.0 client (authorization code + PKCE, RFC 6749 / 7636 / 9700) as a
-//! server-side axum app. This file is the module map; `startup.rs` is the composition root.
+//! server-side axum app.
+//!
+//! Reading order, following one sign-in (about an hour for the whole path):
+//!
+//! 1. `main.rs`: configuration, then the app (or the demo provider first).
+//! 2. [`startup`]: the composition root: listener, provider, OAuth client, sessions, layers.
+//! 3. [`config`]: every environment variable, and where the provider comes from.
+//! 4. `routes`: `home` (the Connect link) → `callback` (`/cb`) → `photos` → `logout`.
+//! 5. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`, `tokens`.
+//! 6. `session`: the typed session every route uses, and the `Connected` extractor.
+//! 7. `error`: the one error type and its page.
+//!
+//! Skip on first read (hardening): `form` (strict parameter parsing), `http_client` (no
+//! redirects, timeouts, body cap), `photos_api` (response checks), `oauth::discovery`,
+//! `session::lock` and `session::store`, `telemetry`.
 
 pub mod config;
-pub mod discovery;
-pub mod error;
-pub mod form;
-pub mod http_client;
-pub mod oauth;
-pub mod photos_api;
-pub mod refresh;
-pub mod routes;
-pub mod session;
-pub mod session_store;
+mod error;
+mod form;
+mod http_client;
+mod oauth;
+mod photos_api;
+mod routes;
+mod session;
 pub mod startup;
-pub mod state;
+mod state;
 pub mod telemetry;
 
-pub mod demo_provider; // DEMO-PROVIDER: delete this line and src/demo_provider/ to remove it
+#[cfg(feature = "demo")] // DEMO-PROVIDER
+pub mod demo; // DEMO-PROVIDER
 
-pub use startup::Application;
+pub use oauth::MAX_PENDING_LOGINS;
+pub use photos_api::MAX_PHOTOS;
+pub use session::store::MemoryStore;
+pub use startup::{Application, RunningApp};

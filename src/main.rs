@@ -1,8 +1,8 @@
-//! The `photo-connect` binary: read the configuration, start the app (and the demo provider when no
-//! real provider is configured), serve until Ctrl-C or SIGTERM. Run with `cargo run`.
+//! The `photo-connect` binary: read the configuration, start the app (and the demo provider when
+//! no real provider is configured), serve until Ctrl-C or SIGTERM. Run with `cargo run`.
 
 use anyhow::Context;
-use photo_connect::{Application, config::Config, telemetry};
+use photo_connect::{config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -11,7 +11,9 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
 
     let config = Config::from_env().context("invalid configuration")?;
-    let app = Application::bind(config).await?;
-    let app = photo_connect::demo_provider::start_for(app).await?; // DEMO-PROVIDER
+    #[cfg(feature = "demo")] // DEMO-PROVIDER
+    let app = photo_connect::demo::bind_if_unconfigured(config).await?; // DEMO-PROVIDER
+    #[cfg(not(feature = "demo"))] // DEMO-PROVIDER
+    let app = photo_connect::Application::bind(config).await?;
     app.run_until_stopped().await
 }

@@ -1,5 +1,6 @@
-//! The composition root: bind the listener first (so the real port is known), then build the
-//! OAuth client, the session layer and the router, and serve with graceful shutdown.
+//! The composition root: bind the listener first (so the real port is known), find the provider,
+//! then build the OAuth client, the session layer and the router, and serve with graceful
+//! shutdown.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -15,21 +16,24 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use url::Url;
 
 use crate::{
-    config::{self, Config, ProviderConfig},
-    discovery,
+    config::{self, Config, ProviderConfig, ProviderSource},
     error::AppError,
     http_client::HttpClient,
-    oauth::OAuth,
-    routes::{self, SecurityHeaders},
-    session::SessionLocks,
-    session_store::{DEFAULT_MAX_SESSIONS, MemoryStore},
+    oauth::{OAuthClient, discovery},
+    routes,
+    session::{
+        self,
+        lock::SessionLocks,
+        store::{MAX_SESSIONS, MemoryStore},
+    },
     state::AppState,
 };
 
-/// A bound, not yet serving, application.
+/// A bound, not yet serving, application with its provider found.
 pub struct Application {
     listener: TcpListener,
     config: Config,
+    provider: ProviderConfig,
     app_url: Url,
 }
 
@@ -41,40 +45,49 @@ pub struct RunningApp {
 }
 
 impl Application {
-    /// Binds `LISTEN_ADDR`. The app URL is `APP_URL`, or `http://localhost:<bound port>`.
-    /// With `OAUTH_ISSUER` alone, the provider is discovered here (RFC 8414), so a provider with
-    /// bad metadata stops the app at startup rather than failing sign-ins later.
-    pub async fn bind(mut config: Config) -> anyhow::Result<Self> {
-        if let (None, Some(discovery)) = (&config.provider, &config.discovery) {
-            let http = HttpClient::new(config.http_timeout)?;
-            let provider = discovery::discover(&http, discovery)
-                .await
-                .context("could not discover the provider from OAUTH_ISSUER")?;
-            tracing::info!(issuer = %discovery.issuer, "provider discovered");
-            config.provider = Some(provider);
-        }
+    /// Binds `LISTEN_ADDR`, then finds the provider (see [`Application::with_listener`]).
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
-        let port = listener.local_addr()?.port();
-        let app_url = match &config.app_url {
-            Some(url) => url.clone(),
-            None => Url::parse(&format!("http://localhost:{port}/"))?,
+        Self::with_listener(config, listener).await
+    }
+
+    /// Uses `listener`. The app URL is `APP_URL`, or `http://localhost:<bound port>`. With
+    /// `OAUTH_ISSUER` alone the provider is discovered here (RFC 8414), so a provider with bad
+    /// metadata stops the app at startup rather than failing sign-ins later.
+    pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let app_url = app_url(&config, &listener)?;
+        let provider = match &config.provider {
+            ProviderSource::Explicit(provider) => provider.clone(),
+            ProviderSource::Discover(discovery) => {
+                let http = HttpClient::new(config.http_timeout)?;
+                let provider = discovery::discover(&http, discovery)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "could not discover the provider at OAUTH_ISSUER={}",
+                            discovery.issuer
+                        )
+                    })?;
+                tracing::info!(issuer = %discovery.issuer, "provider discovered");
+                provider
+            }
+            ProviderSource::Demo => bail!(
+                "no provider configured: set OAUTH_ISSUER and PHOTOS_API_URL (discovery), or \
+                 OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL (see .env.example). The \
+                 embedded demo provider needs the default `demo` cargo feature."
+            ),
         };
+        if app_url.scheme() != "https" && !config::is_loopback(&app_url) {
+            tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
+        }
         Ok(Self {
             listener,
             config,
+            provider,
             app_url,
         })
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The demo provider fills in the provider and the client secret before the app starts.
-    pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -85,35 +98,26 @@ impl Application {
         &self.app_url
     }
 
-    /// The redirect URI: `APP_URL/cb`, exactly as registered at the provider (RFC 6749 §3.1.2).
-    /// Built from configuration, never from the request's Host header (RFC 9700 §4.13).
-    pub fn redirect_uri(&self) -> anyhow::Result<Url> {
-        Ok(self.app_url.join("cb")?)
-    }
-
     /// Builds everything and returns the router and its session store, without serving.
     pub fn build_router(&self) -> anyhow::Result<(Router, MemoryStore)> {
-        let Some(provider) = self.config.provider.clone() else {
-            bail!("no provider configured: set OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL");
-        };
-        require_https(&self.app_url, &provider)?;
         let http = HttpClient::new(self.config.http_timeout)?;
-        let redirect_uri = RedirectUrl::from_url(self.redirect_uri()?);
-        let oauth = OAuth::new(&self.config, &provider, redirect_uri, http.clone())?;
+        let redirect_uri = RedirectUrl::from_url(redirect_uri(&self.app_url)?);
+        let oauth = OAuthClient::new(&self.config, &self.provider, redirect_uri, http.clone())?;
         let https = self.app_url.scheme() == "https";
         let state = AppState {
             oauth: Arc::new(oauth),
             http,
+            provider_name: self.provider.name.as_str().into(),
+            photos_api_url: Arc::new(self.provider.photos_api_url.clone()),
             app_origin: self.app_url.origin().ascii_serialization().into(),
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             token_refresh_skew: self.config.token_refresh_skew,
-            provider: Arc::new(provider.clone()),
         };
 
         // `__Host-` pins the cookie to this host and path when served over https.
         let cookie_name = if https { "__Host-session" } else { "session" };
-        let store = MemoryStore::new(DEFAULT_MAX_SESSIONS);
+        let store = MemoryStore::new(MAX_SESSIONS, session::is_anonymous);
         store.spawn_purger(Duration::from_secs(60));
         let sessions = SessionManagerLayer::new(store.clone())
             .with_name(cookie_name)
@@ -126,13 +130,9 @@ impl Application {
             .with_http_only(true)
             .with_path("/")
             .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-                self.config.session_idle.as_secs() as i64,
+                i64::try_from(self.config.session_idle.as_secs()).unwrap_or(i64::MAX),
             )));
 
-        let headers = SecurityHeaders::new(
-            &provider.photos_api_url.origin().ascii_serialization(),
-            https,
-        )?;
         let router = routes::router(state)
             .layer(sessions)
             // Outside the session layer, so each request's final save happens under the lock.
@@ -146,16 +146,13 @@ impl Application {
                     AppError::Internal(anyhow::anyhow!("a request handler panicked"))
                         .into_response()
                 },
-            ))
-            .layer(middleware::from_fn_with_state(
-                headers,
-                SecurityHeaders::apply,
-            ))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(http_span)
-                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-            );
+            ));
+        let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
+        let router = routes::security_headers(router, &image_origin, https)?.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(http_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        );
         Ok((router, store))
     }
 
@@ -166,6 +163,7 @@ impl Application {
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        tracing::info!("stopped");
         Ok(())
     }
 
@@ -186,33 +184,27 @@ impl Application {
     }
 }
 
+/// `APP_URL`, or `http://localhost:<port>` of the bound listener.
+pub fn app_url(config: &Config, listener: &TcpListener) -> anyhow::Result<Url> {
+    match &config.app_url {
+        Some(url) => Ok(url.clone()),
+        None => Ok(Url::parse(&format!(
+            "http://localhost:{}/",
+            listener.local_addr()?.port()
+        ))?),
+    }
+}
+
+/// The redirect URI: `APP_URL/cb`, exactly as registered at the provider (RFC 6749 §3.1.2).
+/// Built from configuration, never from the request's Host header (RFC 9700 §4.13).
+pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {
+    Ok(app_url.join("cb")?)
+}
+
 /// The request span: method and *path* only. tower-http's default records the full URI, which
 /// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs).
 fn http_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-}
-
-/// Provider endpoints must be https: the client secret, codes and tokens cross them (RFC 6749
-/// §3.2, §10.9; RFC 6750 §5.3; OAuth 2.1 §1.5). Plain http is accepted on loopback only, for the
-/// demo provider and local experiments. A plain-http `APP_URL` off loopback gets a warning.
-fn require_https(app_url: &Url, provider: &ProviderConfig) -> anyhow::Result<()> {
-    let mut endpoints = vec![
-        ("OAUTH_AUTH_URL", provider.auth_url.url()),
-        ("OAUTH_TOKEN_URL", provider.token_url.url()),
-        ("PHOTOS_API_URL", &provider.photos_api_url),
-    ];
-    if let Some(revocation) = &provider.revocation_url {
-        endpoints.push(("OAUTH_REVOCATION_URL", revocation.url()));
-    }
-    for (name, url) in endpoints {
-        if url.scheme() != "https" && !config::is_loopback(url) {
-            bail!("{name}={url} must use https (only loopback addresses may use plain http)");
-        }
-    }
-    if app_url.scheme() != "https" && !config::is_loopback(app_url) {
-        tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -231,45 +223,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use oauth2::{AuthUrl, TokenUrl};
-
-    fn provider(base: &str) -> ProviderConfig {
-        ProviderConfig {
-            name: "p".into(),
-            auth_url: AuthUrl::new(format!("{base}/authorize")).expect("url"),
-            token_url: TokenUrl::new(format!("{base}/token")).expect("url"),
-            photos_api_url: Url::parse(&format!("{base}/photos")).expect("url"),
-            revocation_url: None,
-            issuer: None,
-            require_iss: false,
-        }
-    }
-
-    #[test]
-    fn provider_endpoints_must_be_https_except_on_loopback() {
-        let app = Url::parse("http://localhost:3000/").expect("url");
-        for ok in [
-            "https://as.example",
-            "http://127.0.0.1:3001",
-            "http://127.8.0.1",
-            "http://localhost:9",
-            "http://[::1]:3001",
-        ] {
-            assert!(require_https(&app, &provider(ok)).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://as.example",
-            "http://10.0.0.1",
-            "http://localhost.evil.example",
-        ] {
-            let err = require_https(&app, &provider(bad)).expect_err(bad);
-            assert!(err.to_string().contains("OAUTH_AUTH_URL"), "{err}");
-        }
-    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -2,16 +2,20 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{config::ProviderConfig, http_client::HttpClient, oauth::OAuth};
+use url::Url;
+
+use crate::{http_client::HttpClient, oauth::OAuthClient};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The OAuth client (endpoints, client credentials, scopes).
-    pub oauth: Arc<OAuth>,
+    pub oauth: Arc<OAuthClient>,
     /// The one outbound HTTP client (keep-alive pool, no redirects, timeouts, body cap).
     pub http: HttpClient,
-    /// Where the provider and the photos API are, and its display name.
-    pub provider: Arc<ProviderConfig>,
+    /// The provider's name, shown to visitors.
+    pub provider_name: Arc<str>,
+    /// The photos API endpoint.
+    pub photos_api_url: Arc<Url>,
     /// This app's origin (`scheme://host:port`), for the `Origin` check on POSTs.
     pub app_origin: Arc<str>,
     /// Lifetime of a pending sign-in.

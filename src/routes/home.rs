@@ -2,19 +2,21 @@
 //! authorize URL with a fresh state and PKCE challenge. Connected: the provider, a link to the
 //! photos and a logout button.
 
+use std::sync::Arc;
+
 use askama::Template;
+use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{RawQuery, State},
     http::HeaderMap,
-    response::{Html, IntoResponse, Response},
     routing::get,
 };
-use tower_sessions::Session;
 
 use crate::{
     error::{AppError, Result},
-    form, session,
+    form,
+    session::AppSession,
     state::{AppState, now},
 };
 
@@ -22,14 +24,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(show_home))
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
-struct HomePage<'a> {
-    provider_name: &'a str,
+struct HomePage {
+    provider_name: Arc<str>,
     /// The authorize URL when not connected.
     connect_url: Option<String>,
     /// The logout form's CSRF token when connected.
-    csrf_token: Option<String>,
+    logout_token: Option<String>,
     notice: Option<&'static str>,
 }
 
@@ -37,21 +39,19 @@ struct HomePage<'a> {
 async fn show_home(
     headers: HeaderMap,
     State(state): State<AppState>,
-    session: Session,
+    session: AppSession,
     RawQuery(query): RawQuery,
-) -> Result<Response> {
+) -> Result<HomePage> {
     let notice = notice(query.as_deref());
-    let provider_name = &state.provider.name;
+    let provider_name = state.provider_name.clone();
 
-    if session::tokens(&session).await?.is_some() {
-        let csrf_token = Some(session::csrf_token(&session).await?);
-        let page = HomePage {
+    if session.tokens().await?.is_some() {
+        return Ok(HomePage {
             provider_name,
             connect_url: None,
-            csrf_token,
+            logout_token: Some(session.logout_token().await?),
             notice,
-        };
-        return Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response());
+        });
     }
 
     // Only a page navigation starts a sign-in. An `<img>` or `fetch()` aimed here from another
@@ -66,20 +66,13 @@ async fn show_home(
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two
     // tabs can each sign in (the oldest are evicted beyond a small cap).
     let (url, login) = state.oauth.start(now());
-    let mut logins = session::pending_logins(&session).await?;
-    logins.push(login);
-    // An anonymous session lives only as long as its sign-in may take, so drive-by visits do
-    // not pile up in the store.
-    session::expire_after_inactivity(&session, state.pending_login_ttl);
-    session::store_pending_logins(&session, &logins).await?;
-
-    let page = HomePage {
+    session.begin_login(login, state.pending_login_ttl).await?;
+    Ok(HomePage {
         provider_name,
         connect_url: Some(url.to_string()),
-        csrf_token: None,
+        logout_token: None,
         notice,
-    };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+    })
 }
 
 /// A fixed message for a known `?notice=` value; anything else is ignored (never echoed).

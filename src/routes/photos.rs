@@ -1,20 +1,18 @@
-//! `GET /photos`: the connected visitor's photos, fetched with their access token.
+//! `GET /photos`: the connected visitor's photos, fetched with their access token, which is
+//! refreshed when it is (nearly) expired or the photos API calls it invalid.
+
+use std::sync::Arc;
 
 use askama::Template;
-use axum::{
-    Router,
-    extract::State,
-    response::{Html, IntoResponse, Redirect, Response},
-    routing::get,
-};
-use tower_sessions::Session;
+use askama_web::WebTemplate;
+use axum::{Router, extract::State, routing::get};
 
 use crate::{
     error::{AppError, Result},
+    oauth::{RefreshError, TokenSet},
     photos_api::{self, Photo, PhotosError},
-    refresh,
     routes::method_not_allowed,
-    session,
+    session::{AppSession, Connected},
     state::{AppState, now},
 };
 
@@ -22,10 +20,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/photos", get(show_photos).head(method_not_allowed))
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "photos.html")]
-struct PhotosPage<'a> {
-    provider_name: &'a str,
+struct PhotosPage {
+    provider_name: Arc<str>,
     photos: Vec<Photo>,
     csrf_token: String,
     /// "expires in 59 minutes", when the provider said.
@@ -34,52 +32,87 @@ struct PhotosPage<'a> {
     refreshed: u32,
 }
 
+/// Why a refresh is attempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RefreshReason {
+    /// The access token expires within `TOKEN_REFRESH_SKEW_SECS` (or has expired).
+    Expiring,
+    /// The photos API answered 401: the token is dead before its time (RFC 6750 §3.1).
+    Rejected,
+}
+
 /// Shows the photos. An access token that is (nearly) expired is refreshed first; one the API
 /// rejects with 401 is refreshed once and the call retried once (RFC 6750 §3.1), never more. A 403
 /// `insufficient_scope` is not a refresh case: a new token would have the same scope.
-async fn show_photos(State(state): State<AppState>, session: Session) -> Result<Response> {
-    let Some(tokens) = session::tokens(&session).await? else {
-        return Ok(Redirect::to("/?notice=connect-first").into_response());
+async fn show_photos(
+    State(state): State<AppState>,
+    Connected { session, tokens }: Connected,
+) -> Result<PhotosPage> {
+    let mut tokens = tokens;
+    if tokens.needs_refresh(now(), state.token_refresh_skew) {
+        tokens = refresh(&state, &session, &tokens, RefreshReason::Expiring).await?;
+    }
+    let api = &state.photos_api_url;
+    let photos = match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
+        Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
+            tokens = refresh(&state, &session, &tokens, RefreshReason::Rejected).await?;
+            photos_api::fetch_photos(&state.http, api, &tokens.access_token).await
+        }
+        first => first,
     };
-    let tokens = refresh::fresh_tokens(&state, &session, tokens, false).await?;
-    let api = &state.provider.photos_api_url;
-    let (tokens, photos) =
-        match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
-            Ok(photos) => (tokens, photos),
-            Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
-                let tokens = refresh::fresh_tokens(&state, &session, tokens, true).await?;
-                match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
-                    Ok(photos) => (tokens, photos),
-                    Err(err) => return Err(forget_dead_token(&session, err).await),
-                }
-            }
-            Err(err) => return Err(forget_dead_token(&session, err).await),
-        };
-    let page = PhotosPage {
-        provider_name: &state.provider.name,
+    let photos = match photos {
+        Ok(photos) => photos,
+        // A token the API still rejects is dead (expired or revoked): forget it, so the home
+        // page offers to connect again. Other errors keep the tokens.
+        Err(PhotosError::InvalidToken) => {
+            session.forget_tokens().await?;
+            return Err(PhotosError::InvalidToken.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    Ok(PhotosPage {
+        provider_name: state.provider_name.clone(),
         photos,
-        csrf_token: session::csrf_token(&session).await?,
+        csrf_token: session.logout_token().await?,
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
-    };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+    })
 }
 
-/// A token the API still rejects is dead (expired or revoked): forget it so the home page offers
-/// to connect again. Other errors keep the tokens.
-async fn forget_dead_token(session: &Session, err: PhotosError) -> AppError {
-    if matches!(err, PhotosError::InvalidToken)
-        && let Err(store_err) = session::clear_tokens(session).await
-    {
-        return store_err;
+/// Refreshes the tokens and stores the result. Single-flight comes from the session lock: the
+/// requests of one session run one at a time, so the next one finds the refreshed tokens
+/// instead of refreshing again with a refresh token already rotated away (RFC 9700 §4.14.2).
+async fn refresh(
+    state: &AppState,
+    session: &AppSession,
+    current: &TokenSet,
+    reason: RefreshReason,
+) -> Result<TokenSet> {
+    match state.oauth.refresh(current, now()).await {
+        Ok(fresh) => {
+            session.update_tokens(&fresh).await?;
+            tracing::info!(
+                ?reason,
+                refreshed = fresh.refreshed,
+                "access token refreshed"
+            );
+            Ok(fresh)
+        }
+        Err(RefreshError::Fatal(reason)) => {
+            // The grant is gone: forget the tokens so the home page offers to connect again.
+            tracing::warn!(reason = ?reason, "refresh refused; tokens cleared");
+            session.forget_tokens().await?;
+            Err(AppError::Reconnect)
+        }
+        Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),
     }
-    err.into()
 }
 
 /// "expires in 5 minutes" / "has expired".
 fn describe_lifetime(seconds: i64) -> String {
     match seconds {
         s if s <= 0 => "has expired".into(),
+        1 => "expires in 1 second".into(),
         s if s < 120 => format!("expires in {s} seconds"),
         s if s < 7200 => format!("expires in {} minutes", s / 60),
         s => format!("expires in {} hours", s / 3600),
@@ -91,8 +124,14 @@ mod tests {
     #[test]
     fn lifetimes_read_naturally() {
         assert_eq!(super::describe_lifetime(-5), "has expired");
+        assert_eq!(super::describe_lifetime(0), "has expired");
+        assert_eq!(super::describe_lifetime(1), "expires in 1 second");
         assert_eq!(super::describe_lifetime(30), "expires in 30 seconds");
+        assert_eq!(super::describe_lifetime(119), "expires in 119 seconds");
+        assert_eq!(super::describe_lifetime(120), "expires in 2 minutes");
         assert_eq!(super::describe_lifetime(3599), "expires in 59 minutes");
+        assert_eq!(super::describe_lifetime(7199), "expires in 119 minutes");
+        assert_eq!(super::describe_lifetime(7200), "expires in 2 hours");
         assert_eq!(super::describe_lifetime(36_000), "expires in 10 hours");
     }
 }

@@ -1,4 +1,4 @@
-//! Clickjacking (security.md A19): another site must not be able to show the provider's consent
+//! Clickjacking (docs/requirements.md A19): another site must not be able to show the provider's consent
 //! page inside a frame and trick a person into clicking Approve.
 
 use std::time::{Duration, Instant};

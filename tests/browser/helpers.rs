@@ -9,9 +9,11 @@ use anyhow::{Context, bail, ensure};
 use axum::{Router, response::Html, routing::get};
 use fantoccini::{Client, Locator, elements::Element};
 use photo_connect::{
-    Application,
     config::Config,
-    demo_provider::{self, DemoProvider, DemoSettings},
+    demo::{
+        self,
+        provider::{DemoProvider, DemoSettings},
+    },
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use url::Url;
@@ -21,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// The app on `http://localhost:PORT/` and its demo provider on `http://127.0.0.1:PORT2`.
 /// Different *sites*, as with a real provider: a site ignores the port, so the provider on
-/// `localhost` would let a `SameSite=Strict` cookie through and hide the bug (security.md C32).
+/// `localhost` would let a `SameSite=Strict` cookie through and hide the bug (docs/requirements.md C32).
 pub struct TestApp {
     pub url: Url,
     pub provider: DemoProvider,
@@ -36,8 +38,7 @@ impl TestApp {
 
     /// The app started exactly as `main` starts it.
     pub async fn spawn() -> anyhow::Result<Self> {
-        let mut app = Application::bind(Config::for_tests()).await?;
-        let provider = demo_provider::start_with(&mut app, DemoSettings::for_tests()).await?;
+        let (app, provider) = demo::bind(Config::for_tests(), DemoSettings::for_tests()).await?;
         let running = app.spawn()?;
         Self::checked(running.url, provider, running.task)
     }
@@ -50,8 +51,7 @@ impl TestApp {
         let mut config = Config::for_tests();
         config.app_url = Some(Url::parse(&format!("http://localhost:{port}/"))?);
         // `bind` takes a port of its own that stays unused: the app is served on `listener`.
-        let mut app = Application::bind(config).await?;
-        let provider = demo_provider::start_with(&mut app, DemoSettings::for_tests()).await?;
+        let (app, provider) = demo::bind(config, DemoSettings::for_tests()).await?;
         let (router, _sessions) = app.build_router()?;
         let router = layer(router);
         let server = tokio::spawn(async move {

@@ -1,4 +1,4 @@
-//! Negative control for security.md C32: the app's session cookie is `SameSite=Lax` because the
+//! Negative control for docs/requirements.md C32: the app's session cookie is `SameSite=Lax` because the
 //! return from the provider to `/cb` is a cross-site navigation. Forced to `Strict`, the browser
 //! leaves the cookie behind on that navigation and the sign-in fails. This proves that the
 //! positive test (`sign_in.rs`) would catch someone "hardening" the cookie to Strict.

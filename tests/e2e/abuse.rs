@@ -1,8 +1,8 @@
-//! Session abuse and odd requests (security.md C12, C21, C34, C36, C76).
+//! Session abuse and odd requests (docs/requirements.md C12, C21, C34, C36, C76).
 
 use std::{sync::Arc, time::Duration};
 
-use photo_connect::{config::Config, demo_provider::DemoSettings};
+use photo_connect::{config::Config, demo::provider::DemoSettings};
 use reqwest::{StatusCode, cookie::Jar, header};
 
 use crate::helpers::*;

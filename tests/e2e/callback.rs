@@ -1,9 +1,9 @@
 //! Callbacks that must be refused: friendly page, right status, no token request at the
-//! provider, nothing stored (security.md C07–C11, C14–C20, C22, C66, C67, C69, C70).
+//! provider, nothing stored (docs/requirements.md C07–C11, C14–C20, C22, C66, C67, C69, C70).
 
 use std::time::Duration;
 
-use photo_connect::{config::Config, demo_provider::DemoSettings};
+use photo_connect::{config::Config, demo::provider::DemoSettings};
 use reqwest::{StatusCode, header};
 use url::Url;
 

@@ -1,8 +1,8 @@
-//! The happy path and the session around it (security.md C01, C06, C30, C31, C33, C37, C38).
+//! The happy path and the session around it (docs/requirements.md C01, C06, C30, C31, C33, C37, C38).
 
 use photo_connect::{
     config::{Config, TokenAuth},
-    demo_provider::DemoSettings,
+    demo::provider::DemoSettings,
 };
 use reqwest::{StatusCode, header};
 
@@ -321,7 +321,7 @@ async fn photos_without_a_connection_redirect_home_with_a_note() {
 async fn c35_pending_logins_are_capped_per_session() {
     let app = spawn_app().await;
     let first = app.start_login().await;
-    for _ in 0..photo_connect::oauth::MAX_PENDING_LOGINS {
+    for _ in 0..photo_connect::MAX_PENDING_LOGINS {
         app.start_login().await;
     }
     assert_eq!(

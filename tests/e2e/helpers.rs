@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use oauth2::ClientSecret;
 use photo_connect::{
-    Application,
+    MemoryStore,
     config::Config,
-    demo_provider::{self, DemoProvider, DemoSettings},
-    session_store::MemoryStore,
+    demo::{
+        self,
+        provider::{DemoProvider, DemoSettings},
+    },
 };
 use reqwest::{
     StatusCode,
@@ -39,10 +41,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(mut config: Config, settings: DemoSettings) -> TestApp {
     init_log_capture();
     config.client_secret = Some(ClientSecret::new(CLIENT_SECRET.into()));
-    let mut app = Application::bind(config).await.expect("bind");
-    let provider = demo_provider::start_with(&mut app, settings)
+    let (app, provider) = demo::bind(config, settings)
         .await
-        .expect("demo provider");
+        .expect("app and demo provider");
     let running = app.spawn().expect("app starts");
     let jar = Arc::new(Jar::default());
     TestApp {

@@ -1,9 +1,9 @@
 //! Token lifecycle against the demo provider: proactive refresh with rotation, single-flight, and
-//! logout that revokes at the provider (issue 5; security.md C38, C61, C64).
+//! logout that revokes at the provider (issue 5; docs/requirements.md C38, C61, C64).
 
 use std::time::Duration;
 
-use photo_connect::{config::Config, demo_provider::DemoSettings};
+use photo_connect::{config::Config, demo::provider::DemoSettings};
 use reqwest::{StatusCode, header};
 
 use crate::helpers::*;

@@ -1,4 +1,4 @@
-//! No secret reaches the logs, even at TRACE for every target (security.md C77, issue 2).
+//! No secret reaches the logs, even at TRACE for every target (docs/requirements.md C77, issue 2).
 
 use base64::Engine;
 

@@ -1,4 +1,4 @@
-//! Pages and headers every visitor sees (security.md C74–C76).
+//! Pages and headers every visitor sees (docs/requirements.md C74–C76).
 
 use reqwest::{StatusCode, header};
 

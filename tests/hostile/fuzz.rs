@@ -7,7 +7,7 @@ use axum::{Router, body::Body, http::Request};
 use oauth2::{AuthUrl, ClientSecret, TokenUrl};
 use photo_connect::{
     Application,
-    config::{Config, ProviderConfig},
+    config::{Config, ProviderConfig, ProviderSource},
 };
 use proptest::prelude::*;
 use tower::ServiceExt;
@@ -21,7 +21,7 @@ fn router() -> &'static (tokio::runtime::Runtime, Router) {
         let router = runtime.block_on(async {
             let mut config = Config::for_tests();
             config.client_secret = Some(ClientSecret::new("s".into()));
-            config.provider = Some(ProviderConfig {
+            config.provider = ProviderSource::Explicit(ProviderConfig {
                 name: "Fuzz".into(),
                 auth_url: AuthUrl::new("http://127.0.0.1:9/authorize".into()).expect("url"),
                 token_url: TokenUrl::new("http://127.0.0.1:9/token".into()).expect("url"),

@@ -1,11 +1,11 @@
 //! Token lifecycle against the mock: refresh, rotation, single-flight, logout revocation and
-//! discovery (security.md C04, C23, C25, C26, C38, C39, C55–C57, C62–C65).
+//! discovery (docs/requirements.md C04, C23, C25, C26, C38, C39, C55–C57, C62–C65).
 
 use std::time::{Duration, Instant};
 
 use photo_connect::{
     Application,
-    config::{Config, Discovery},
+    config::{Config, Discovery, ProviderSource},
 };
 use reqwest::{StatusCode, header};
 use url::Url;
@@ -267,7 +267,7 @@ fn discovering(mock: &Mock) -> Config {
     let mut config = Config::for_tests();
     config.client_secret = Some(oauth2::ClientSecret::new("s".into()));
     config.http_timeout = Duration::from_secs(1);
-    config.discovery = Some(Discovery {
+    config.provider = ProviderSource::Discover(Discovery {
         issuer: mock.url.clone(),
         photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),
         name: None,

@@ -17,7 +17,7 @@ use axum::{
 use oauth2::{AuthUrl, ClientSecret, TokenUrl};
 use photo_connect::{
     Application,
-    config::{Config, ProviderConfig},
+    config::{Config, ProviderConfig, ProviderSource},
 };
 use reqwest::cookie::Jar;
 use url::Url;
@@ -283,7 +283,7 @@ pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp 
     let mut config = Config::for_tests();
     config.client_secret = Some(ClientSecret::new(SECRET.into()));
     config.http_timeout = Duration::from_secs(1);
-    config.provider = Some(ProviderConfig {
+    config.provider = ProviderSource::Explicit(ProviderConfig {
         name: "Hostile".into(),
         auth_url: AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
         token_url: TokenUrl::new(format!("{}/token", mock.url)).expect("url"),

@@ -1,4 +1,4 @@
-//! A misbehaving photos API (security.md C54, C57–C60).
+//! A misbehaving photos API (docs/requirements.md C54, C57–C60).
 
 use reqwest::StatusCode;
 
@@ -130,10 +130,7 @@ async fn c60_many_photos_are_capped_and_a_huge_body_is_refused() {
     ));
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains(&format!(
-        "Your photos ({})",
-        photo_connect::photos_api::MAX_PHOTOS
-    )));
+    assert!(page.contains(&format!("Your photos ({})", photo_connect::MAX_PHOTOS)));
 
     mock.photos_reply(Reply::Huge(3 * 1024 * 1024));
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;

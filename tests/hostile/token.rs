@@ -1,9 +1,10 @@
 //! A misbehaving token endpoint: the client shows a clear page, stores nothing, follows nothing,
-//! and logs no body (security.md C10, C28, C40–C53, C77, C79).
+//! and logs no body (docs/requirements.md C10, C28, C40–C53, C77, C79).
 
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use photo_connect::config::ProviderSource;
 use reqwest::StatusCode;
 
 use crate::{
@@ -261,7 +262,7 @@ async fn c51_an_unreachable_token_endpoint_gives_502_quickly() {
         .local_addr()
         .expect("addr");
     let app = spawn_app(&mock, |config| {
-        if let Some(provider) = config.provider.as_mut() {
+        if let ProviderSource::Explicit(provider) = &mut config.provider {
             provider.token_url =
                 oauth2::TokenUrl::new(format!("http://{closed}/token")).expect("url");
         }

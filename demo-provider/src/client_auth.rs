@@ -1,0 +1,203 @@
+//! Client authentication at the token and revocation endpoints:
+//! `client_secret_basic` and `client_secret_post`, exactly one per request (RFC 6749 §2.3), with
+//! constant-time secret comparison and a brute-force limit (RFC 6749 §2.3.1).
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+
+use crate::{
+    error::OAuthError,
+    form,
+    store::{ProviderState, now},
+};
+
+/// Failed authentications per client within [`FAILURE_WINDOW_SECS`] before answers become 429.
+pub const MAX_FAILURES: u32 = 10;
+pub const FAILURE_WINDOW_SECS: i64 = 60;
+
+/// How a client authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Basic,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Basic => "client_secret_basic",
+            Method::Post => "client_secret_post",
+        }
+    }
+}
+
+/// Which credentials a request carried, decoded but not yet checked.
+struct Credentials {
+    id: String,
+    secret: String,
+    method: Method,
+}
+
+/// The method a request used, if any, for the provider's own record (no secret checked).
+pub fn method_of(headers: &HeaderMap, params: &HashMap<String, String>) -> Option<Method> {
+    if basic_header(headers).is_some() {
+        Some(Method::Basic)
+    } else if params.contains_key("client_secret") {
+        Some(Method::Post)
+    } else {
+        None
+    }
+}
+
+/// Authenticates the client; returns its id and the method used.
+pub fn authenticate(
+    state: &ProviderState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<(String, Method), OAuthError> {
+    let creds = credentials(headers, params)?;
+    let basic = creds.method == Method::Basic;
+    let Some(client) = state.client(&creds.id) else {
+        return Err(OAuthError::invalid_client(
+            "unknown client_id (RFC 6749 section 5.2)",
+            basic,
+        ));
+    };
+
+    let now = now();
+    // One lock for check, compare and count, so a burst of parallel guesses cannot all slip in
+    // before the first failure is counted.
+    let mut tables = state.tables();
+    if let Some((count, since)) = tables.auth_failures.get(&creds.id)
+        && *count >= MAX_FAILURES
+        && now - since < FAILURE_WINDOW_SECS
+    {
+        return Err(OAuthError::too_many_attempts());
+    }
+    // Constant time: the comparison's duration says nothing about how much of the secret matched.
+    if !client.client_secret.matches(&creds.secret) {
+        let entry = tables
+            .auth_failures
+            .entry(creds.id.clone())
+            .or_insert((0, now));
+        if now - entry.1 >= FAILURE_WINDOW_SECS {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        return Err(OAuthError::invalid_client(
+            "client authentication failed (RFC 6749 section 5.2)",
+            basic,
+        ));
+    }
+    // A success does not reset the count: failures age out with the window, so a guesser gains
+    // nothing from the real client's traffic.
+    Ok((creds.id, creds.method))
+}
+
+fn credentials(
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Credentials, OAuthError> {
+    let body_secret = params.get("client_secret");
+    match basic_header(headers) {
+        Some(encoded) => {
+            // RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "client credentials were sent both in the Authorization header and in the body; use one method (RFC 6749 section 2.3)",
+                ));
+            }
+            let (id, secret) = decode_basic(encoded).ok_or_else(|| {
+                OAuthError::invalid_client(
+                    "malformed HTTP Basic credentials (RFC 6749 section 2.3.1, Appendix B)",
+                    true,
+                )
+            })?;
+            if params
+                .get("client_id")
+                .is_some_and(|body_id| *body_id != id)
+            {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the HTTP Basic username (RFC 6749 section 2.3)",
+                ));
+            }
+            Ok(Credentials {
+                id,
+                secret,
+                method: Method::Basic,
+            })
+        }
+        None => match (params.get("client_id"), body_secret) {
+            (Some(id), Some(secret)) => Ok(Credentials {
+                id: id.clone(),
+                secret: secret.clone(),
+                method: Method::Post,
+            }),
+            _ => Err(OAuthError::invalid_client(
+                "client authentication is required: HTTP Basic or client_id + client_secret in the body (RFC 6749 section 2.3.1)",
+                false,
+            )),
+        },
+    }
+}
+
+/// The base64 part of `Authorization: Basic …` (the scheme is case-insensitive).
+fn basic_header(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    // A bare "Basic" is still an attempt at Basic: it gets the Basic challenge when refused.
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+}
+
+/// Decodes `base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1 and Appendix B): the
+/// split happens at the first `:` *before* URL-decoding, so ids and secrets may contain `:`.
+pub fn decode_basic(encoded: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let id = form::component(id).ok()?;
+    let secret = form::component(secret).ok()?;
+    (!id.is_empty()).then_some((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(id: &str, secret: &str) -> String {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    }
+
+    #[test]
+    fn a38_basic_credentials_round_trip_with_special_characters() {
+        for (id, secret) in [
+            ("client %&+-_.!~*'()", "s:e=c%r+e t"),
+            ("plain", "p"),
+            ("a:b", ""),
+        ] {
+            assert_eq!(
+                decode_basic(&encode(id, secret)),
+                Some((id.to_owned(), secret.to_owned())),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn a38_malformed_basic_credentials_are_refused() {
+        use base64::engine::general_purpose::STANDARD;
+        for bad in [
+            "!!!notbase64",
+            &STANDARD.encode("no-colon"),
+            &STANDARD.encode(":secret-without-id"),
+            &STANDARD.encode("id%zz:x"),
+        ] {
+            assert_eq!(decode_basic(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! A strict, RFC-following demo OAuth 2.0 authorization server with a bearer-protected photos
+//! API. **DEMO ONLY**: the users are hard-coded, everything lives in memory, and it speaks plain
+//! http (on loopback unless told otherwise). It knows nothing of any client: clients are
+//! registered through [`DemoSettings::clients`], and a client finds the endpoints through the
+//! RFC 8414 metadata at `{issuer}/.well-known/oauth-authorization-server`.
+//!
+//! It follows RFC 6749, RFC 7636 (PKCE, S256 only), RFC 9700, RFC 9207 (`iss`), RFC 8414,
+//! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and every refusal names the rule it
+//! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
+//! client's site and comes back; `cargo run -p demo-provider` runs it alone (see `README.md`).
+//!
+//! The modules, in reading order:
+//!
+//! - `settings`, `quirks`, `clients`: how it runs, its opt-in misbehaviours, and the clients it
+//!   knows (with the redirect-URI rules checked at registration);
+//! - `secret`, `form`, `browser`: its own small tools: redacted secrets and random tokens, the
+//!   strict form parser, the browser-binding cookie;
+//! - `store`: the in-memory state (transactions, codes, grants, tokens) and its purge;
+//! - `authorize`, `response`, `consent`, `pkce`: the authorization endpoint, from the request
+//!   to the redirect back to the client;
+//! - `client_auth`, `error`, `token`, `code_grant`, `refresh_grant`, `revoke`: the token and
+//!   revocation endpoints;
+//! - `api`, `photos`, `pages`: the photos API, the demo users and photos, the HTML pages.
+//!
+//! This file holds [`spawn`], the router and the metadata handler.
+
+mod api;
+mod authorize;
+mod browser;
+mod client_auth;
+mod clients;
+mod code_grant;
+mod consent;
+mod error;
+mod form;
+mod pages;
+mod photos;
+mod pkce;
+mod quirks;
+mod refresh_grant;
+mod response;
+mod revoke;
+mod secret;
+mod settings;
+mod store;
+mod token;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{Json, Router, extract::DefaultBodyLimit, extract::State, routing::get};
+use serde_json::json;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub use clients::{RegisteredClient, parse_clients_file};
+pub use quirks::Quirks;
+pub use secret::Secret;
+pub use settings::DemoSettings;
+pub use store::{ProviderState, TokenRequestSeen};
+
+/// The provider's own name, shown on its pages (a client may show it too).
+pub const DISPLAY_NAME: &str = "Demo Photos";
+
+/// A running demo provider.
+pub struct DemoProvider {
+    /// Its issuer identifier and base URL, e.g. `http://127.0.0.1:3001` (RFC 8414 §2).
+    pub issuer: String,
+    /// Its state: registered clients, codes, tokens and what it has seen (tests inspect it).
+    pub state: Arc<ProviderState>,
+    /// The server task; aborting it stops the provider.
+    pub task: JoinHandle<()>,
+}
+
+/// Starts the provider with `settings`. Refuses settings that [`DemoSettings::validate`]
+/// refuses, e.g. an `http` redirect URI on a non-loopback host without `allow_http` (AR-05).
+pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
+    settings.validate()?;
+    if !settings.pkce_required {
+        tracing::warn!("demo provider: PKCE is optional (test-only setting)");
+    }
+    let listener = TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("demo provider cannot listen on {}", settings.addr))?;
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip([127, 0, 0, 1].into());
+    }
+    let issuer = format!("http://{addr}");
+    let state = Arc::new(ProviderState::new(issuer.clone(), settings));
+    state.spawn_purger(Duration::from_secs(30));
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "demo provider stopped");
+        }
+    });
+    Ok(DemoProvider {
+        issuer,
+        state,
+        task,
+    })
+}
+
+fn router(state: Arc<ProviderState>) -> Router {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .merge(authorize::router())
+        .merge(token::router())
+        .merge(revoke::router())
+        .merge(api::router())
+        .route("/assets/provider.css", get(pages::stylesheet))
+        // Token and consent bodies are tiny: a 64 KiB cap answers 413 to anything abusive.
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+/// RFC 8414 metadata, with RFC 9207's `authorization_response_iss_parameter_supported`.
+async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::Value> {
+    let issuer = &state.issuer;
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": store::SCOPES,
+        // RFC 9207 §3; false only under the `no-iss` quirk, which stops sending it.
+        "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,
+    }))
+}

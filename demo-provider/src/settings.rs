@@ -1,0 +1,179 @@
+//! How the provider runs: [`DemoSettings`], read from the environment (or a map in tests) and
+//! checked before anything listens.
+
+use std::{collections::HashSet, net::SocketAddr, time::Duration};
+
+use anyhow::{Context, bail};
+
+use crate::{
+    Quirks,
+    clients::{RegisteredClient, check_redirect_uri, parse_clients_file},
+    secret::Secret,
+};
+
+/// How the demo provider runs. Build it with [`DemoSettings::for_tests`] or
+/// [`DemoSettings::from_env`] and change fields with struct-update syntax.
+#[derive(Clone, Debug)]
+pub struct DemoSettings {
+    /// `DEMO_PROVIDER_ADDR`: where it listens. Default `127.0.0.1:3001`. A non-loopback address
+    /// serves plain http to the network, so it needs `allow_http` too.
+    pub addr: SocketAddr,
+    /// `DEMO_CODE_TTL_SECS`: codes live this long (RFC 6749 §4.1.2 recommends at most 10
+    /// minutes). Default 60 s. Time is counted in whole seconds.
+    pub code_ttl: Duration,
+    /// `DEMO_ACCESS_TOKEN_TTL_SECS`: access tokens live this long. Default 1 hour.
+    pub access_token_ttl: Duration,
+    /// `DEMO_REFRESH_TOKEN_TTL_SECS`: refresh tokens live this long. Default 30 days.
+    pub refresh_token_ttl: Duration,
+    /// How long a consent screen stays answerable. Default 10 minutes.
+    pub transaction_ttl: Duration,
+    /// Most live consent transactions, and most live codes, kept at once. Past it the provider
+    /// answers `temporarily_unavailable` instead of growing (memory stays bounded). Default 10 000.
+    pub max_pending: usize,
+    /// The registered clients (`DEMO_CLIENT_ID`… or `DEMO_CLIENTS_FILE`).
+    pub clients: Vec<RegisteredClient>,
+    /// `DEMO_PROVIDER_ALLOW_HTTP=1`, a development switch, off by default: accept `http`
+    /// redirect URIs on hosts other than loopback, and a non-loopback listen address. Without
+    /// it only `localhost`, `127.0.0.0/8` and `[::1]` may use plain http (RFC 9700 §2.6,
+    /// OAuth 2.1 §1.5).
+    pub allow_http: bool,
+    /// PKCE is required by default (RFC 9700 §2.1.1). `false` is a *test-only* switch that lets
+    /// an authorization request omit `code_challenge`, so that the token endpoint's PKCE
+    /// downgrade check (a verifier sent for a code without a challenge, RFC 9700 §4.8.2) can be
+    /// exercised. Never read from the environment.
+    pub pkce_required: bool,
+    /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
+    pub quirks: Quirks,
+}
+
+impl DemoSettings {
+    /// Reads the settings from the process environment (see [`DemoSettings::from_lookup`]).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset. Variables:
+    ///
+    /// - `DEMO_PROVIDER_ADDR` (`127.0.0.1:3001`), `DEMO_PROVIDER_QUIRKS` (none),
+    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_CODE_TTL_SECS` (60),
+    ///   `DEMO_ACCESS_TOKEN_TTL_SECS` (3600), `DEMO_REFRESH_TOKEN_TTL_SECS` (2592000);
+    /// - one client: `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_REDIRECT_URIS`
+    ///   (space-separated), `DEMO_CLIENT_NAME` (optional);
+    /// - more clients: `DEMO_CLIENTS_FILE`, a file of lines
+    ///   `client_id client_secret redirect_uri [redirect_uri…]` (`#` starts a comment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut settings = Self::for_tests();
+
+        let addr = var("DEMO_PROVIDER_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
+        settings.addr = addr
+            .trim()
+            .parse()
+            .with_context(|| format!("DEMO_PROVIDER_ADDR={addr:?} is not host:port"))?;
+        if let Some(list) = var("DEMO_PROVIDER_QUIRKS") {
+            settings.quirks = Quirks::parse(&list).context("DEMO_PROVIDER_QUIRKS is not valid")?;
+        }
+        if let Some(flag) = var("DEMO_PROVIDER_ALLOW_HTTP") {
+            settings.allow_http = match flag.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => bail!("DEMO_PROVIDER_ALLOW_HTTP={flag:?} is not valid: expected 1 or 0"),
+            };
+        }
+        for (name, field) in [
+            ("DEMO_CODE_TTL_SECS", &mut settings.code_ttl),
+            ("DEMO_ACCESS_TOKEN_TTL_SECS", &mut settings.access_token_ttl),
+            (
+                "DEMO_REFRESH_TOKEN_TTL_SECS",
+                &mut settings.refresh_token_ttl,
+            ),
+        ] {
+            if let Some(value) = var(name) {
+                match value.trim().parse::<u64>() {
+                    Ok(secs) if secs > 0 => *field = Duration::from_secs(secs),
+                    _ => bail!("{name}={value:?} is not valid: expected whole seconds above 0"),
+                }
+            }
+        }
+
+        match var("DEMO_CLIENT_ID") {
+            Some(client_id) => {
+                let secret = var("DEMO_CLIENT_SECRET").context(
+                    "DEMO_CLIENT_SECRET is required with DEMO_CLIENT_ID (make one with: openssl rand -base64 32)",
+                )?;
+                let uris = var("DEMO_REDIRECT_URIS").context(
+                    "DEMO_REDIRECT_URIS (space-separated) is required with DEMO_CLIENT_ID",
+                )?;
+                settings.clients.push(RegisteredClient {
+                    name: var("DEMO_CLIENT_NAME").unwrap_or_else(|| client_id.clone()),
+                    client_id,
+                    client_secret: Secret::new(secret),
+                    redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
+                });
+            }
+            None => {
+                if var("DEMO_CLIENT_SECRET").is_some() || var("DEMO_REDIRECT_URIS").is_some() {
+                    bail!("DEMO_CLIENT_SECRET and DEMO_REDIRECT_URIS need DEMO_CLIENT_ID");
+                }
+            }
+        }
+        if let Some(path) = var("DEMO_CLIENTS_FILE") {
+            let text = std::fs::read_to_string(path.trim())
+                .with_context(|| format!("DEMO_CLIENTS_FILE={path:?} cannot be read"))?;
+            let clients = parse_clients_file(&text)
+                .with_context(|| format!("DEMO_CLIENTS_FILE={path:?} is not valid"))?;
+            settings.clients.extend(clients);
+        }
+        Ok(settings)
+    }
+
+    /// Defaults on a free loopback port, no clients yet.
+    pub fn for_tests() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            code_ttl: Duration::from_secs(60),
+            access_token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            transaction_ttl: Duration::from_secs(600),
+            max_pending: 10_000,
+            clients: Vec::new(),
+            allow_http: false,
+            pkce_required: true,
+            quirks: Quirks::default(),
+        }
+    }
+
+    /// Checks the settings before anything listens: every client is well-formed and every
+    /// redirect URI is one this provider may redirect to (RFC 6749 §3.1.2, RFC 9700 §2.6).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !self.addr.ip().is_loopback() && !self.allow_http {
+            bail!(
+                "DEMO_PROVIDER_ADDR={} is not a loopback address: the demo provider speaks plain \
+                 http, so listening there needs DEMO_PROVIDER_ALLOW_HTTP=1 (RFC 9700 §2.6)",
+                self.addr
+            );
+        }
+        let mut ids = HashSet::new();
+        for client in &self.clients {
+            let id = &client.client_id;
+            if id.is_empty() || id.chars().any(char::is_control) {
+                bail!("a client_id is empty or contains control characters");
+            }
+            if !ids.insert(id.as_str()) {
+                bail!("client_id {id:?} is registered twice");
+            }
+            if client.client_secret.expose().is_empty() {
+                bail!("client {id:?} has an empty secret");
+            }
+            if client.redirect_uris.is_empty() {
+                bail!("client {id:?} has no redirect URI (RFC 6749 §3.1.2.2, OAuth 2.1 §2.3.1)");
+            }
+            for uri in &client.redirect_uris {
+                check_redirect_uri(uri, self.allow_http)
+                    .with_context(|| format!("client {id:?}: redirect URI {uri:?} refused"))?;
+            }
+        }
+        Ok(())
+    }
+}

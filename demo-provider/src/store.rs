@@ -1,0 +1,237 @@
+//! The provider's in-memory state: registered clients, consent transactions, codes, grants and
+//! tokens, with expiry and a background purge that keeps memory bounded.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime},
+};
+
+use crate::{DemoSettings, RegisteredClient, client_auth::FAILURE_WINDOW_SECS};
+
+/// How many token requests [`ProviderState::token_requests`] remembers.
+pub const MAX_SEEN: usize = 10_000;
+
+/// Scopes this provider knows. `photos` lets the client read the user's photos.
+pub const SCOPES: &[&str] = &["photos", "profile"];
+
+/// A consent screen in progress (between `GET` and `POST /oauth/authorize`).
+#[derive(Clone, Debug)]
+pub struct Transaction {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Whether the request named `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_sent: bool,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    /// `None` only when the test-only `pkce_required: false` let the request omit it.
+    pub code_challenge: Option<String>,
+    /// The browser that saw the consent page (its cookie); only it may answer (RFC 6749 §10.12).
+    pub browser: String,
+    pub expires_at: i64,
+}
+
+/// An authorization code, bound to client, redirect URI, PKCE challenge and user (RFC 6749 §4.1.2).
+#[derive(Clone, Debug)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Whether the authorization request named `redirect_uri`: then the token request must
+    /// carry the identical value (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// `None` only when the test-only `pkce_required: false` let the request omit it; a
+    /// verifier sent for such a code is a PKCE downgrade and refused (RFC 9700 §4.8.2).
+    pub code_challenge: Option<String>,
+    pub user: String,
+    pub scope: Vec<String>,
+    pub expires_at: i64,
+    /// Set at the first redemption: a second one revokes this grant (RFC 6749 §4.1.2).
+    pub redeemed_grant: Option<String>,
+}
+
+/// What a user consented to for one client; tokens belong to a grant and die with it.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub client_id: String,
+    pub user: String,
+    pub scope: Vec<String>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessRecord {
+    pub grant: String,
+    pub scope: Vec<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RefreshRecord {
+    pub grant: String,
+    pub expires_at: i64,
+    /// Rotated away: presenting it again is reuse and revokes the grant (RFC 9700 §4.14.2).
+    pub rotated: bool,
+}
+
+/// What a token request looked like (tests assert on it). Never holds a secret value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRequestSeen {
+    pub grant_type: Option<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub auth_method: &'static str,
+    pub had_code_verifier: bool,
+    /// `Some(true)` when the verifier's S256 matched the code's challenge.
+    pub pkce_verified: Option<bool>,
+    /// The HTTP status the provider answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub struct Tables {
+    pub transactions: HashMap<String, Transaction>,
+    pub codes: HashMap<String, CodeRecord>,
+    pub grants: HashMap<String, Grant>,
+    pub access: HashMap<String, AccessRecord>,
+    pub refresh: HashMap<String, RefreshRecord>,
+    /// Failed client authentications per client id: (count, window start).
+    pub auth_failures: HashMap<String, (u32, i64)>,
+}
+
+/// The provider's state, shared by its handlers.
+pub struct ProviderState {
+    pub issuer: String,
+    pub settings: DemoSettings,
+    tables: Mutex<Tables>,
+    /// The latest [`MAX_SEEN`] token requests (a diagnostic, so it must not grow forever).
+    seen: Mutex<VecDeque<TokenRequestSeen>>,
+    api_requests: Mutex<u64>,
+}
+
+impl ProviderState {
+    pub fn new(issuer: String, settings: DemoSettings) -> Self {
+        Self {
+            issuer,
+            settings,
+            tables: Mutex::default(),
+            seen: Mutex::default(),
+            api_requests: Mutex::default(),
+        }
+    }
+
+    /// The tables, locked. Handlers hold the lock only for in-memory work (never across `.await`),
+    /// which also makes check-and-consume of a code atomic (RFC 6749 §4.1.2).
+    pub fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The `iss` to put in authorization responses (RFC 9207 §2): the issuer, unless the
+    /// `no-iss` quirk is on.
+    pub fn iss(&self) -> Option<&str> {
+        (!self.settings.quirks.omit_iss).then_some(self.issuer.as_str())
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&RegisteredClient> {
+        self.settings
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+    }
+
+    /// Records a token request (for tests and the demo's own diagnostics).
+    pub fn record_token_request(&self, seen: TokenRequestSeen) {
+        let mut all = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= MAX_SEEN {
+            all.pop_front();
+        }
+        all.push_back(seen);
+    }
+
+    /// Every token request so far (the latest 10 000, `MAX_SEEN`), oldest first.
+    pub fn token_requests(&self) -> Vec<TokenRequestSeen> {
+        let all = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().cloned().collect()
+    }
+
+    pub fn count_api_request(&self) {
+        *self.api_requests.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+
+    /// How many photos-API requests arrived.
+    pub fn api_requests(&self) -> u64 {
+        *self.api_requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an access token is currently valid (not expired, grant not revoked).
+    pub fn access_token_valid(&self, token: &str) -> bool {
+        let tables = self.tables();
+        tables.access.get(token).is_some_and(|a| {
+            a.expires_at > now() && tables.grants.get(&a.grant).is_some_and(|g| !g.revoked)
+        })
+    }
+
+    /// Marks a grant revoked and drops its tokens.
+    pub fn revoke_grant(tables: &mut Tables, grant: &str) {
+        if let Some(g) = tables.grants.get_mut(grant) {
+            g.revoked = true;
+        }
+        tables.access.retain(|_, a| a.grant != grant);
+        tables.refresh.retain(|_, r| r.grant != grant);
+    }
+
+    /// Deletes expired transactions, codes and tokens every `period`, so memory stays bounded.
+    pub fn spawn_purger(self: &Arc<Self>, period: Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(state) = weak.upgrade() else { break };
+                state.purge(now());
+            }
+        });
+    }
+
+    /// Deletes what expired before `now` (Unix seconds): consent transactions, codes, access
+    /// and refresh tokens, grants left without tokens, and stale brute-force counters. Redeemed
+    /// codes are kept a little longer than their lifetime so that a late replay is still
+    /// recognised (RFC 6749 §4.1.2).
+    pub fn purge(&self, now: i64) {
+        let mut t = self.tables();
+        let grace = secs(self.settings.code_ttl).saturating_mul(10);
+        t.transactions.retain(|_, x| x.expires_at > now);
+        t.codes
+            .retain(|_, c| c.expires_at.saturating_add(grace) > now);
+        t.access.retain(|_, a| a.expires_at > now);
+        t.refresh.retain(|_, r| r.expires_at > now);
+        t.auth_failures
+            .retain(|_, (_, since)| now - *since < FAILURE_WINDOW_SECS);
+        let Tables {
+            grants,
+            access,
+            refresh,
+            ..
+        } = &mut *t;
+        grants.retain(|id, _| {
+            access.values().any(|a| &a.grant == id) || refresh.values().any(|r| &r.grant == id)
+        });
+    }
+}
+
+/// Unix seconds (0 if the clock is before 1970).
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, secs)
+}
+
+/// A lifetime in whole seconds, saturating (a huge configured TTL never wraps negative).
+pub fn secs(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `now + ttl`, saturating.
+pub fn expiry(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(secs(ttl))
+}

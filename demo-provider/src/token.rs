@@ -1,0 +1,179 @@
+//! The token endpoint, `POST /oauth/token` (RFC 6749 §3.2): the strict form body, client
+//! authentication, the dispatch to the `authorization_code` grant (`code_grant`) or the
+//! `refresh_token` grant (`refresh_grant`), and the token response (RFC 6749 §5.1). Every
+//! refusal is an RFC 6749 §5.2 JSON error whose `error_description` says which rule was broken.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::json;
+
+use crate::{
+    client_auth::{self, Method},
+    code_grant,
+    error::OAuthError,
+    form, refresh_grant,
+    secret::random_token,
+    store::{
+        AccessRecord, ProviderState, RefreshRecord, Tables, TokenRequestSeen, expiry, now, secs,
+    },
+};
+
+/// The router's body limit; a form as long as that is still parsed.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<Arc<ProviderState>> {
+    Router::new().route("/oauth/token", post(token))
+}
+
+/// Parses a form body strictly: the right content type, no repeated parameters (RFC 6749 §3.2).
+pub(crate) fn parse_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<HashMap<String, String>, OAuthError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2, Appendix B)",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8 (RFC 6749 Appendix B)"))?;
+    // The description names a repeated parameter only if it is a known one: nothing the sender
+    // chose is echoed.
+    form::unique(text, MAX_BODY_BYTES).map_err(|e| {
+        OAuthError::invalid_request(format!("{} (RFC 6749 section 3.2)", e.describe()))
+    })
+}
+
+/// `POST /oauth/token`.
+async fn token(
+    State(state): State<Arc<ProviderState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let parsed = match &body {
+        Ok(body) => parse_body(&headers, body),
+        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
+    };
+    let (params, parse_error) = match parsed {
+        Ok(params) => (params, None),
+        Err(err) => (HashMap::new(), Some(err)),
+    };
+    let mut seen = TokenRequestSeen {
+        grant_type: params.get("grant_type").map(|g| form::clip(g, 40)),
+        auth_method: client_auth::method_of(&headers, &params).map_or("none", Method::as_str),
+        had_code_verifier: params.contains_key("code_verifier"),
+        pkce_verified: None,
+        status: 200,
+    };
+    let result = match parse_error {
+        None => handle_token(&state, &headers, &params, &mut seen),
+        Some(err) => Err(err),
+    };
+    let response = match result {
+        Ok(json) => {
+            let mut response = Json(json).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(err) => {
+            tracing::info!(error = err.error, description = %err.description, "demo provider refused a token request");
+            err.with_quirks(&state).into_response()
+        }
+    };
+    seen.status = response.status().as_u16();
+    state.record_token_request(seen);
+    response
+}
+
+fn handle_token(
+    state: &ProviderState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    seen: &mut TokenRequestSeen,
+) -> Result<serde_json::Value, OAuthError> {
+    let (client_id, _method) = client_auth::authenticate(state, headers, params)?;
+    match params.get("grant_type").map(String::as_str) {
+        None => Err(OAuthError::invalid_request(
+            "grant_type is missing (RFC 6749 section 4.1.3)",
+        )),
+        Some("authorization_code") => code_grant::redeem_code(state, &client_id, params, seen),
+        Some("refresh_token") => refresh_grant::refresh(state, &client_id, params),
+        Some("code") => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type=code is not a grant type: use grant_type=authorization_code (RFC 6749 section 4.1.3)",
+        )),
+        Some(_) => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "supported grant types are authorization_code and refresh_token (RFC 6749 section 5.2; the password grant is forbidden by RFC 9700 section 2.4)",
+        )),
+    }
+}
+
+/// Mints an access token and a refresh token for `grant` (RFC 6749 §5.1).
+pub(crate) fn issue_tokens(
+    state: &ProviderState,
+    tables: &mut Tables,
+    grant: &str,
+    scope: &[String],
+) -> serde_json::Value {
+    let now = now();
+    let access_token = random_token();
+    let refresh_token = random_token();
+    let settings = &state.settings;
+    tables.access.insert(
+        access_token.clone(),
+        AccessRecord {
+            grant: grant.into(),
+            scope: scope.to_vec(),
+            expires_at: expiry(now, settings.access_token_ttl),
+        },
+    );
+    tables.refresh.insert(
+        refresh_token.clone(),
+        RefreshRecord {
+            grant: grant.into(),
+            expires_at: expiry(now, settings.refresh_token_ttl),
+            rotated: false,
+        },
+    );
+    let quirks = settings.quirks;
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": secs(settings.access_token_ttl),
+        "refresh_token": refresh_token,
+        // Space-separated (RFC 6749 §3.3), unless the `scope-commas` quirk is on.
+        "scope": scope.join(if quirks.comma_separated_scope { "," } else { " " }),
+    });
+    if quirks.expires_in_as_string {
+        body["expires_in"] = json!(secs(settings.access_token_ttl).to_string());
+    }
+    if quirks.omit_expires_in
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("expires_in");
+    }
+    body
+}

@@ -1,0 +1,387 @@
+//! Reading the configuration from the environment: each variable parsed by a small function,
+//! every problem collected, so one start reports all of them.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::bail;
+use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
+use url::Url;
+
+use super::{Config, Discovery, ProviderConfig, ProviderSource, TokenAuth, parse_base_url};
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset. Every problem is collected; the error lists them all.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut vars = Vars {
+            lookup,
+            errors: Vec::new(),
+        };
+        let listen_addr = vars.parse("LISTEN_ADDR", "127.0.0.1:3000", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|_| anyhow::anyhow!("expected host:port, e.g. 127.0.0.1:3000"))
+        });
+        let app_url = vars.optional("APP_URL", parse_base_url);
+        let client_id = ClientId::new(
+            vars.get("OAUTH_CLIENT_ID")
+                .unwrap_or("photo-connect".into()),
+        );
+        let client_secret = vars.get("OAUTH_CLIENT_SECRET").map(ClientSecret::new);
+        let scopes = vars.get("OAUTH_SCOPES").unwrap_or_else(|| "photos".into());
+        let token_auth = vars.parse("OAUTH_TOKEN_AUTH", "client_secret_basic", |v| match v {
+            "client_secret_basic" => Ok(TokenAuth::ClientSecretBasic),
+            "client_secret_post" => Ok(TokenAuth::ClientSecretPost),
+            _ => bail!("expected client_secret_basic or client_secret_post"),
+        });
+        let seconds = |v: &str| parse_positive(v).map(Duration::from_secs);
+        let http_timeout = vars.parse("HTTP_TIMEOUT_SECS", "10", seconds);
+        let pending_login_ttl = vars.parse("PENDING_LOGIN_TTL_SECS", "600", seconds);
+        let session_idle = vars.parse("SESSION_IDLE_MINUTES", "30", |v| {
+            Ok(Duration::from_secs(60 * parse_positive(v)?))
+        });
+        let token_refresh_skew = vars.parse("TOKEN_REFRESH_SKEW_SECS", "30", |v| {
+            Ok(Duration::from_secs(v.parse::<u64>()?))
+        });
+        let provider = provider_source(&mut vars);
+        if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
+            vars.errors.push(
+                "OAUTH_CLIENT_SECRET is required with a real provider (OAUTH_AUTH_URL or \
+                 OAUTH_ISSUER); get it where you registered the app"
+                    .into(),
+            );
+        }
+        if !vars.errors.is_empty() {
+            bail!(
+                "{} configuration problem(s):\n  - {}",
+                vars.errors.len(),
+                vars.errors.join("\n  - ")
+            );
+        }
+        let missing = || anyhow::anyhow!("a value reported missing without an error");
+        Ok(Self {
+            listen_addr: listen_addr.ok_or_else(missing)?,
+            app_url: app_url.flatten(),
+            client_id,
+            client_secret,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            token_auth: token_auth.ok_or_else(missing)?,
+            provider: provider.ok_or_else(missing)?,
+            token_refresh_skew: token_refresh_skew.ok_or_else(missing)?,
+            http_timeout: http_timeout.ok_or_else(missing)?,
+            pending_login_ttl: pending_login_ttl.ok_or_else(missing)?,
+            session_idle: session_idle.ok_or_else(missing)?,
+        })
+    }
+}
+
+/// `OAUTH_AUTH_URL` → explicit URLs; else `OAUTH_ISSUER` → discovery; else the demo provider.
+fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<ProviderSource> {
+    let url = |v: &str| Ok(Url::parse(v)?);
+    let token_url = vars.optional("OAUTH_TOKEN_URL", |v| Ok(TokenUrl::new(v.into())?));
+    let revocation_url = vars.optional("OAUTH_REVOCATION_URL", |v| {
+        Ok(RevocationUrl::new(v.into())?)
+    });
+    let photos_api_url = vars.optional("PHOTOS_API_URL", url);
+    let issuer = vars.get("OAUTH_ISSUER");
+    let name = vars.get("PROVIDER_NAME");
+    if vars.get("OAUTH_AUTH_URL").is_some() {
+        let auth = vars
+            .optional("OAUTH_AUTH_URL", |v| Ok(AuthUrl::new(v.into())?))
+            .flatten();
+        let token_url = vars.required(token_url, "OAUTH_TOKEN_URL", "OAUTH_AUTH_URL");
+        let photos_api_url = vars.required(photos_api_url, "PHOTOS_API_URL", "OAUTH_AUTH_URL");
+        let provider = ProviderConfig {
+            name: name.unwrap_or_else(|| "your provider".into()),
+            auth_url: auth?,
+            token_url: token_url?,
+            photos_api_url: photos_api_url?,
+            revocation_url: revocation_url.flatten(),
+            // Configured by hand with an issuer: every callback must name it (RFC 9207 §2.4).
+            require_iss: issuer.is_some(),
+            issuer,
+        };
+        if let Err(err) = provider.check_https() {
+            vars.errors.push(err.to_string());
+        }
+        return Some(ProviderSource::Explicit(provider));
+    }
+    if let Some(issuer) = issuer {
+        let photos_api_url = vars.required(photos_api_url, "PHOTOS_API_URL", "OAUTH_ISSUER");
+        let allow_unadvertised_pkce = vars.parse("OAUTH_ALLOW_UNADVERTISED_PKCE", "false", |v| {
+            v.parse::<bool>()
+                .map_err(|_| anyhow::anyhow!("expected true or false"))
+        });
+        return Some(ProviderSource::Discover(Discovery {
+            issuer,
+            photos_api_url: photos_api_url?,
+            name,
+            token_url: token_url.flatten(),
+            revocation_url: revocation_url.flatten(),
+            allow_unadvertised_pkce: allow_unadvertised_pkce?,
+        }));
+    }
+    for name in ["OAUTH_TOKEN_URL", "PHOTOS_API_URL", "OAUTH_REVOCATION_URL"] {
+        if vars.get(name).is_some() {
+            vars.errors.push(format!(
+                "{name} is set, but neither OAUTH_AUTH_URL nor OAUTH_ISSUER is: set one of them \
+                 for a real provider, or unset {name} for the demo provider"
+            ));
+        }
+    }
+    Some(ProviderSource::Demo)
+}
+
+/// Reads variables and collects every problem, so one start reports all of them.
+struct Vars<L> {
+    lookup: L,
+    errors: Vec<String>,
+}
+
+impl<L: Fn(&str) -> Option<String>> Vars<L> {
+    /// The trimmed value, `None` when unset or blank.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `name` parsed, or `default` parsed when unset; `None` (and an error noted) when invalid.
+    fn parse<T>(
+        &mut self,
+        name: &str,
+        default: &str,
+        parse: impl FnOnce(&str) -> anyhow::Result<T>,
+    ) -> Option<T> {
+        let value = self.get(name).unwrap_or_else(|| default.to_owned());
+        match parse(&value) {
+            Ok(parsed) => Some(parsed),
+            Err(err) => {
+                self.errors
+                    .push(format!("{name}={value:?} is not valid: {err}"));
+                None
+            }
+        }
+    }
+
+    /// `Some(Some(v))` when set and valid, `Some(None)` when unset, `None` when invalid.
+    fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> anyhow::Result<T>,
+    ) -> Option<Option<T>> {
+        match self.get(name) {
+            None => Some(None),
+            Some(value) => match parse(&value) {
+                Ok(parsed) => Some(Some(parsed)),
+                Err(err) => {
+                    self.errors
+                        .push(format!("{name}={value:?} is not valid: {err}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// An [`Vars::optional`] value that `because` makes mandatory.
+    fn required<T>(&mut self, value: Option<Option<T>>, name: &str, because: &str) -> Option<T> {
+        match value {
+            Some(None) => {
+                self.errors
+                    .push(format!("{name} is required when {because} is set"));
+                None
+            }
+            other => other.flatten(),
+        }
+    }
+}
+
+fn parse_positive(v: &str) -> anyhow::Result<u64> {
+    match v.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => bail!("expected a whole number greater than 0"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn explicit(config: &Config) -> &ProviderConfig {
+        match &config.provider {
+            ProviderSource::Explicit(provider) => provider,
+            other => panic!("expected explicit URLs, got {other:?}"),
+        }
+    }
+
+    const REAL: [(&str, &str); 4] = [
+        ("OAUTH_AUTH_URL", "https://as.example/authorize"),
+        ("OAUTH_TOKEN_URL", "https://as.example/token"),
+        ("PHOTOS_API_URL", "https://api.example/photos"),
+        ("OAUTH_CLIENT_SECRET", "s3cr3t-value"),
+    ];
+
+    #[test]
+    fn defaults_start_the_demo_provider() {
+        let config = from(&[]).expect("defaults are valid");
+        assert!(matches!(config.provider, ProviderSource::Demo));
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.scopes, vec!["photos"]);
+        assert_eq!(config.token_auth, TokenAuth::ClientSecretBasic);
+        assert_eq!(config.http_timeout, Duration::from_secs(10));
+        assert_eq!(config.pending_login_ttl, Duration::from_secs(600));
+        assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
+        assert_eq!(config.token_refresh_skew, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_real_provider_needs_token_url_photos_url_and_secret_all_reported_at_once() {
+        let err = from(&[("OAUTH_AUTH_URL", "https://as.example/authorize")]).unwrap_err();
+        let text = format!("{err:#}");
+        for name in ["OAUTH_TOKEN_URL", "PHOTOS_API_URL", "OAUTH_CLIENT_SECRET"] {
+            assert!(text.contains(name), "{name} missing from: {text}");
+        }
+        assert!(text.starts_with("3 configuration problem(s)"), "{text}");
+
+        let mut vars = REAL.to_vec();
+        vars.push(("OAUTH_TOKEN_AUTH", "client_secret_post"));
+        let config = from(&vars).expect("valid");
+        let provider = explicit(&config);
+        assert_eq!(provider.name, "your provider", "never a bare host name");
+        assert_eq!(config.token_auth, TokenAuth::ClientSecretPost);
+        assert!(
+            !provider.require_iss,
+            "no issuer configured, no iss required"
+        );
+    }
+
+    #[test]
+    fn provider_name_comes_from_provider_name() {
+        let mut vars = REAL.to_vec();
+        vars.push(("PROVIDER_NAME", "Example Photos"));
+        assert_eq!(
+            explicit(&from(&vars).expect("valid")).name,
+            "Example Photos"
+        );
+    }
+
+    #[test]
+    fn oauth_issuer_alone_means_discovery() {
+        let err = from(&[("OAUTH_ISSUER", "https://as.example")]).unwrap_err();
+        assert!(format!("{err:#}").contains("PHOTOS_API_URL"), "{err:#}");
+        let config = from(&[
+            ("OAUTH_ISSUER", "https://as.example"),
+            ("PHOTOS_API_URL", "https://api.example/photos"),
+            ("OAUTH_CLIENT_SECRET", "s"),
+            ("OAUTH_REVOCATION_URL", "https://as.example/custom-revoke"),
+        ])
+        .expect("valid");
+        let ProviderSource::Discover(discovery) = config.provider else {
+            panic!("expected discovery");
+        };
+        assert_eq!(discovery.issuer, "https://as.example");
+        assert!(
+            discovery.revocation_url.is_some(),
+            "explicit URLs override the metadata"
+        );
+        assert!(!discovery.allow_unadvertised_pkce);
+    }
+
+    #[test]
+    fn an_issuer_with_explicit_endpoints_requires_iss() {
+        let mut vars = REAL.to_vec();
+        vars.push(("OAUTH_ISSUER", "https://as.example"));
+        let config = from(&vars).expect("valid");
+        assert!(explicit(&config).require_iss);
+    }
+
+    #[test]
+    fn endpoint_urls_without_a_provider_are_a_mistake_not_ignored() {
+        let err = from(&[("PHOTOS_API_URL", "https://api.example/photos")]).unwrap_err();
+        assert!(format!("{err:#}").contains("neither OAUTH_AUTH_URL nor OAUTH_ISSUER"));
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        for (name, value) in [
+            ("LISTEN_ADDR", "localhost"),
+            ("APP_URL", "ftp://x"),
+            ("APP_URL", "http://x/?a=b"),
+            ("OAUTH_TOKEN_AUTH", "private_key_jwt"),
+            ("HTTP_TIMEOUT_SECS", "0"),
+            ("PENDING_LOGIN_TTL_SECS", "-1"),
+            ("SESSION_IDLE_MINUTES", "soon"),
+            ("TOKEN_REFRESH_SKEW_SECS", "x"),
+        ] {
+            let err = from(&[(name, value)]).expect_err(name);
+            assert!(format!("{err:#}").contains(name), "{name}: {err:#}");
+        }
+        let err = from(&[("LISTEN_ADDR", "x"), ("HTTP_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert!(format!("{err:#}").starts_with("2 configuration problem(s)"));
+    }
+
+    #[test]
+    fn provider_endpoints_must_be_https_except_on_loopback() {
+        let provider = |base: &str| ProviderConfig {
+            name: "p".into(),
+            auth_url: AuthUrl::new(format!("{base}/authorize")).expect("url"),
+            token_url: TokenUrl::new(format!("{base}/token")).expect("url"),
+            photos_api_url: Url::parse(&format!("{base}/photos")).expect("url"),
+            revocation_url: Some(RevocationUrl::new(format!("{base}/revoke")).expect("url")),
+            issuer: None,
+            require_iss: false,
+        };
+        for ok in [
+            "https://as.example",
+            "http://127.0.0.1:3001",
+            "http://127.8.0.1",
+            "http://localhost:9",
+            "http://[::1]:3001",
+        ] {
+            assert!(provider(ok).check_https().is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://as.example",
+            "http://10.0.0.1",
+            "http://localhost.evil.example",
+        ] {
+            let err = provider(bad).check_https().expect_err(bad);
+            assert!(err.to_string().contains("OAUTH_AUTH_URL"), "{err}");
+        }
+        let mut vars = REAL.to_vec();
+        vars[1] = ("OAUTH_TOKEN_URL", "http://as.example/token");
+        let err = from(&vars).expect_err("plain http token endpoint");
+        assert!(format!("{err:#}").contains("OAUTH_TOKEN_URL"));
+    }
+
+    #[test]
+    fn app_url_gets_a_trailing_slash_so_the_redirect_uri_is_app_url_slash_cb() {
+        let config = from(&[("APP_URL", "https://photos.example/app")]).expect("valid");
+        let url = config.app_url.expect("set");
+        assert_eq!(
+            url.join("cb").expect("joins").as_str(),
+            "https://photos.example/app/cb"
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_the_client_secret() {
+        let config = from(&[("OAUTH_CLIENT_SECRET", "super-secret-value")]).expect("valid");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("super-secret-value"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+}

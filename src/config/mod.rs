@@ -1,0 +1,170 @@
+//! Configuration: every setting the app reads from the environment, parsed once at startup.
+//!
+//! Each field names its variable; `.env.example` documents them all. `env.rs` reads them:
+//! every missing or malformed variable is reported at once, each naming its variable, and never
+//! later in a request.
+
+mod env;
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::bail;
+use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
+use url::Url;
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). Exactly one method is
+/// used per request (RFC 6749 §2.3: "MUST NOT use more than one authentication method").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1, Appendix B). The default.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (allowed, "NOT RECOMMENDED" by RFC 6749).
+    ClientSecretPost,
+}
+
+/// Where the provider's endpoints come from.
+#[derive(Clone, Debug)]
+pub enum ProviderSource {
+    /// `OAUTH_AUTH_URL`, `OAUTH_TOKEN_URL` and `PHOTOS_API_URL` given by hand.
+    Explicit(ProviderConfig),
+    /// `OAUTH_ISSUER` alone: the endpoints come from its RFC 8414 metadata, fetched at startup.
+    Discover(Discovery),
+    /// Nothing configured: the embedded demo provider (the default `demo` cargo feature) starts,
+    /// registers this app, and is then discovered like a real provider.
+    Demo,
+}
+
+/// Where the authorization server and the photos API live.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// `PROVIDER_NAME`: shown to the visitor ("Connect your … account"). Default "your provider".
+    pub name: String,
+    /// `OAUTH_AUTH_URL`: the authorization endpoint.
+    pub auth_url: AuthUrl,
+    /// `OAUTH_TOKEN_URL`: the token endpoint.
+    pub token_url: TokenUrl,
+    /// `PHOTOS_API_URL`: the photos endpoint, called with `Authorization: Bearer`.
+    pub photos_api_url: Url,
+    /// `OAUTH_REVOCATION_URL`: the revocation endpoint (RFC 7009), used at logout. Optional.
+    pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_ISSUER`: the provider's issuer identifier. A callback's `iss`, when present, must
+    /// equal it exactly (RFC 9207 §2.4).
+    pub issuer: Option<String>,
+    /// Whether every callback must carry `iss`: set when `OAUTH_ISSUER` is configured with explicit
+    /// endpoints, or when the metadata says `authorization_response_iss_parameter_supported`.
+    pub require_iss: bool,
+}
+
+impl ProviderConfig {
+    /// Provider endpoints must be https: the client secret, codes and tokens cross them (RFC 6749
+    /// §3.2, §10.9; RFC 6750 §5.3; OAuth 2.1 §1.5). Plain http is accepted on loopback only, for
+    /// the demo provider and local experiments.
+    pub fn check_https(&self) -> anyhow::Result<()> {
+        let mut endpoints = vec![
+            ("OAUTH_AUTH_URL", self.auth_url.url()),
+            ("OAUTH_TOKEN_URL", self.token_url.url()),
+            ("PHOTOS_API_URL", &self.photos_api_url),
+        ];
+        if let Some(revocation) = &self.revocation_url {
+            endpoints.push(("OAUTH_REVOCATION_URL", revocation.url()));
+        }
+        for (name, url) in endpoints {
+            if url.scheme() != "https" && !is_loopback(url) {
+                bail!("{name}={url} must use https (only loopback addresses may use plain http)");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What discovery needs besides the metadata (RFC 8414); explicit URLs override the metadata.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    /// `OAUTH_ISSUER`: the metadata's `issuer` must be identical to it (RFC 8414 §3.3).
+    pub issuer: String,
+    /// `PHOTOS_API_URL` (not part of the metadata).
+    pub photos_api_url: Url,
+    /// `PROVIDER_NAME`, if set.
+    pub name: Option<String>,
+    /// `OAUTH_TOKEN_URL`, if set, overrides the metadata's `token_endpoint`.
+    pub token_url: Option<TokenUrl>,
+    /// `OAUTH_REVOCATION_URL`, if set, overrides the metadata's `revocation_endpoint`.
+    pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_ALLOW_UNADVERTISED_PKCE=true`: start even if the metadata does not list S256 in
+    /// `code_challenge_methods_supported` (S256 is still sent; `plain` never is).
+    pub allow_unadvertised_pkce: bool,
+}
+
+/// The whole configuration. Build it with [`Config::from_env`] (or [`Config::for_tests`]).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `LISTEN_ADDR`: the socket address to listen on. Default `127.0.0.1:3000`.
+    pub listen_addr: SocketAddr,
+    /// `APP_URL`: the public base URL people open; the redirect URI is `APP_URL/cb`. Default
+    /// `http://localhost:<port the app listens on>`.
+    pub app_url: Option<Url>,
+    /// `OAUTH_CLIENT_ID`: the client id registered at the provider. Default `photo-connect`.
+    pub client_id: ClientId,
+    /// `OAUTH_CLIENT_SECRET`: required with a real provider; the demo provider gets a fresh
+    /// random one at every start when it is unset. Redacted in `Debug`.
+    pub client_secret: Option<ClientSecret>,
+    /// `OAUTH_SCOPES`: space-separated scopes to request. Default `photos`.
+    pub scopes: Vec<String>,
+    /// `OAUTH_TOKEN_AUTH`: `client_secret_basic` (default) or `client_secret_post`.
+    pub token_auth: TokenAuth,
+    /// Where the provider's endpoints come from.
+    pub provider: ProviderSource,
+    /// `TOKEN_REFRESH_SKEW_SECS`: refresh an access token this long before it expires. Default 30.
+    pub token_refresh_skew: Duration,
+    /// `HTTP_TIMEOUT_SECS`: total timeout of every call to the provider. Default 10.
+    pub http_timeout: Duration,
+    /// `PENDING_LOGIN_TTL_SECS`: how long a started sign-in may wait for its callback. Default 600.
+    pub pending_login_ttl: Duration,
+    /// `SESSION_IDLE_MINUTES`: a connected session ends after this much inactivity. Default 30.
+    pub session_idle: Duration,
+}
+
+impl Config {
+    /// A configuration for tests: listens on a free loopback port, demo provider, short timeouts.
+    pub fn for_tests() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            app_url: None,
+            client_id: ClientId::new("photo-connect".into()),
+            client_secret: None,
+            scopes: vec!["photos".into()],
+            token_auth: TokenAuth::ClientSecretBasic,
+            provider: ProviderSource::Demo,
+            token_refresh_skew: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(2),
+            pending_login_ttl: Duration::from_secs(600),
+            session_idle: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A base URL: http(s), no query or fragment, and a path ending in `/` so `join("cb")` appends.
+pub fn parse_base_url(v: &str) -> anyhow::Result<Url> {
+    let mut url = Url::parse(v)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("expected an http:// or https:// URL");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("a base URL has no query or fragment");
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}

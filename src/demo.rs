@@ -1,0 +1,68 @@
+//! DEMO-PROVIDER wiring (the default `demo` cargo feature): with no provider configured, start
+//! the embedded demo provider, register this app as its client, and hand the app a finished
+//! `Config` that *discovers* it (RFC 8414), exactly as it would a real provider.
+//!
+//! The only place the app names the `demo_provider` crate. To remove the demo, delete this file
+//! and the lines tagged `DEMO-PROVIDER` (`scripts/remove-demo-provider.sh` does it).
+
+/// The demo provider crate itself, for the tests that drive it.
+pub use demo_provider as provider;
+use demo_provider::{DemoProvider, DemoSettings, RegisteredClient, Secret};
+use oauth2::ClientSecret;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::{
+    Application,
+    config::{Config, Discovery, ProviderSource},
+    session::random_token,
+    startup,
+};
+
+/// Binds the app, starts the demo provider with the app registered (a fresh random secret
+/// unless `OAUTH_CLIENT_SECRET` is set), and points the app at it through discovery.
+pub async fn bind(
+    config: Config,
+    mut settings: DemoSettings,
+) -> anyhow::Result<(Application, DemoProvider)> {
+    let listener = TcpListener::bind(config.listen_addr).await?;
+    let app_url = startup::app_url(&config, &listener)?;
+    let secret = config
+        .client_secret
+        .clone()
+        .unwrap_or_else(|| ClientSecret::new(random_token()));
+    settings.clients.push(RegisteredClient {
+        client_id: config.client_id.to_string(),
+        client_secret: Secret::new(secret.secret().clone()),
+        redirect_uris: vec![startup::redirect_uri(&app_url)?.to_string()],
+        name: "photo-connect".into(),
+    });
+    let provider = demo_provider::spawn(settings).await?;
+    tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");
+    let config = Config {
+        app_url: Some(app_url),
+        client_secret: Some(secret),
+        provider: ProviderSource::Discover(Discovery {
+            issuer: provider.issuer.clone(),
+            photos_api_url: Url::parse(&format!("{}/api/photos", provider.issuer))?,
+            name: Some(demo_provider::DISPLAY_NAME.into()),
+            token_url: None,
+            revocation_url: None,
+            allow_unadvertised_pkce: false,
+        }),
+        ..config
+    };
+    let app = Application::with_listener(config, listener).await?;
+    Ok((app, provider))
+}
+
+/// `main`'s start: with no provider configured, the demo provider from the `DEMO_*` variables
+/// and the app pointed at it; otherwise just the app. The provider serves for the life of the
+/// process.
+pub async fn bind_if_unconfigured(config: Config) -> anyhow::Result<Application> {
+    if !matches!(config.provider, ProviderSource::Demo) {
+        return Application::bind(config).await;
+    }
+    let (app, _provider) = bind(config, DemoSettings::from_env()?).await?;
+    Ok(app)
+}

@@ -1,0 +1,257 @@
+//! The app's OAuth client: start a sign-in (authorize URL + pending login), redeem the code,
+//! refresh and revoke tokens. Built on the `oauth2` crate's typestate client; no web types here.
+
+use oauth2::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse, basic::BasicClient,
+};
+use url::Url;
+
+use crate::{
+    config::{Config, ProviderConfig, TokenAuth},
+    http_client::HttpClient,
+    oauth::{
+        callback::issuer_matches,
+        pending::PendingLogin,
+        tokens::{ExchangeError, RefreshError, RevokeError, TokenSet, classify_token_error},
+    },
+};
+
+/// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
+const STATE_BYTES: u32 = 32;
+
+/// The `oauth2` crate's client with the authorization and token endpoints set (typestate).
+type Oauth2Client =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// The app's OAuth client: one per process, shared by every request.
+#[derive(Clone, Debug)]
+pub struct OAuthClient {
+    inner: Oauth2Client,
+    scopes: Vec<String>,
+    issuer: Option<String>,
+    require_iss: bool,
+    /// For revocation, which the `oauth2` crate refuses over plain http even on loopback.
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    token_auth: TokenAuth,
+    revocation_url: Option<RevocationUrl>,
+    http: HttpClient,
+}
+
+impl OAuthClient {
+    /// Builds the client from the configuration; `redirect_uri` is `APP_URL/cb`.
+    pub fn new(
+        config: &Config,
+        provider: &ProviderConfig,
+        redirect_uri: RedirectUrl,
+        http: HttpClient,
+    ) -> anyhow::Result<Self> {
+        let secret = config
+            .client_secret
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("OAUTH_CLIENT_SECRET is not set"))?;
+        let auth_type = match config.token_auth {
+            TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
+            TokenAuth::ClientSecretPost => AuthType::RequestBody,
+        };
+        let inner = BasicClient::new(config.client_id.clone())
+            .set_client_secret(secret.clone())
+            .set_auth_uri(provider.auth_url.clone())
+            .set_token_uri(provider.token_url.clone())
+            // The same redirect_uri goes in the authorize and the token request (RFC 6749 §4.1.3).
+            .set_redirect_uri(redirect_uri)
+            .set_auth_type(auth_type);
+        Ok(Self {
+            inner,
+            scopes: config.scopes.clone(),
+            issuer: provider.issuer.clone(),
+            require_iss: provider.require_iss,
+            client_id: config.client_id.clone(),
+            client_secret: secret,
+            token_auth: config.token_auth,
+            revocation_url: provider.revocation_url.clone(),
+            http,
+        })
+    }
+
+    /// Starts a sign-in: the authorize URL to put in the "Connect" link, and the pending login to
+    /// keep in the session. Every call makes a fresh state and verifier (OAuth 2.1 §7.5.1).
+    pub fn start(&self, now: i64) -> (Url, PendingLogin) {
+        // S256 only: `plain` would expose the verifier in the front channel (RFC 7636 §4.2, §7.2).
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = self
+            .inner
+            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
+            .add_scopes(self.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge)
+            .url();
+        let login = PendingLogin {
+            state,
+            verifier,
+            created_at: now,
+        };
+        (url, login)
+    }
+
+    /// Whether a callback's `iss` is acceptable (RFC 9207 §2.4): see [`issuer_matches`].
+    pub fn issuer_ok(&self, iss: Option<&str>) -> bool {
+        issuer_matches(self.issuer.as_deref(), self.require_iss, iss)
+    }
+
+    /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    pub async fn exchange(
+        &self,
+        code: AuthorizationCode,
+        pending: PendingLogin,
+        now: i64,
+    ) -> Result<TokenSet, ExchangeError> {
+        let response = self
+            .inner
+            .exchange_code(code)
+            .set_pkce_verifier(pending.verifier)
+            .request_async(&self.http)
+            .await
+            .map_err(classify_token_error)?;
+        TokenSet::from_response(&response, &self.scopes, now)
+    }
+
+    /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
+    /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
+    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| RefreshError::Fatal("no refresh token".into()))?;
+        let response = self
+            .inner
+            .exchange_refresh_token(refresh_token)
+            .request_async(&self.http)
+            .await
+            .map_err(|err| RefreshError::from(classify_token_error(err)))?;
+        let mut fresh = TokenSet::from_response(&response, &self.scopes, now)
+            .map_err(RefreshError::Transient)?;
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = tokens.refresh_token.clone();
+        }
+        if response.scopes().is_none() {
+            // No `scope` in the response means "as granted before" (RFC 6749 §5.1, §6).
+            fresh.scopes = tokens.scopes.clone();
+        }
+        fresh.refreshed = tokens.refreshed.saturating_add(1);
+        Ok(fresh)
+    }
+
+    /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request; does nothing
+    /// without a revocation endpoint. Built here rather than through `oauth2`, which refuses
+    /// http URLs outright, so the local demo can use it; configuration refuses plain http
+    /// anywhere but loopback (`ProviderConfig::check_https`).
+    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
+        let Some(url) = &self.revocation_url else {
+            return Ok(());
+        };
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        let request = self.http.post(url.url().clone());
+        let request = match self.token_auth {
+            // The same encoding as the token request: form-urlencode, then Basic (RFC 6749 §2.3.1).
+            TokenAuth::ClientSecretBasic => {
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request.basic_auth(enc(&self.client_id), Some(enc(self.client_secret.secret())))
+            }
+            TokenAuth::ClientSecretPost => {
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", self.client_secret.secret()));
+                request
+            }
+        };
+        let request = request
+            .form(&form)
+            .build()
+            .map_err(|e| crate::http_client::HttpError::Other(e.without_url().to_string()))?;
+        let response = self.http.send(request).await?;
+        // 200 also means "the token was already invalid" (RFC 7009 §2.2).
+        match response.status.as_u16() {
+            200 => Ok(()),
+            status => Err(RevokeError::Status(status)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
+
+    fn oauth() -> OAuthClient {
+        let mut config = Config::for_tests();
+        config.client_secret = Some(ClientSecret::new("test-secret".into()));
+        let provider = ProviderConfig {
+            name: "Test".into(),
+            auth_url: AuthUrl::new("https://as.example/authorize".into()).expect("url"),
+            token_url: TokenUrl::new("https://as.example/token".into()).expect("url"),
+            photos_api_url: Url::parse("https://api.example/photos").expect("url"),
+            revocation_url: None,
+            issuer: None,
+            require_iss: false,
+        };
+        let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
+        let http = HttpClient::new(Duration::from_secs(1)).expect("client");
+        OAuthClient::new(&config, &provider, redirect, http).expect("client")
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_appendix_b() {
+        let verifier = PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        assert_eq!(
+            challenge.as_str(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert_eq!(challenge.method().as_str(), "S256");
+    }
+
+    #[test]
+    fn pkce_s256_matches_the_seed_example() {
+        let verifier =
+            PkceCodeVerifier::new("Th7UHJdLswIYQxwSg29DbK1a_d9o41uNMTRmuH0PM8zyoMAQ".into());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        assert_eq!(
+            challenge.as_str(),
+            "hKpKupTM391pE10xfQiorMxXarRKAHRhTfH_xkGf7U4"
+        );
+    }
+
+    #[test]
+    fn authorize_url_has_every_parameter_and_no_secret() {
+        let (url, login) = oauth().start(7);
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "photo-connect");
+        assert_eq!(q["redirect_uri"], "http://localhost:3000/cb");
+        assert_eq!(q["scope"], "photos");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["state"], *login.state.secret());
+        assert_eq!(q["state"].len(), 43, "256-bit state, base64url");
+        assert_eq!(login.created_at, 7);
+        let expected = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier);
+        assert_eq!(q["code_challenge"], expected.as_str());
+        let verifier = login.verifier.secret();
+        assert!((43..=128).contains(&verifier.len()));
+        assert!(!url.as_str().contains(verifier.as_str()));
+        assert!(!url.as_str().contains("test-secret"));
+    }
+
+    #[test]
+    fn every_start_is_fresh() {
+        let o = oauth();
+        let (a, la) = o.start(0);
+        let (b, lb) = o.start(0);
+        assert_ne!(a, b);
+        assert_ne!(la.state.secret(), lb.state.secret());
+        assert_ne!(la.verifier.secret(), lb.verifier.secret());
+    }
+}

@@ -1,0 +1,238 @@
+//! Provider discovery (RFC 8414): with `OAUTH_ISSUER` alone, fetch the authorization server's
+//! metadata at startup, check it names exactly that issuer and supports PKCE S256, and build the
+//! provider configuration from it.
+
+use anyhow::{Context, bail};
+use oauth2::{AuthUrl, RevocationUrl, TokenUrl};
+use serde::Deserialize;
+use url::Url;
+
+use crate::{
+    config::{Discovery, ProviderConfig},
+    http_client::HttpClient,
+};
+
+/// The metadata fields this client uses (RFC 8414 §2, RFC 9207 §3). Others are ignored.
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
+/// host and the issuer's path; OpenID Connect Discovery appends it (the fallback).
+pub fn metadata_urls(issuer: &str) -> anyhow::Result<Vec<Url>> {
+    let url =
+        Url::parse(issuer).with_context(|| format!("OAUTH_ISSUER={issuer:?} is not a URL"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("OAUTH_ISSUER={issuer:?} must not have a query or fragment (RFC 8414 §2)");
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    let mut rfc8414 = url.clone();
+    rfc8414.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    let mut oidc = url;
+    oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
+    Ok(vec![rfc8414, oidc])
+}
+
+/// Parses and checks a metadata document against the configured issuer.
+pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<ProviderConfig> {
+    let metadata: Metadata = serde_json::from_slice(body).map_err(|e| {
+        anyhow::anyhow!(
+            "the metadata is not valid JSON of the expected shape ({:?} error at line {})",
+            e.classify(),
+            e.line()
+        )
+    })?;
+    // RFC 8414 §3.3: identical, byte for byte; no normalization (no trailing-slash leniency).
+    if metadata.issuer.as_bytes() != discovery.issuer.as_bytes() {
+        bail!(
+            "the metadata's issuer {:?} is not identical to OAUTH_ISSUER {:?} (RFC 8414 §3.3); refusing to use it",
+            metadata.issuer,
+            discovery.issuer
+        );
+    }
+    // RFC 9700 §2.1.1: PKCE support is advertised through this list; without S256 the provider may
+    // silently ignore the challenge, and the code would be unprotected.
+    let s256 = metadata
+        .code_challenge_methods_supported
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|x| x == "S256"));
+    if !s256 && !discovery.allow_unadvertised_pkce {
+        bail!(
+            "the provider's metadata does not list S256 in code_challenge_methods_supported, so PKCE may not be enforced \
+             (RFC 9700 §2.1.1). Set OAUTH_ALLOW_UNADVERTISED_PKCE=true to start anyway (S256 is still sent)."
+        );
+    }
+    let auth_url = AuthUrl::new(metadata.authorization_endpoint.clone())
+        .context("authorization_endpoint is not a URL")?;
+    let token_url = match &discovery.token_url {
+        Some(url) => url.clone(),
+        None => {
+            TokenUrl::new(metadata.token_endpoint.clone()).context("token_endpoint is not a URL")?
+        }
+    };
+    let revocation_url = match (&discovery.revocation_url, &metadata.revocation_endpoint) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(url)) => {
+            Some(RevocationUrl::new(url.clone()).context("revocation_endpoint is not a URL")?)
+        }
+        (None, None) => None,
+    };
+    let provider = ProviderConfig {
+        name: discovery
+            .name
+            .clone()
+            .unwrap_or_else(|| "your provider".into()),
+        auth_url,
+        token_url,
+        photos_api_url: discovery.photos_api_url.clone(),
+        revocation_url,
+        issuer: Some(metadata.issuer),
+        require_iss: metadata.authorization_response_iss_parameter_supported,
+    };
+    // Discovered endpoints obey the same https rule as configured ones.
+    provider.check_https()?;
+    Ok(provider)
+}
+
+/// Fetches the metadata (RFC 8414 path first, then the OpenID Connect one) and checks it.
+pub async fn discover(http: &HttpClient, discovery: &Discovery) -> anyhow::Result<ProviderConfig> {
+    let mut last_error = None;
+    for url in metadata_urls(&discovery.issuer)? {
+        let request = http
+            .get(url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .build()?;
+        match http.send(request).await {
+            Ok(response) if response.status.is_success() => {
+                return check_metadata(discovery, &response.body)
+                    .with_context(|| format!("metadata at {url}"));
+            }
+            Ok(response) => {
+                last_error = Some(anyhow::anyhow!("{url} answered HTTP {}", response.status))
+            }
+            Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no metadata URL")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The metadata member that advertises PKCE S256.
+    const S256: &str = r#","code_challenge_methods_supported":["S256"]"#;
+
+    fn discovery(issuer: &str) -> Discovery {
+        Discovery {
+            issuer: issuer.into(),
+            photos_api_url: Url::parse("https://api.example/photos").expect("url"),
+            name: None,
+            token_url: None,
+            revocation_url: None,
+            allow_unadvertised_pkce: false,
+        }
+    }
+
+    fn metadata(issuer: &str, methods: &str) -> Vec<u8> {
+        format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"https://as.example/authorize","token_endpoint":"https://as.example/token",
+               "revocation_endpoint":"https://as.example/revoke","authorization_response_iss_parameter_supported":true{methods}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn well_known_urls_follow_rfc8414_then_oidc() {
+        let urls = metadata_urls("https://as.example/tenant/1").expect("valid");
+        assert_eq!(
+            urls[0].as_str(),
+            "https://as.example/.well-known/oauth-authorization-server/tenant/1"
+        );
+        assert_eq!(
+            urls[1].as_str(),
+            "https://as.example/tenant/1/.well-known/openid-configuration"
+        );
+        let urls = metadata_urls("https://as.example").expect("valid");
+        assert_eq!(
+            urls[0].as_str(),
+            "https://as.example/.well-known/oauth-authorization-server"
+        );
+        assert!(metadata_urls("https://as.example/?x=1").is_err());
+    }
+
+    #[test]
+    fn c26_the_metadata_issuer_must_be_identical() {
+        let d = discovery("https://as.example");
+        let ok = check_metadata(&d, &metadata("https://as.example", S256)).expect("valid");
+        assert_eq!(ok.issuer.as_deref(), Some("https://as.example"));
+        assert!(
+            ok.require_iss,
+            "advertised iss support makes iss mandatory (RFC 9207 §2.4)"
+        );
+        assert_eq!(
+            ok.revocation_url.map(|u| u.to_string()).as_deref(),
+            Some("https://as.example/revoke")
+        );
+        for other in [
+            "https://as.example/",
+            "https://AS.example",
+            "https://evil.example",
+        ] {
+            let err = check_metadata(&d, &metadata(other, S256)).expect_err(other);
+            assert!(err.to_string().contains("RFC 8414 §3.3"), "{err}");
+        }
+    }
+
+    #[test]
+    fn c04_no_s256_in_the_metadata_refuses_to_start_unless_allowed() {
+        let mut d = discovery("https://as.example");
+        for methods in [
+            "",
+            r#","code_challenge_methods_supported":["plain"]"#,
+            r#","code_challenge_methods_supported":[]"#,
+        ] {
+            let err =
+                check_metadata(&d, &metadata("https://as.example", methods)).expect_err(methods);
+            assert!(err.to_string().contains("S256"), "{err}");
+        }
+        d.allow_unadvertised_pkce = true;
+        assert!(check_metadata(&d, &metadata("https://as.example", "")).is_ok());
+    }
+
+    #[test]
+    fn explicit_urls_override_the_metadata() {
+        let mut d = discovery("https://as.example");
+        d.token_url = Some(TokenUrl::new("https://override.example/token".into()).expect("url"));
+        let config = check_metadata(&d, &metadata("https://as.example", S256)).expect("valid");
+        assert_eq!(config.token_url.as_str(), "https://override.example/token");
+    }
+
+    #[test]
+    fn discovered_endpoints_must_be_https_off_loopback() {
+        let d = discovery("https://as.example");
+        let body = String::from_utf8(metadata("https://as.example", S256))
+            .expect("utf-8")
+            .replace("https://as.example/token", "http://as.example/token");
+        let err = check_metadata(&d, body.as_bytes()).expect_err("plain http endpoint");
+        assert!(err.to_string().contains("OAUTH_TOKEN_URL"), "{err}");
+    }
+
+    #[test]
+    fn malformed_metadata_is_refused_without_quoting_it() {
+        let d = discovery("https://as.example");
+        for body in [&b"<html>SECRET</html>"[..], b"{}", b"[]"] {
+            let err = check_metadata(&d, body).expect_err("malformed");
+            assert!(!err.to_string().contains("SECRET"));
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The OAuth 2.0 client logic, free of web-framework types. Read in this order:
+//!
+//! 1. [`client`]: [`OAuthClient::start`] makes a fresh `state` and PKCE verifier and the
+//!    authorize URL (RFC 7636 §4.1–4.3); [`OAuthClient::exchange`] redeems the code with the
+//!    client secret and the verifier (RFC 6749 §4.1.3); refresh (§6) and revocation (RFC 7009).
+//! 2. [`callback`]: the redirect's query is validated before anything else happens, and its
+//!    `iss` checked (RFC 9207).
+//! 3. [`pending`]: the pending login that `state` names is consumed exactly once.
+//! 4. [`tokens`]: what a token response becomes, and the errors, by what to do next.
+//! 5. [`discovery`] (skip on first read): RFC 8414 metadata, with `OAUTH_ISSUER` alone.
+
+pub mod callback;
+pub mod client;
+pub mod discovery;
+pub mod pending;
+pub mod tokens;
+
+pub use callback::{Callback, CallbackError, parse_callback};
+pub use client::OAuthClient;
+pub use pending::{LoginLookup, MAX_PENDING_LOGINS, PendingLogin, PendingLogins};
+pub use tokens::{ExchangeError, RefreshError, TokenSet};

@@ -1,0 +1,295 @@
+//! The token set a connected session keeps, how a token response becomes one, and the errors of
+//! the token, refresh and revocation requests, split by what the app should do next.
+
+use std::time::Duration;
+
+use oauth2::{
+    RefreshToken, RequestTokenError, TokenResponse,
+    basic::{BasicErrorResponse, BasicTokenResponse, BasicTokenType},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{form, http_client::HttpError};
+
+/// Upper bound on a token lifetime we will believe, so `now + expires_in` never overflows.
+pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// The tokens of a connected session. Server-side only; `Debug` redacts the tokens.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub access_token: oauth2::AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    /// Unix seconds when the access token expires, if the provider said (`expires_in`).
+    pub expires_at: Option<i64>,
+    /// The scopes granted (RFC 6749 §5.1: the response's `scope`, else the requested ones).
+    pub scopes: Vec<String>,
+    /// How many times these tokens were refreshed (shown on the photos page for the demo).
+    #[serde(default)]
+    pub refreshed: u32,
+}
+
+impl TokenSet {
+    /// Whether the access token is expired or will be within `skew` (clock drift, latency).
+    /// Unknown expiry counts as fresh: the API's 401 will tell.
+    pub fn needs_refresh(&self, now: i64, skew: Duration) -> bool {
+        self.expires_at
+            .is_some_and(|at| at.saturating_sub(skew.as_secs() as i64) <= now)
+    }
+}
+
+/// Why a refresh failed, split by what the app should do next (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The grant is gone (`invalid_grant`, `invalid_client`, or no refresh token): forget the
+    /// tokens and ask the person to connect again.
+    #[error("the refresh was refused for good: {0}")]
+    Fatal(String),
+    /// The provider is down, slow or confused: keep the tokens and let the person retry.
+    #[error(transparent)]
+    Transient(ExchangeError),
+}
+
+impl From<ExchangeError> for RefreshError {
+    /// `invalid_grant` (the refresh token is expired, revoked or rotated away) and
+    /// `invalid_client` (the app's registration is gone) will not get better by retrying
+    /// (RFC 6749 §5.2); anything else might.
+    fn from(err: ExchangeError) -> Self {
+        match err {
+            ExchangeError::Rejected(code)
+                if code == "invalid_grant" || code == "invalid_client" =>
+            {
+                RefreshError::Fatal(code)
+            }
+            other => RefreshError::Transient(other),
+        }
+    }
+}
+
+/// Why a revocation failed (RFC 7009 §2.2.1). Logged only; logout goes on regardless.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the revocation endpoint answered HTTP {0}")]
+    Status(u16),
+}
+
+/// Why the code exchange failed. Never carries a token, code, verifier or response body.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The token endpoint answered with an OAuth error (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[error("the token endpoint refused the request: {0:?}")]
+    Rejected(String),
+    #[error("the token endpoint timed out")]
+    Timeout,
+    #[error("the token endpoint could not be reached: {0}")]
+    Unreachable(HttpError),
+    /// Not a valid token response (not JSON, wrong types, a redirect, …).
+    #[error("the token endpoint sent an invalid response: {0}")]
+    InvalidResponse(String),
+    /// RFC 6749 §7.1: a client must not use a token whose type it does not understand.
+    #[error("unsupported token_type {0:?}")]
+    UnsupportedTokenType(String),
+}
+
+impl TokenSet {
+    /// Reads a token response (RFC 6749 §5.1). `requested` are the scopes asked for: no `scope`
+    /// in the response means exactly those were granted.
+    pub fn from_response(
+        response: &BasicTokenResponse,
+        requested: &[String],
+        now: i64,
+    ) -> Result<Self, ExchangeError> {
+        // `oauth2` matches token_type case-insensitively (RFC 6749 §5.1); anything but Bearer is
+        // refused rather than sent as if it were one (RFC 6749 §7.1).
+        if *response.token_type() != BasicTokenType::Bearer {
+            let kind = response.token_type().as_ref();
+            return Err(ExchangeError::UnsupportedTokenType(form::truncate(
+                kind, 32,
+            )));
+        }
+        let expires_at = response.expires_in().map(|d| {
+            let secs = d.as_secs().min(MAX_TOKEN_LIFETIME_SECS);
+            now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+        });
+        let scopes = match response.scopes() {
+            Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+            None => requested.to_vec(),
+        };
+        Ok(Self {
+            access_token: response.access_token().clone(),
+            refresh_token: response.refresh_token().cloned(),
+            expires_at,
+            scopes,
+            refreshed: 0,
+        })
+    }
+}
+
+/// Maps the `oauth2` crate's error to ours. `RequestTokenError::Parse` carries the raw response
+/// body, which may hold a real token: only the JSON path and the error category are kept.
+pub(crate) fn classify_token_error(
+    err: RequestTokenError<HttpError, BasicErrorResponse>,
+) -> ExchangeError {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            ExchangeError::Rejected(form::truncate(response.error().as_ref(), 64))
+        }
+        RequestTokenError::Request(HttpError::Timeout) => ExchangeError::Timeout,
+        RequestTokenError::Request(err) => ExchangeError::Unreachable(err),
+        RequestTokenError::Parse(err, _raw_body) => ExchangeError::InvalidResponse(format!(
+            "{:?} error at {}",
+            err.inner().classify(),
+            err.path()
+        )),
+        RequestTokenError::Other(message) => {
+            ExchangeError::InvalidResponse(form::truncate(&message, 120))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requested() -> Vec<String> {
+        vec!["photos".into()]
+    }
+
+    fn parse(json: &str) -> BasicTokenResponse {
+        serde_json::from_str(json).expect("json")
+    }
+
+    #[test]
+    fn token_set_rejects_non_bearer_and_clamps_expiry() {
+        let mac = parse(r#"{"access_token":"t","token_type":"mac"}"#);
+        assert!(matches!(
+            TokenSet::from_response(&mac, &requested(), 0),
+            Err(ExchangeError::UnsupportedTokenType(_))
+        ));
+
+        let huge = parse(&format!(
+            r#"{{"access_token":"t","token_type":"bEARER","expires_in":{}}}"#,
+            u64::MAX
+        ));
+        let set = TokenSet::from_response(&huge, &requested(), 1_000)
+            .expect("bearer in any case is accepted");
+        assert_eq!(set.expires_at, Some(1_000 + MAX_TOKEN_LIFETIME_SECS as i64));
+        assert_eq!(
+            set.scopes,
+            vec!["photos"],
+            "no scope in the response means the requested ones"
+        );
+
+        let narrowed = parse(r#"{"access_token":"t","token_type":"Bearer","scope":"photos.read"}"#);
+        assert_eq!(
+            TokenSet::from_response(&narrowed, &requested(), 0)
+                .expect("ok")
+                .scopes,
+            vec!["photos.read"]
+        );
+    }
+
+    #[test]
+    fn the_longest_believed_lifetime_is_exact() {
+        let at = |secs: u64| {
+            let json =
+                format!(r#"{{"access_token":"t","token_type":"Bearer","expires_in":{secs}}}"#);
+            TokenSet::from_response(&parse(&json), &requested(), 0)
+                .expect("valid")
+                .expires_at
+        };
+        let max = MAX_TOKEN_LIFETIME_SECS as i64;
+        assert_eq!(at(MAX_TOKEN_LIFETIME_SECS - 1), Some(max - 1));
+        assert_eq!(at(MAX_TOKEN_LIFETIME_SECS), Some(max));
+        assert_eq!(at(MAX_TOKEN_LIFETIME_SECS + 1), Some(max));
+        assert_eq!(
+            TokenSet::from_response(
+                &parse(r#"{"access_token":"t","token_type":"Bearer"}"#),
+                &requested(),
+                5
+            )
+            .expect("valid")
+            .expires_at,
+            None,
+            "no expires_in: unknown expiry"
+        );
+    }
+
+    #[test]
+    fn only_a_dead_grant_or_client_makes_a_refresh_failure_fatal() {
+        for code in ["invalid_grant", "invalid_client"] {
+            let err = RefreshError::from(ExchangeError::Rejected(code.into()));
+            assert!(
+                matches!(err, RefreshError::Fatal(ref c) if c == code),
+                "{code}"
+            );
+        }
+        for transient in [
+            ExchangeError::Rejected("invalid_request".into()),
+            ExchangeError::Rejected("temporarily_unavailable".into()),
+            ExchangeError::Timeout,
+            ExchangeError::InvalidResponse("x".into()),
+        ] {
+            let err = RefreshError::from(transient);
+            assert!(matches!(err, RefreshError::Transient(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn needs_refresh_honours_the_skew_and_unknown_expiry() {
+        let mut tokens = TokenSet {
+            access_token: oauth2::AccessToken::new("a".into()),
+            refresh_token: None,
+            expires_at: Some(1_000),
+            scopes: vec![],
+            refreshed: 0,
+        };
+        let skew = Duration::from_secs(30);
+        assert!(!tokens.needs_refresh(900, skew));
+        assert!(
+            !tokens.needs_refresh(969, skew),
+            "31 s left with a 30 s skew"
+        );
+        assert!(tokens.needs_refresh(970, skew), "exactly the skew left");
+        assert!(
+            tokens.needs_refresh(980, skew),
+            "C65: expires in 20 s with a 30 s skew"
+        );
+        assert!(tokens.needs_refresh(2_000, skew));
+        tokens.expires_at = None;
+        assert!(!tokens.needs_refresh(i64::MAX, skew));
+    }
+
+    #[test]
+    fn debug_of_a_token_set_is_redacted() {
+        let tokens = TokenSet {
+            access_token: oauth2::AccessToken::new("the-access-token".into()),
+            refresh_token: Some(RefreshToken::new("the-refresh-token".into())),
+            expires_at: None,
+            scopes: vec![],
+            refreshed: 0,
+        };
+        let debug = format!("{tokens:?}");
+        for secret in ["the-access-token", "the-refresh-token"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn token_responses_never_panic(expires in any::<u64>(), kind in "[A-Za-z_]{0,12}", scope in "[ -~]{0,30}") {
+                let json = serde_json::json!({"access_token": "t", "token_type": kind, "expires_in": expires, "scope": scope});
+                if let Ok(response) = serde_json::from_value::<BasicTokenResponse>(json)
+                    && let Ok(set) = TokenSet::from_response(&response, &requested(), i64::MAX - 10)
+                {
+                    prop_assert!(set.expires_at.is_some());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The typed session: what this app keeps server-side for one browser, behind methods that load,
+//! change and save in one call. The browser holds only the session id cookie; pending logins and
+//! tokens never leave the server (RFC 6749 §10.3).
+//!
+//! Skip on first read: [`lock`] (one request per session at a time) and [`store`] (the bounded
+//! in-memory store).
+
+pub mod connected;
+pub mod lock;
+pub mod store;
+
+use std::time::Duration;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use rand::RngCore;
+use serde::{Serialize, de::DeserializeOwned};
+use subtle::ConstantTimeEq;
+use tower_sessions::{Expiry, Session, session::Record};
+
+use crate::{
+    error::AppError,
+    oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
+};
+
+pub use connected::Connected;
+
+/// Started sign-ins waiting for their callback, keyed by `state`.
+const PENDING: &str = "oauth.pending";
+/// The tokens of a connected session.
+const TOKENS: &str = "auth.tokens";
+/// The per-session CSRF token of the logout form.
+const LOGOUT_TOKEN: &str = "csrf";
+
+/// One browser's session. Every change is saved before the method returns: tower-sessions
+/// skips its automatic save on 5xx responses (a consumed state would come back after a failed
+/// exchange), and a failed automatic save turns the response into an empty 500.
+#[derive(Clone, Debug)]
+pub struct AppSession(Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for AppSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Session::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(|(_, reason)| AppError::Session(reason.into()))
+    }
+}
+
+impl AppSession {
+    /// Keeps a started sign-in. An anonymous session lives only as long as its sign-in may take,
+    /// so drive-by visits do not pile up in the store.
+    pub async fn begin_login(&self, login: PendingLogin, ttl: Duration) -> Result<(), AppError> {
+        let mut logins = self.pending_logins().await?;
+        logins.push(login);
+        self.expire_after(ttl);
+        self.insert(PENDING, &logins).await?;
+        self.save().await
+    }
+
+    /// Consumes the pending login named by `state` if `accept` holds (see
+    /// [`PendingLogins::take`]), and saves that before returning, so the state is single-use
+    /// even when what follows fails (RFC 9700 §4.2.4).
+    pub async fn take_login(
+        &self,
+        state: &str,
+        now: i64,
+        ttl: Duration,
+        accept: impl FnOnce() -> bool,
+    ) -> Result<LoginLookup, AppError> {
+        let mut logins = self.pending_logins().await?;
+        let before = logins.len();
+        let lookup = logins.take(state, now, ttl, accept);
+        if logins.len() != before {
+            if logins.is_empty() {
+                self.0
+                    .remove_value(PENDING)
+                    .await
+                    .map_err(AppError::session)?;
+            } else {
+                self.insert(PENDING, &logins).await?;
+            }
+            self.save().await?;
+        }
+        Ok(lookup)
+    }
+
+    /// Connects the session: a new session id at the privilege change, so a planted id is
+    /// worthless (session fixation), the connected idle limit, and the tokens.
+    pub async fn connect(&self, tokens: &TokenSet, idle: Duration) -> Result<(), AppError> {
+        self.0.cycle_id().await.map_err(AppError::session)?;
+        self.expire_after(idle);
+        self.update_tokens(tokens).await
+    }
+
+    /// The tokens, if the session is connected.
+    pub async fn tokens(&self) -> Result<Option<TokenSet>, AppError> {
+        self.get(TOKENS).await
+    }
+
+    /// Replaces the tokens (after a refresh).
+    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
+        self.insert(TOKENS, tokens).await?;
+        self.save().await
+    }
+
+    /// Forgets the tokens (the provider no longer accepts them).
+    pub async fn forget_tokens(&self) -> Result<(), AppError> {
+        self.0
+            .remove_value(TOKENS)
+            .await
+            .map_err(AppError::session)?;
+        self.save().await
+    }
+
+    /// The logout form's CSRF token, created on first use (256 random bits).
+    pub async fn logout_token(&self) -> Result<String, AppError> {
+        if let Some(token) = self.get::<String>(LOGOUT_TOKEN).await? {
+            return Ok(token);
+        }
+        let token = random_token();
+        self.insert(LOGOUT_TOKEN, &token).await?;
+        Ok(token)
+    }
+
+    /// Whether `sent` is this session's logout token (constant-time; never true without one).
+    pub async fn logout_token_matches(&self, sent: &str) -> Result<bool, AppError> {
+        let expected = self.get::<String>(LOGOUT_TOKEN).await?.unwrap_or_default();
+        Ok(!expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())))
+    }
+
+    /// Ends the session: deletes the record from the store and expires the cookie.
+    pub async fn end(&self) -> Result<(), AppError> {
+        self.0.flush().await.map_err(AppError::session)
+    }
+
+    async fn pending_logins(&self) -> Result<PendingLogins, AppError> {
+        Ok(self.get(PENDING).await?.unwrap_or_default())
+    }
+
+    /// Ends the session after `idle` without a request.
+    fn expire_after(&self, idle: Duration) {
+        let idle = time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
+        self.0.set_expiry(Some(Expiry::OnInactivity(idle)));
+    }
+
+    /// Reads a value; one that no longer deserializes (an older version's shape) counts as absent.
+    async fn get<T: DeserializeOwned + Serialize>(&self, key: &str) -> Result<Option<T>, AppError> {
+        match self.0.get::<T>(key).await {
+            Ok(value) => Ok(value),
+            Err(tower_sessions::session::Error::SerdeJson(err)) => {
+                tracing::warn!(key, error = ?err.classify(), "ignoring a session value that no longer parses");
+                Ok(None)
+            }
+            Err(err) => Err(AppError::session(err)),
+        }
+    }
+
+    async fn insert(&self, key: &str, value: &impl Serialize) -> Result<(), AppError> {
+        self.0.insert(key, value).await.map_err(AppError::session)
+    }
+
+    async fn save(&self) -> Result<(), AppError> {
+        self.0.save().await.map_err(AppError::session)
+    }
+}
+
+/// Whether a stored record is anonymous (not connected): the only kind a full store may evict.
+pub fn is_anonymous(record: &Record) -> bool {
+    !record.data.contains_key(TOKENS)
+}
+
+/// 256 random bits from the OS CSPRNG, base64url without padding (43 characters): far beyond the
+/// 2^-128 guessing odds RFC 6749 §10.10 asks of anything secret.
+pub fn random_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_tokens_are_256_bit_base64url_and_distinct() {
+        let a = random_token();
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(a, random_token());
+    }
+
+    #[test]
+    fn only_records_without_tokens_are_anonymous() {
+        let mut record = Record {
+            id: Default::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc(),
+        };
+        record.data.insert(PENDING.into(), serde_json::json!([]));
+        assert!(is_anonymous(&record));
+        record.data.insert(TOKENS.into(), serde_json::json!({}));
+        assert!(!is_anonymous(&record));
+    }
+}
