@@ -1,6 +1,7 @@
 //! The one error type of the web layer. Every variant renders `templates/error.html` with its
-//! status and a "Start again" link, and is logged once, here, without secrets: variants carry
-//! only error codes and reasons, never tokens, codes, states or response bodies.
+//! status, a tone that fits its cause (a choice, a refusal, a passing fault, an operator's
+//! problem) and the one button that helps, and is logged once, here, without secrets: variants
+//! carry only error codes and reasons, never tokens, codes, states or response bodies.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -38,7 +39,11 @@ pub enum AppError {
     #[error("the provider returned authorization error {0:?}")]
     AuthorizationFailed(String),
     #[error(transparent)]
-    Exchange(#[from] ExchangeError),
+    Exchange(ExchangeError),
+    /// The token endpoint refused the app itself (`invalid_client`, `unauthorized_client`): its
+    /// registration or credentials are wrong. Nothing the visitor can fix or retry.
+    #[error("the provider refused this app's client credentials ({0})")]
+    ClientRejected(String),
     #[error(transparent)]
     Photos(#[from] PhotosError),
     /// The provider refused the refresh for good (`invalid_grant`…): connect again.
@@ -62,6 +67,73 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<ExchangeError> for AppError {
+    fn from(err: ExchangeError) -> Self {
+        match err {
+            // RFC 6749 §5.2: the client, not the grant, was refused.
+            ExchangeError::Rejected(code)
+                if code == "invalid_client" || code == "unauthorized_client" =>
+            {
+                AppError::ClientRejected(code)
+            }
+            other => AppError::Exchange(other),
+        }
+    }
+}
+
+/// What kind of page an error gets: its look and its one button follow from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// The visitor chose this (declined at the provider): no error code, no warning sign.
+    Choice,
+    /// The request was refused (a stale or forged link, a bad form): start again.
+    Refused,
+    /// Something that passes (the provider slow or down, the store busy): try again.
+    Transient,
+    /// The app's set-up is wrong: not the visitor's fault, nothing to retry.
+    Operator,
+    /// Nothing here.
+    Missing,
+}
+
+impl Tone {
+    /// The CSS class and the template's switch.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Choice => "choice",
+            Tone::Refused => "refused",
+            Tone::Transient => "transient",
+            Tone::Operator => "operator",
+            Tone::Missing => "not-found",
+        }
+    }
+}
+
+/// Fixed text for one error page: never input echoed back.
+struct PageText {
+    tone: Tone,
+    title: &'static str,
+    message: &'static str,
+    action_href: &'static str,
+    action_label: &'static str,
+}
+
+const fn page(
+    tone: Tone,
+    title: &'static str,
+    message: &'static str,
+    action_href: &'static str,
+    action_label: &'static str,
+) -> PageText {
+    PageText {
+        tone,
+        title,
+        message,
+        action_href,
+        action_label,
+    }
+}
+
 impl AppError {
     /// Wraps a tower-sessions error.
     pub fn session(err: tower_sessions::session::Error) -> Self {
@@ -72,11 +144,11 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         use AppError::*;
         match self {
-            BadCallback(_) | UnknownState | LoginExpired | IssuerMismatch => {
+            BadCallback(_) | UnknownState | LoginExpired | IssuerMismatch | NotANavigation => {
                 StatusCode::BAD_REQUEST
             }
             AccessDenied | Csrf => StatusCode::FORBIDDEN,
-            AuthorizationFailed(_) => StatusCode::BAD_GATEWAY,
+            AuthorizationFailed(_) | ClientRejected(_) => StatusCode::BAD_GATEWAY,
             Reconnect => StatusCode::UNAUTHORIZED,
             RefreshUnavailable(ExchangeError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -88,88 +160,186 @@ impl AppError {
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
             NotFound => StatusCode::NOT_FOUND,
-            NotANavigation => StatusCode::BAD_REQUEST,
             Session(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// The page's heading and explanation: fixed text, never input echoed back.
-    fn page_text(&self) -> (&'static str, &'static str) {
-        use AppError::*;
+    /// A hint for the operator, added to the log line where the cause is the app's set-up.
+    fn operator_hint(&self) -> Option<&'static str> {
         match self {
-            BadCallback(_) => (
+            AppError::ClientRejected(_) => Some(
+                "check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_TOKEN_AUTH against the \
+                 app's registration at the provider",
+            ),
+            AppError::AuthorizationFailed(code)
+                if code != "temporarily_unavailable" && code != "server_error" =>
+            {
+                Some(
+                    "the provider refused the authorization request: check OAUTH_CLIENT_ID, \
+                     OAUTH_SCOPES and that APP_URL/cb is registered exactly",
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// The page's tone, text and button.
+    fn page_text(&self) -> PageText {
+        use AppError::*;
+        use Tone::*;
+        let again = ("/", "Start again");
+        match self {
+            BadCallback(_) => page(
+                Refused,
                 "That sign-in link is not valid",
                 "The address the provider sent you back with is malformed. Please start again.",
+                again.0,
+                again.1,
             ),
-            UnknownState => (
-                "Your sign-in expired or was not started here",
+            UnknownState => page(
+                Refused,
+                "This sign-in was not started here",
                 "We could not match this sign-in to one started in this browser. It may have been used already, or started in another browser. Please start again.",
+                again.0,
+                again.1,
             ),
-            LoginExpired => (
+            LoginExpired => page(
+                Refused,
                 "Your sign-in expired",
                 "You took a little too long at the provider, so this sign-in is no longer valid. Please start again.",
+                again.0,
+                again.1,
             ),
-            IssuerMismatch => (
+            IssuerMismatch => page(
+                Refused,
                 "That sign-in came from an unexpected provider",
                 "The response did not come from the provider this sign-in was sent to, so it was refused. Please start again.",
+                again.0,
+                again.1,
             ),
-            AccessDenied => (
+            AccessDenied => page(
+                Choice,
                 "Access was not granted",
-                "You chose not to share your photos. Nothing was shared. You can connect again at any time.",
+                "You chose not to share your photos. Nothing was shared. You can connect whenever you like.",
+                "/",
+                "Connect your account",
             ),
-            AuthorizationFailed(_) => (
+            AuthorizationFailed(code)
+                if code == "temporarily_unavailable" || code == "server_error" =>
+            {
+                page(
+                    Transient,
+                    "The provider could not complete the sign-in",
+                    "The provider had a passing problem with this sign-in. Please try again in a moment.",
+                    "/",
+                    "Try again",
+                )
+            }
+            AuthorizationFailed(_) => page(
+                Operator,
                 "The provider could not complete the sign-in",
-                "The provider refused the sign-in request. Please start again; if it keeps happening, the app's configuration may be wrong.",
+                "The provider refused this app's sign-in request. This is a problem with the app's set-up, not with your account; the people running this site have been told in their logs.",
+                "/",
+                "Go to the home page",
             ),
-            Exchange(ExchangeError::Timeout) | Photos(PhotosError::Timeout) => (
+            ClientRejected(_) => page(
+                Operator,
+                "The provider does not recognise this app",
+                "The provider refused this app's registration, so no one can connect right now. This is not your fault and retrying will not help; the people running this site have been told in their logs.",
+                "/",
+                "Go to the home page",
+            ),
+            Exchange(ExchangeError::Timeout) => page(
+                Transient,
                 "The provider is taking too long",
-                "The provider did not answer in time. Please try again in a moment.",
+                "The provider did not answer in time, so the sign-in could not finish. Please try again in a moment.",
+                "/",
+                "Try again",
             ),
-            Exchange(ExchangeError::Rejected(_)) => (
+            Exchange(ExchangeError::Rejected(_)) => page(
+                Refused,
                 "The provider refused the sign-in",
                 "The provider did not accept this sign-in (it may have been used already or expired). Please start again.",
+                again.0,
+                again.1,
             ),
-            Exchange(_) => (
+            Exchange(_) => page(
+                Transient,
                 "The provider is not working right now",
                 "We could not get an answer we understand from the provider. Please try again in a moment.",
+                "/",
+                "Try again",
             ),
-            Reconnect => (
+            Reconnect | Photos(PhotosError::InvalidToken) => page(
+                Refused,
                 "Your connection has expired",
                 "The provider no longer accepts this connection. Please connect your account again.",
+                "/",
+                "Connect again",
             ),
-            RefreshUnavailable(_) => (
+            RefreshUnavailable(_) => page(
+                Transient,
                 "The provider is not answering right now",
                 "We could not renew your connection just now. Your connection is kept; please try again in a moment.",
+                "/photos",
+                "Try again",
             ),
-            Photos(PhotosError::InvalidToken) => (
-                "Your connection has expired",
-                "The provider no longer accepts this connection. Please connect your account again.",
+            Photos(PhotosError::Timeout) => page(
+                Transient,
+                "The photos are taking too long",
+                "The provider did not send your photos in time. Your connection is kept; please try again in a moment.",
+                "/photos",
+                "Try again",
             ),
-            Photos(PhotosError::InsufficientScope) => (
+            Photos(PhotosError::InsufficientScope) => page(
+                Refused,
                 "Missing permission",
                 "This connection is not allowed to view your photos. Please connect again and approve photo access.",
+                "/",
+                "Connect again",
             ),
-            Photos(_) => (
+            Photos(_) => page(
+                Transient,
                 "The photos service is not working right now",
                 "We could not load your photos from the provider. Please try again in a moment.",
+                "/photos",
+                "Try again",
             ),
-            Csrf => (
+            Csrf => page(
+                Refused,
                 "That request was refused",
                 "The form you submitted was not from this page, or it expired. Please go back and try again.",
+                "/",
+                "Go to the home page",
             ),
-            NotFound => ("Page not found", "There is nothing at this address."),
-            NotANavigation => (
+            NotFound => page(
+                Missing,
+                "Page not found",
+                "There is nothing at this address.",
+                "/",
+                "Go to the home page",
+            ),
+            NotANavigation => page(
+                Refused,
                 "Open this page directly",
                 "This page can only be opened in the browser, not embedded in another page.",
+                "/",
+                "Go to the home page",
             ),
-            Session(_) => (
+            Session(_) => page(
+                Transient,
                 "We are having trouble right now",
                 "Your session could not be stored. Please try again in a moment.",
+                "/",
+                "Try again",
             ),
-            Internal(_) => (
+            Internal(_) => page(
+                Operator,
                 "Something went wrong",
                 "An unexpected error happened on our side. Please try again.",
+                "/",
+                "Go to the home page",
             ),
         }
     }
@@ -177,10 +347,13 @@ impl AppError {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
-pub struct ErrorPage<'a> {
+pub struct ErrorPage {
     pub status: u16,
-    pub title: &'a str,
-    pub message: &'a str,
+    pub tone: &'static str,
+    pub title: &'static str,
+    pub message: &'static str,
+    pub action_href: &'static str,
+    pub action_label: &'static str,
 }
 
 impl IntoResponse for AppError {
@@ -188,16 +361,20 @@ impl IntoResponse for AppError {
         let status = self.status();
         // Logged once, here, inside the request's span (which carries method and path).
         // `%self` is built only from codes and reasons; control characters arrive Debug-escaped.
+        let hint = self.operator_hint().unwrap_or("");
         if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), error = %self, "request failed");
+            tracing::error!(status = status.as_u16(), error = %self, hint, "request failed");
         } else {
             tracing::warn!(status = status.as_u16(), error = %self, "request refused");
         }
-        let (title, message) = self.page_text();
+        let text = self.page_text();
         let page = ErrorPage {
             status: status.as_u16(),
-            title,
-            message,
+            tone: text.tone.as_str(),
+            title: text.title,
+            message: text.message,
+            action_href: text.action_href,
+            action_label: text.action_label,
         };
         (status, page).into_response()
     }

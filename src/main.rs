@@ -4,8 +4,22 @@
 use anyhow::Context;
 use photo_connect::{config::Config, telemetry};
 
+/// `--help` prints every environment variable: the text of `.env.example`, kept in one place.
+fn cli() -> clap::Command {
+    clap::Command::new("photo-connect")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("An OAuth 2.0 client (authorization code + PKCE) with an embedded demo provider.")
+        .long_about(
+            "An OAuth 2.0 client (authorization code + PKCE) as a server-side web app. With no \
+             provider configured it starts an embedded demo provider: run it and open the URL \
+             it prints. Everything is configured with environment variables (or a .env file):",
+        )
+        .after_help(include_str!("../.env.example"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    cli().get_matches();
     // A missing `.env` is fine: every variable has a default or is reported by name below.
     dotenvy::dotenv().ok();
     telemetry::init();

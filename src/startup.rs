@@ -82,6 +82,16 @@ impl Application {
         if app_url.scheme() != "https" && !config::is_loopback(&app_url) {
             tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
         }
+        // This app serves plain http only. An https APP_URL on this machine's own name almost
+        // always means no TLS proxy is in front (one for localhost is rare): the browser would
+        // be sent to https://localhost… after Approve and find nothing there.
+        if app_url.scheme() == "https" && config::is_loopback(&app_url) {
+            tracing::warn!(
+                %app_url,
+                "APP_URL is https on a loopback address, but this app serves plain http: \
+                 unless a TLS proxy on this machine forwards to LISTEN_ADDR, use http://"
+            );
+        }
         Ok(Self {
             listener,
             config,
@@ -112,6 +122,7 @@ impl Application {
             app_origin: self.app_url.origin().ascii_serialization().into(),
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
+            revocation_timeout: self.config.revocation_timeout,
             token_refresh_skew: self.config.token_refresh_skew,
         };
 
@@ -133,7 +144,8 @@ impl Application {
                 i64::try_from(self.config.session_idle.as_secs()).unwrap_or(i64::MAX),
             )));
 
-        let router = routes::router(state)
+        let setup = routes::setup_check::SetupCheck::new(&self.app_url);
+        let router = routes::router(state, setup)
             .layer(sessions)
             // Outside the session layer, so each request's final save happens under the lock.
             .layer(middleware::from_fn_with_state(

@@ -22,6 +22,8 @@ pub struct AppState {
     pub pending_login_ttl: Duration,
     /// Inactivity limit of a connected session.
     pub session_idle: Duration,
+    /// How long logout waits for the revocations.
+    pub revocation_timeout: Duration,
     /// Refresh access tokens this long before they expire.
     pub token_refresh_skew: Duration,
 }

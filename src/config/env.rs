@@ -41,6 +41,7 @@ impl Config {
         let seconds = |v: &str| parse_positive(v).map(Duration::from_secs);
         let http_timeout = vars.parse("HTTP_TIMEOUT_SECS", "10", seconds);
         let pending_login_ttl = vars.parse("PENDING_LOGIN_TTL_SECS", "600", seconds);
+        let revocation_timeout = vars.parse("REVOCATION_TIMEOUT_SECS", "3", seconds);
         let session_idle = vars.parse("SESSION_IDLE_MINUTES", "30", |v| {
             Ok(Duration::from_secs(60 * parse_positive(v)?))
         });
@@ -75,6 +76,7 @@ impl Config {
             http_timeout: http_timeout.ok_or_else(missing)?,
             pending_login_ttl: pending_login_ttl.ok_or_else(missing)?,
             session_idle: session_idle.ok_or_else(missing)?,
+            revocation_timeout: revocation_timeout.ok_or_else(missing)?,
         })
     }
 }
@@ -235,7 +237,7 @@ mod tests {
     ];
 
     #[test]
-    fn defaults_start_the_demo_provider() {
+    fn defaults_leave_the_provider_to_the_demo() {
         let config = from(&[]).expect("defaults are valid");
         assert!(matches!(config.provider, ProviderSource::Demo));
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
@@ -244,6 +246,7 @@ mod tests {
         assert_eq!(config.http_timeout, Duration::from_secs(10));
         assert_eq!(config.pending_login_ttl, Duration::from_secs(600));
         assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
+        assert_eq!(config.revocation_timeout, Duration::from_secs(3));
         assert_eq!(config.token_refresh_skew, Duration::from_secs(30));
     }
 
@@ -375,6 +378,26 @@ mod tests {
             url.join("cb").expect("joins").as_str(),
             "https://photos.example/app/cb"
         );
+    }
+
+    #[test]
+    fn every_variable_read_is_documented_in_env_example() {
+        let env_example = include_str!("../../.env.example");
+        let read = std::cell::RefCell::new(Vec::new());
+        for set in ["", "OAUTH_AUTH_URL", "OAUTH_ISSUER"] {
+            let _ = Config::from_lookup(|name| {
+                read.borrow_mut().push(name.to_owned());
+                (name == set).then(|| "https://as.example".into())
+            });
+        }
+        let read = read.into_inner();
+        assert!(read.len() > 15, "{read:?}");
+        for name in read {
+            assert!(
+                env_example.contains(&format!("{name}=")),
+                "{name} is read but not documented in .env.example (which --help prints)"
+            );
+        }
     }
 
     #[test]

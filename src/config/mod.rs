@@ -122,6 +122,9 @@ pub struct Config {
     pub pending_login_ttl: Duration,
     /// `SESSION_IDLE_MINUTES`: a connected session ends after this much inactivity. Default 30.
     pub session_idle: Duration,
+    /// `REVOCATION_TIMEOUT_SECS`: how long logout waits for the provider to revoke the tokens
+    /// (both at once) before logging out locally anyway. Default 3.
+    pub revocation_timeout: Duration,
 }
 
 impl Config {
@@ -139,6 +142,7 @@ impl Config {
             http_timeout: Duration::from_secs(2),
             pending_login_ttl: Duration::from_secs(600),
             session_idle: Duration::from_secs(30 * 60),
+            revocation_timeout: Duration::from_secs(3),
         }
     }
 }

@@ -142,6 +142,11 @@ impl OAuthClient {
         Ok(fresh)
     }
 
+    /// Whether the provider has a revocation endpoint (RFC 7009) to tell at logout.
+    pub fn can_revoke(&self) -> bool {
+        self.revocation_url.is_some()
+    }
+
     /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request; does nothing
     /// without a revocation endpoint. Built here rather than through `oauth2`, which refuses
     /// http URLs outright, so the local demo can use it; configuration refuses plain http

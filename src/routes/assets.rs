@@ -1,4 +1,5 @@
-//! `/static/*`: the stylesheet and icon, compiled into the binary so it runs from any directory.
+//! `/static/*` and `/favicon.ico`: the stylesheet and icon, compiled into the binary so it runs
+//! from any directory.
 
 use axum::{Router, http::header, response::IntoResponse, routing::get};
 
@@ -17,6 +18,11 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/static/favicon.svg",
+            get(|| asset("image/svg+xml", include_str!("../../static/favicon.svg"))),
+        )
+        // Browsers ask for /favicon.ico whatever the page says; the SVG serves (they sniff it).
+        .route(
+            "/favicon.ico",
             get(|| asset("image/svg+xml", include_str!("../../static/favicon.svg"))),
         )
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Router,
+    Extension, Router,
     extract::{RawQuery, State},
     http::HeaderMap,
     routing::get,
@@ -16,6 +16,7 @@ use axum::{
 use crate::{
     error::{AppError, Result},
     form,
+    routes::setup_check::HostMismatch,
     session::AppSession,
     state::{AppState, now},
 };
@@ -32,7 +33,9 @@ struct HomePage {
     connect_url: Option<String>,
     /// The logout form's CSRF token when connected.
     logout_token: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
+    /// The development banner: the browser is not at `APP_URL`.
+    mismatch: Option<HostMismatch>,
 }
 
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
@@ -41,8 +44,10 @@ async fn show_home(
     State(state): State<AppState>,
     session: AppSession,
     RawQuery(query): RawQuery,
+    mismatch: Option<Extension<HostMismatch>>,
 ) -> Result<HomePage> {
     let notice = notice(query.as_deref());
+    let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.provider_name.clone();
 
     if session.tokens().await?.is_some() {
@@ -51,6 +56,7 @@ async fn show_home(
             connect_url: None,
             logout_token: Some(session.logout_token().await?),
             notice,
+            mismatch,
         });
     }
 
@@ -72,15 +78,74 @@ async fn show_home(
         connect_url: Some(url.to_string()),
         logout_token: None,
         notice,
+        mismatch,
     })
 }
 
-/// A fixed message for a known `?notice=` value; anything else is ignored (never echoed).
-fn notice(query: Option<&str>) -> Option<&'static str> {
+/// A notice above the home page: fixed text for a known `?notice=` value (and a number of
+/// minutes, parsed as a number); anything else is ignored, never echoed.
+struct Notice {
+    /// `success` or `info`: the CSS class.
+    kind: &'static str,
+    text: String,
+}
+
+fn notice(query: Option<&str>) -> Option<Notice> {
     let params = form::parse_unique(query?, 1024).ok()?;
-    match params.get("notice")?.as_str() {
-        "signed-out" => Some("You are signed out. Your connection to the provider was closed."),
-        "connect-first" => Some("Connect your account first to see your photos."),
-        _ => None,
+    let expire = match params.get("minutes").and_then(|m| m.parse::<u32>().ok()) {
+        Some(1) => " in about a minute".to_owned(),
+        Some(minutes) => format!(" in about {minutes} minutes"),
+        None => String::new(),
+    };
+    let (kind, text) = match params.get("notice")?.as_str() {
+        "signed-out" => (
+            "success",
+            "You are logged out. The provider was told to end this app's access.".to_owned(),
+        ),
+        "signed-out-unrevoked" => (
+            "info",
+            format!(
+                "You are logged out here. The provider did not answer, so the access it gave \
+                 this app ends on its own{expire}."
+            ),
+        ),
+        "signed-out-local" => (
+            "info",
+            format!(
+                "You are logged out here. This provider offers no way to end the app's access \
+                 early; it ends on its own{expire}."
+            ),
+        ),
+        "connect-first" => (
+            "info",
+            "Connect your account first to see your photos.".to_owned(),
+        ),
+        _ => return None,
+    };
+    Some(Notice { kind, text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::notice;
+
+    #[test]
+    fn notices_are_fixed_text_for_known_values_only() {
+        let n = notice(Some("notice=signed-out")).expect("known");
+        assert_eq!(n.kind, "success");
+        let n = notice(Some("notice=signed-out-unrevoked&minutes=42")).expect("known");
+        assert_eq!(n.kind, "info");
+        assert!(n.text.contains("did not answer") && n.text.ends_with("in about 42 minutes."));
+        let n = notice(Some("notice=signed-out-local&minutes=1")).expect("known");
+        assert!(n.text.ends_with("in about a minute."), "{}", n.text);
+        let n = notice(Some("notice=signed-out-unrevoked&minutes=<b>")).expect("known");
+        assert!(
+            n.text.ends_with("on its own."),
+            "a non-number is ignored: {}",
+            n.text
+        );
+        assert!(notice(Some("notice=<script>")).is_none());
+        assert!(notice(Some("notice=signed-out&notice=x")).is_none());
+        assert!(notice(None).is_none());
     }
 }

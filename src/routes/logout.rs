@@ -14,7 +14,7 @@ use crate::{
     form,
     oauth::TokenSet,
     session::AppSession,
-    state::AppState,
+    state::{AppState, now},
 };
 
 pub fn router() -> Router<AppState> {
@@ -43,18 +43,47 @@ async fn logout(
     if !session.logout_token_matches(sent).await? {
         return Err(AppError::Csrf);
     }
-    if let Some(tokens) = session.tokens().await? {
-        revoke_both(&state, &tokens).await;
-    }
+    let notice = match session.tokens().await? {
+        Some(tokens) => match revoke_both(&state, &tokens).await {
+            Revocation::Done => "signed-out".to_owned(),
+            outcome => {
+                let kind = if outcome == Revocation::Unsupported {
+                    "signed-out-local"
+                } else {
+                    "signed-out-unrevoked"
+                };
+                match tokens.expires_at.map(|at| (at - now()).max(0)) {
+                    Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
+                    None => kind.to_owned(),
+                }
+            }
+        },
+        None => "signed-out".to_owned(),
+    };
     session.end().await?;
     tracing::info!("signed out");
-    Ok(Redirect::to("/?notice=signed-out"))
+    Ok(Redirect::to(&format!("/?notice={notice}")))
+}
+
+/// What the provider heard of the logout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Revocation {
+    /// Both tokens revoked (RFC 7009 §2.2: 200 also for an already invalid token).
+    Done,
+    /// The provider has no revocation endpoint: its tokens live until they expire.
+    Unsupported,
+    /// A revocation failed or timed out: the tokens may still be valid until they expire.
+    Failed,
 }
 
 /// Revokes at the provider first (RFC 7009 §2.1), so logging out here also ends the grant
-/// there. Both tokens at once, each bounded by the HTTP timeout; a failure is logged, never
-/// shown: the local logout must not depend on the provider being up (RFC 7009 §2.2.1).
-async fn revoke_both(state: &AppState, tokens: &TokenSet) {
+/// there. Both tokens at once, together bounded by `REVOCATION_TIMEOUT_SECS`; a failure is
+/// logged and told honestly, but the local logout never depends on the provider being up
+/// (RFC 7009 §2.2.1).
+async fn revoke_both(state: &AppState, tokens: &TokenSet) -> Revocation {
+    if !state.oauth.can_revoke() {
+        return Revocation::Unsupported;
+    }
     let refresh = async {
         match &tokens.refresh_token {
             Some(rt) => state.oauth.revoke(rt.secret(), "refresh_token").await,
@@ -64,12 +93,22 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet) {
     let access = state
         .oauth
         .revoke(tokens.access_token.secret(), "access_token");
-    let (refresh, access) = tokio::join!(refresh, access);
+    let timeout = state.revocation_timeout;
+    let (refresh, access) = tokio::join!(
+        tokio::time::timeout(timeout, refresh),
+        tokio::time::timeout(timeout, access)
+    );
+    let mut outcome = Revocation::Done;
     for (kind, result) in [("refresh_token", refresh), ("access_token", access)] {
-        if let Err(err) = result {
-            tracing::warn!(kind, error = %err, "token revocation failed; logging out locally anyway");
-        }
+        let failure = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no answer within {} s", timeout.as_secs()),
+        };
+        tracing::warn!(kind, error = %failure, "token revocation failed; logged out locally");
+        outcome = Revocation::Failed;
     }
+    outcome
 }
 
 /// Whether a POST comes from our own pages: `Origin` is ours or absent (non-browser clients; the

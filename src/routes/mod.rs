@@ -7,6 +7,7 @@ mod health;
 mod home;
 mod logout;
 mod photos;
+pub mod setup_check;
 
 use axum::{
     Router,
@@ -16,8 +17,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{error::AppError, state::AppState};
 
-/// All routes of the client app.
-pub fn router(state: AppState) -> Router {
+/// All routes of the client app. `setup` watches for a browser that reaches the app at
+/// another address than `APP_URL`.
+pub fn router(state: AppState, setup: setup_check::SetupCheck) -> Router {
     Router::new()
         .merge(home::router())
         .merge(callback::router())
@@ -26,6 +28,10 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            setup,
+            setup_check::SetupCheck::check,
+        ))
         .with_state(state)
 }
 

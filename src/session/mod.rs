@@ -30,6 +30,8 @@ const PENDING: &str = "oauth.pending";
 const TOKENS: &str = "auth.tokens";
 /// The per-session CSRF token of the logout form.
 const LOGOUT_TOKEN: &str = "csrf";
+/// How long an anonymous session outlives its newest pending login.
+const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
 /// One browser's session. Every change is saved before the method returns: tower-sessions
 /// skips its automatic save on 5xx responses (a consumed state would come back after a failed
@@ -49,12 +51,13 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
 }
 
 impl AppSession {
-    /// Keeps a started sign-in. An anonymous session lives only as long as its sign-in may take,
-    /// so drive-by visits do not pile up in the store.
+    /// Keeps a started sign-in. An anonymous session lives only as long as its sign-in may take
+    /// (plus a minute, so a late callback hears "expired", not "not started here"), so drive-by
+    /// visits do not pile up in the store.
     pub async fn begin_login(&self, login: PendingLogin, ttl: Duration) -> Result<(), AppError> {
         let mut logins = self.pending_logins().await?;
         logins.push(login);
-        self.expire_after(ttl);
+        self.expire_after(ttl + EXPIRED_GRACE);
         self.insert(PENDING, &logins).await?;
         self.save().await
     }

@@ -62,7 +62,7 @@ async fn a_person_connects_as_bob_sees_his_four_photos_and_logs_out() {
         );
         let notice = find(&c, "[role=status]").await?.text().await?;
         ensure!(
-            notice.contains("signed out"),
+            notice.contains("logged out"),
             "the home page says so: {notice:?}"
         );
         // Really signed out: the photos page now sends us home to connect first.
@@ -96,7 +96,7 @@ async fn denying_at_the_provider_shows_the_friendly_access_was_not_granted_page(
         );
         screenshot(&c, "error").await?;
 
-        click(&c, "#start-again").await?;
+        click(&c, "#error-action").await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
         find(&c, "#connect").await?;
         Ok(())

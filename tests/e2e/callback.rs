@@ -16,7 +16,8 @@ fn with_query(callback: &Url, query: &str) -> Url {
     url
 }
 
-/// Asserts a refusal: status, an error page with a Start again link, no token request, not connected.
+/// Asserts a refusal: status, an error page whose one button goes home, no token request, not
+/// connected.
 async fn assert_refused(app: &TestApp, url: Url, status: StatusCode, text: &str) {
     let (got, headers, body) = fetch(&app.client, url.clone()).await;
     assert_eq!(got, status, "{url}: {body}");
@@ -29,7 +30,7 @@ async fn assert_refused(app: &TestApp, url: Url, status: StatusCode, text: &str)
     );
     assert!(body.contains(text), "{url}: expected {text:?} in {body}");
     assert!(
-        body.contains(r#"id="start-again" class="button" href="/""#),
+        body.contains(r#"id="error-action" class="button" href="/""#),
         "{url}"
     );
     assert_eq!(app.token_requests(), 0, "{url}: no token request");
@@ -67,7 +68,7 @@ async fn c08_wrong_state_is_refused_and_the_real_login_survives() {
         &app,
         forged,
         StatusCode::BAD_REQUEST,
-        "expired or was not started here",
+        "was not started here",
     )
     .await;
     let (status, _, _) = fetch(&app.client, callback).await;
@@ -82,7 +83,7 @@ async fn c09_a_replayed_callback_is_refused_and_the_login_stays() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, body) = fetch(&app.client, callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("expired or was not started here"));
+    assert!(body.contains("was not started here"));
     assert_eq!(app.token_requests(), 1, "no second token request");
     assert!(
         app.is_connected().await,
@@ -97,7 +98,7 @@ async fn c11_a_callback_without_a_session_cookie_is_refused() {
     let stranger = browser(std::sync::Arc::new(reqwest::cookie::Jar::default()));
     let (status, headers, body) = fetch(&stranger, callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("expired or was not started here"));
+    assert!(body.contains("was not started here"));
     assert!(
         headers.get(header::SET_COOKIE).is_none(),
         "no session is created for a stray callback"
@@ -121,7 +122,7 @@ async fn c13_a_callback_from_another_browsers_login_is_refused() {
     );
     let (status, _, body) = fetch(&victim, attackers_callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("expired or was not started here"));
+    assert!(body.contains("was not started here"));
     assert_eq!(attacker.token_requests(), 0);
     let (status, _, _) = fetch(&victim, attacker.at("/photos")).await;
     assert_eq!(
@@ -290,6 +291,46 @@ async fn c18_denying_consent_shows_a_friendly_page_and_consumes_the_state() {
     // Consumed: the same response again is now an unknown state.
     let (status, _, _) = fetch(&app.client, callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn denying_reads_as_a_choice_not_an_error() {
+    let app = spawn_app().await;
+    let authorize = app.start_login().await;
+    let transaction = app.open_consent(&authorize).await;
+    let callback = app.answer_consent(&transaction, "alice", "deny").await;
+    let (status, _, page) = fetch(&app.client, callback).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("tone-choice"), "{page}");
+    assert!(!page.contains("Error 403"), "no error code for a choice");
+    assert!(page.contains(r#"href="/">Connect your account</a>"#));
+}
+
+#[tokio::test]
+async fn an_unknown_state_says_so_before_any_iss_check() {
+    // The demo provider requires `iss`; this callback has none, and names no pending login.
+    // The cause is the unknown state, and the page must say that, not "unexpected provider".
+    let app = spawn_app().await;
+    let _ = app.start_login().await;
+    let (status, _, page) = app.get("/cb?code=x&state=y").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("This sign-in was not started here"), "{page}");
+    assert!(!page.contains("unexpected provider"), "{page}");
+    // A known state with a wrong `iss` is still refused as a mix-up, and the login survives.
+    let authorize = app.start_login().await;
+    let state = param(&authorize, "state").expect("state");
+    let (status, _, page) = app
+        .get(&format!(
+            "/cb?code=x&state={state}&iss=https%3A%2F%2Fevil.example"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("unexpected provider"), "{page}");
+    let callback = {
+        let transaction = app.open_consent(&authorize).await;
+        app.answer_consent(&transaction, "alice", "approve").await
+    };
+    assert_eq!(fetch(&app.client, callback).await.0, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ async fn unknown_paths_get_the_404_page() {
     let (status, headers, body) = app.get("/does-not-exist").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-    assert!(body.contains("Page not found") && body.contains("Start again"));
+    assert!(body.contains("Page not found") && body.contains(">Go to the home page</a>"));
 }
 
 #[tokio::test]
@@ -68,6 +68,14 @@ async fn static_assets_and_health_are_served() {
     let (status, headers, _) = app.get("/static/favicon.svg").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+    let (status, headers, icon) = app.get("/favicon.ico").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "browsers ask for it whatever the page says"
+    );
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(icon.contains("<svg"));
     let (status, _, body) = app.get("/healthz").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
 }
@@ -88,4 +96,45 @@ async fn c05_the_redirect_uri_comes_from_configuration_not_the_host_header() {
         param(&authorize, "redirect_uri"),
         Some(app.at("/cb").to_string())
     );
+}
+
+#[tokio::test]
+async fn the_provider_is_named_by_its_name_never_by_an_address() {
+    let app = spawn_app().await;
+    let (_, _, home) = app.get("/").await;
+    assert!(
+        home.contains("Connect your <strong>Demo Photos</strong> account"),
+        "{home}"
+    );
+    assert!(!home.contains("127.0.0.1</strong>"));
+}
+
+#[tokio::test]
+async fn a_browser_at_another_address_than_app_url_gets_a_banner_and_one_log_line() {
+    let app = spawn_app().await;
+    let (_, _, home) = app.get("/").await;
+    assert!(!home.contains("setup-warning"), "at APP_URL: no banner");
+    // The same server, reached as 127.0.0.1 instead of APP_URL's localhost.
+    let port = app.url.port().expect("port");
+    let other = format!("http://127.0.0.1:{port}/");
+    for _ in 0..2 {
+        let (status, _, home) = fetch(&app.client, url::Url::parse(&other).expect("url")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(home.contains(r#"id="setup-warning""#), "{home}");
+        assert!(home.contains(&format!("<code>127.0.0.1:{port}</code>")));
+        assert!(home.contains(&format!("<code>{}cb</code>", app.url)));
+    }
+    let logs = captured_logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| {
+            l.contains("another address than APP_URL") && l.contains(&format!("127.0.0.1:{port}"))
+        })
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "logged once, naming APP_URL and what was seen: {warnings:?}"
+    );
+    assert!(warnings[0].contains(app.url.as_str()));
 }

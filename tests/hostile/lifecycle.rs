@@ -11,7 +11,7 @@ use reqwest::{StatusCode, header};
 use url::Url;
 
 use crate::{
-    mock::{Mock, Reply, TestApp, connected, invalid_token, photos_ok, refreshed_token},
+    mock::{Mock, Reply, TestApp, connected, invalid_token, photos_ok, refreshed_token, spawn_app},
     support::*,
 };
 
@@ -140,7 +140,12 @@ async fn c63_fatal_refresh_errors_clear_the_tokens_and_transient_ones_keep_them(
         mock.photos_replies(vec![invalid_token()]);
         let (got, page) = photos(&app).await;
         assert_eq!(got, status, "{reply:?}");
-        assert!(page.contains("Start again"), "{reply:?}");
+        let button = if connected_after {
+            r#"href="/photos">Try again</a>"#
+        } else {
+            r#"href="/">Connect again</a>"#
+        };
+        assert!(page.contains(button), "{reply:?}: {button}");
         assert_eq!(app.is_connected().await, connected_after, "{reply:?}");
     }
 }
@@ -394,4 +399,59 @@ async fn c77_refresh_and_logout_leave_no_token_in_the_logs() {
     ] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
+}
+
+#[tokio::test]
+async fn logout_against_a_hanging_provider_is_bounded_by_its_own_timeout_and_says_so() {
+    let mock = Mock::start().await;
+    let app = spawn_app(&mock, |config| {
+        // Far longer than the revocation bound, so only REVOCATION_TIMEOUT_SECS can end it.
+        config.http_timeout = Duration::from_secs(20);
+        config.revocation_timeout = Duration::from_secs(1);
+    })
+    .await;
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    mock.revoke_replies(Reply::Silent);
+    let (_, _, home) = fetch(&app.client, app.at("/")).await;
+    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(app.at("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .expect("logout");
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "waited {waited:?}: the revocation bound, not the 20 s HTTP timeout"
+    );
+    assert_eq!(
+        mock.hits("/revoke").len(),
+        2,
+        "both revocations were sent, in parallel"
+    );
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii");
+    assert_eq!(location, "/?notice=signed-out-unrevoked&minutes=60");
+    let (_, _, home) = fetch(&app.client, app.at(location)).await;
+    assert!(
+        home.contains("The provider did not answer")
+            && home.contains("ends on its own in about 60 minutes"),
+        "an honest notice: {home}"
+    );
+    assert!(!app.is_connected().await);
+}
+
+#[tokio::test]
+async fn logout_that_reached_the_provider_says_the_access_was_ended() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    logout(&app).await;
+    let (_, _, home) = fetch(&app.client, app.at("/?notice=signed-out")).await;
+    assert!(home.contains(r#"class="notice notice-success""#), "{home}");
+    assert!(home.contains("The provider was told to end this app"));
 }

@@ -2,6 +2,7 @@
 //! command (docs/requirements.md C10, C28, C40–C60, C77, C79). No demo provider is involved, so these tests
 //! stay when it is removed.
 
+mod cli;
 mod fuzz;
 mod lifecycle;
 mod mock;

@@ -163,7 +163,10 @@ async fn photos_api_failures_map_to_clear_pages() {
         mock.photos_reply(reply.clone());
         let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
         assert_eq!(status, expected, "{reply:?}");
-        assert!(page.contains("Start again"), "{reply:?}");
+        assert!(
+            page.contains(r#"href="/photos">Try again</a>"#),
+            "a passing fault offers to try again: {reply:?}"
+        );
         assert!(
             app.is_connected().await,
             "a provider outage keeps the tokens: {reply:?}"

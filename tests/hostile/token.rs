@@ -374,3 +374,39 @@ async fn c77_c79_hostile_token_responses_leave_no_secret_and_no_injected_line_in
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
+
+#[tokio::test]
+async fn a_refused_client_registration_says_so_and_tells_the_operator_what_to_check() {
+    let mock = Mock::start().await;
+    let app = spawn_app(&mock, |_| {}).await;
+    for code in ["invalid_client", "unauthorized_client"] {
+        mock.token_replies(Reply::Json(
+            401,
+            format!(r#"{{"error":"{code}","error_description":"bad secret"}}"#),
+        ));
+        let (status, page) = app.callback("c").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{code}");
+        assert!(
+            page.contains("The provider does not recognise this app")
+                && page.contains("retrying will not help")
+                && !page.contains("used already"),
+            "{code}: the visitor learns it is not their fault: {page}"
+        );
+        assert!(page.contains(">Go to the home page</a>"), "{code}");
+    }
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("refused this app's client credentials (unauthorized_client)"))
+        .expect("the failure is logged");
+    for variable in ["OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OAUTH_TOKEN_AUTH"] {
+        assert!(
+            line.contains(variable),
+            "the operator is told to check {variable}: {line}"
+        );
+    }
+    assert!(
+        !logs.contains("bad secret"),
+        "the provider's description is not logged"
+    );
+}
