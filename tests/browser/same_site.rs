@@ -34,12 +34,7 @@ async fn a_strict_session_cookie_would_break_the_return_from_the_provider() {
 
         click(&c, "#connect").await?;
         click(&c, "#approve").await?;
-        wait_for_text(
-            &c,
-            "#error-title",
-            "Your sign-in expired or was not started here",
-        )
-        .await?;
+        wait_for_text(&c, "#error-title", "This sign-in was not started here").await?;
         ensure!(location(&c).await?.1 == "/cb", "the callback refused it");
         Ok(())
     })
