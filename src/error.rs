@@ -3,6 +3,8 @@
 //! problem) and the one button that helps, and is logged once, here, without secrets: variants
 //! carry only error codes and reasons, never tokens, codes, states or response bodies.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,6 +15,7 @@ use axum::{
 use crate::{
     oauth::{CallbackError, ExchangeError},
     photos_api::PhotosError,
+    session::store::STORE_FULL,
 };
 
 /// `Result` with [`AppError`] as the default error.
@@ -46,9 +49,10 @@ pub enum AppError {
     ClientRejected(String),
     #[error(transparent)]
     Photos(#[from] PhotosError),
-    /// The provider refused the refresh for good (`invalid_grant`…): connect again.
-    #[error("the connection must be renewed")]
-    Reconnect,
+    /// The provider refused the refresh for good (`invalid_grant`…): tokens cleared, connect
+    /// again.
+    #[error("the provider refused the refresh ({0}); tokens cleared")]
+    Reconnect(String),
     /// The refresh failed for a passing reason (provider down, slow): tokens kept, try again.
     #[error("refresh failed: {0}")]
     RefreshUnavailable(ExchangeError),
@@ -60,9 +64,15 @@ pub enum AppError {
     /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
     #[error("the home page was requested by something other than a page navigation")]
     NotANavigation,
-    /// The session store failed (full, or unreachable once it is Redis).
+    /// The session store failed (unreachable once it is Redis, or a record it cannot read).
     #[error("session store failure: {0}")]
     Session(String),
+    /// The session store is full: no new sign-in until some expire.
+    #[error("the session store is full; a new sign-in was turned away")]
+    Busy,
+    /// This client started more sign-ins than `SIGNIN_RATE_PER_MINUTE` allows.
+    #[error("too many sign-ins started from this address")]
+    TooManySignIns,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -71,7 +81,7 @@ impl From<ExchangeError> for AppError {
     fn from(err: ExchangeError) -> Self {
         match err {
             // RFC 6749 §5.2: the client, not the grant, was refused.
-            ExchangeError::Rejected(code)
+            ExchangeError::Rejected { code, .. }
                 if code == "invalid_client" || code == "unauthorized_client" =>
             {
                 AppError::ClientRejected(code)
@@ -137,7 +147,11 @@ const fn page(
 impl AppError {
     /// Wraps a tower-sessions error.
     pub fn session(err: tower_sessions::session::Error) -> Self {
-        Self::Session(err.to_string())
+        use tower_sessions::{session::Error, session_store};
+        match err {
+            Error::Store(session_store::Error::Backend(msg)) if msg == STORE_FULL => Self::Busy,
+            other => Self::Session(crate::telemetry::escaped(&other.to_string(), 200)),
+        }
     }
 
     /// The HTTP status of the error page.
@@ -149,18 +163,18 @@ impl AppError {
             }
             AccessDenied | Csrf => StatusCode::FORBIDDEN,
             AuthorizationFailed(_) | ClientRejected(_) => StatusCode::BAD_GATEWAY,
-            Reconnect => StatusCode::UNAUTHORIZED,
-            RefreshUnavailable(ExchangeError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            Reconnect(_) => StatusCode::UNAUTHORIZED,
+            RefreshUnavailable(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Exchange(ExchangeError::Timeout) | Photos(PhotosError::Timeout) => {
-                StatusCode::GATEWAY_TIMEOUT
-            }
+            Exchange(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Photos(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Exchange(_) => StatusCode::BAD_GATEWAY,
             Photos(PhotosError::InvalidToken) => StatusCode::UNAUTHORIZED,
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
             NotFound => StatusCode::NOT_FOUND,
-            Session(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Session(_) | Busy => StatusCode::SERVICE_UNAVAILABLE,
+            TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -250,14 +264,14 @@ impl AppError {
                 "/",
                 "Go to the home page",
             ),
-            Exchange(ExchangeError::Timeout) => page(
+            Exchange(err) if err.is_timeout() => page(
                 Transient,
                 "The provider is taking too long",
                 "The provider did not answer in time, so the sign-in could not finish. Please try again in a moment.",
                 "/",
                 "Try again",
             ),
-            Exchange(ExchangeError::Rejected(_)) => page(
+            Exchange(ExchangeError::Rejected { .. }) => page(
                 Refused,
                 "The provider refused the sign-in",
                 "The provider did not accept this sign-in (it may have been used already or expired). Please start again.",
@@ -271,7 +285,7 @@ impl AppError {
                 "/",
                 "Try again",
             ),
-            Reconnect | Photos(PhotosError::InvalidToken) => page(
+            Reconnect(_) | Photos(PhotosError::InvalidToken) => page(
                 Refused,
                 "Your connection has expired",
                 "The provider no longer accepts this connection. Please connect your account again.",
@@ -285,7 +299,7 @@ impl AppError {
                 "/photos",
                 "Try again",
             ),
-            Photos(PhotosError::Timeout) => page(
+            Photos(err) if err.is_timeout() => page(
                 Transient,
                 "The photos are taking too long",
                 "The provider did not send your photos in time. Your connection is kept; please try again in a moment.",
@@ -334,6 +348,20 @@ impl AppError {
                 "/",
                 "Try again",
             ),
+            Busy => page(
+                Transient,
+                "We are busy right now",
+                "Too many sign-ins are in progress at the moment. Please try again in a minute.",
+                "/",
+                "Try again",
+            ),
+            TooManySignIns => page(
+                Transient,
+                "Slow down a little",
+                "Many sign-ins were started from your address in a short time. Please wait a minute, then try again.",
+                "/",
+                "Try again",
+            ),
             Internal(_) => page(
                 Operator,
                 "Something went wrong",
@@ -356,17 +384,22 @@ pub struct ErrorPage {
     pub action_label: &'static str,
 }
 
+/// What went wrong, for the request's one log line (`startup::log_response` writes it when the
+/// response leaves). Built only from codes and reasons; outside text in it went through
+/// `telemetry::escaped` when the error was made.
+#[derive(Clone, Debug)]
+pub struct ErrorReport {
+    pub message: Arc<str>,
+    pub hint: &'static str,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        // Logged once, here, inside the request's span (which carries method and path).
-        // `%self` is built only from codes and reasons; control characters arrive Debug-escaped.
-        let hint = self.operator_hint().unwrap_or("");
-        if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), error = %self, hint, "request failed");
-        } else {
-            tracing::warn!(status = status.as_u16(), error = %self, "request refused");
-        }
+        let report = ErrorReport {
+            message: self.to_string().into(),
+            hint: self.operator_hint().unwrap_or(""),
+        };
         let text = self.page_text();
         let page = ErrorPage {
             status: status.as_u16(),
@@ -376,6 +409,8 @@ impl IntoResponse for AppError {
             action_href: text.action_href,
             action_label: text.action_label,
         };
-        (status, page).into_response()
+        let mut response = (status, page).into_response();
+        response.extensions_mut().insert(report);
+        response
     }
 }

@@ -5,18 +5,35 @@
 use std::{future::Future, pin::Pin, time::Duration};
 
 use http::{HeaderMap, StatusCode};
+use reqwest::NoProxy;
+
+use crate::config::OutboundProxy;
 
 /// Largest response body read from the provider. A token response is a few hundred bytes and a
 /// page of photos a few KiB; anything bigger is a broken or hostile server.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
-/// Why an outbound call failed. Carries no URL, header or body, so it is safe to log.
+/// Why an outbound call failed: the endpoint's host and the category. Carries no path, header
+/// or body, so it is safe to log.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("the request timed out")]
+#[error("{host}: {kind}")]
+pub struct HttpError {
+    /// `host[:port]` of the endpoint (from configuration or metadata, not from a response).
+    pub host: String,
+    pub kind: HttpErrorKind,
+}
+
+/// The category of an outbound failure.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpErrorKind {
+    #[error("timed out")]
     Timeout,
-    #[error("could not connect")]
+    #[error("connection refused or unreachable")]
     Connect,
+    #[error("TLS handshake or certificate failure")]
+    Tls,
+    #[error("answered HTTP {0}")]
+    Status(u16),
     #[error("the response body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("the request failed: {0}")]
@@ -24,16 +41,48 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    fn from_reqwest(err: reqwest::Error) -> Self {
-        if err.is_timeout() {
-            Self::Timeout
-        } else if err.is_connect() {
-            Self::Connect
-        } else {
-            // `without_url`: URLs are not secret here, but keep log lines short and uniform.
-            Self::Other(err.without_url().to_string())
-        }
+    pub fn new(url: &url::Url, kind: HttpErrorKind) -> Self {
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => "(no host)".to_owned(),
+        };
+        Self { host, kind }
     }
+
+    pub fn is_timeout(&self) -> bool {
+        self.kind == HttpErrorKind::Timeout
+    }
+
+    fn from_reqwest(url: &url::Url, err: reqwest::Error) -> Self {
+        let kind = if err.is_timeout() {
+            HttpErrorKind::Timeout
+        } else if err.is_connect() && mentions_tls(&err) {
+            HttpErrorKind::Tls
+        } else if err.is_connect() {
+            HttpErrorKind::Connect
+        } else {
+            // `without_url`: the host is named already; reqwest's text is its own, not a body.
+            HttpErrorKind::Other(crate::telemetry::escaped(
+                &err.without_url().to_string(),
+                200,
+            ))
+        };
+        Self::new(url, kind)
+    }
+}
+
+/// Whether a connect error came from TLS (rustls names certificates and handshakes).
+fn mentions_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        let text = err.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// A status, headers and a capped body. `Debug` omits the body, which may hold tokens.
@@ -60,9 +109,30 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client. `timeout` bounds each whole call, body included.
-    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
-        let inner = reqwest::Client::builder()
+    /// Builds the client. `timeout` bounds each whole call, body included; `proxy` is the
+    /// configured outbound proxy (the standard variables, read once by `config`).
+    pub fn new(timeout: Duration, proxy: &OutboundProxy) -> anyhow::Result<Self> {
+        // Loopback never goes through a proxy: the demo provider and local test servers are on
+        // this machine, and a corporate proxy would either fail them or see their traffic.
+        let bypass = format!(
+            "localhost,127.0.0.0/8,::1{}",
+            proxy
+                .no_proxy
+                .as_deref()
+                .map(|n| format!(",{n}"))
+                .unwrap_or_default()
+        );
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some(url) = &proxy.https {
+            builder = builder.proxy(
+                reqwest::Proxy::https(url.as_str())?.no_proxy(NoProxy::from_string(&bypass)),
+            );
+        }
+        if let Some(url) = &proxy.http {
+            builder = builder
+                .proxy(reqwest::Proxy::http(url.as_str())?.no_proxy(NoProxy::from_string(&bypass)));
+        }
+        let inner = builder
             // Following redirects would re-POST the code and verifier (307/308) or send the
             // bearer token to wherever a server points us: SSRF and token leaks (oauth2 crate
             // docs; RFC 9700 §4.11). A 3xx is treated as an error by the callers.
@@ -89,24 +159,30 @@ impl HttpClient {
 
     /// Sends `request` and reads at most `max_body` bytes of the answer.
     pub async fn send(&self, request: reqwest::Request) -> Result<Response, HttpError> {
+        let url = request.url().clone();
         let mut response = self
             .inner
             .execute(request)
             .await
-            .map_err(HttpError::from_reqwest)?;
+            .map_err(|e| HttpError::from_reqwest(&url, e))?;
+        let too_large = || HttpError::new(&url, HttpErrorKind::TooLarge(self.max_body));
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body as u64)
         {
-            return Err(HttpError::TooLarge(self.max_body));
+            return Err(too_large());
         }
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         // Read chunk by chunk so an endless or huge body is cut at the cap, not buffered whole.
-        while let Some(chunk) = response.chunk().await.map_err(HttpError::from_reqwest)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| HttpError::from_reqwest(&url, e))?
+        {
             if body.len() + chunk.len() > self.max_body {
-                return Err(HttpError::TooLarge(self.max_body));
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
@@ -119,7 +195,9 @@ impl HttpClient {
 }
 
 /// The `oauth2` crate's transport. Its own impl for `reqwest::Client` reads bodies without a cap;
-/// this one goes through [`HttpClient::send`].
+/// this one goes through [`HttpClient::send`]. An error status without a JSON body (an HTML
+/// 500 page, a redirect) is not an OAuth error response (RFC 6749 §5.2): it becomes
+/// `HttpErrorKind::Status`, so the log names the status rather than a parse failure.
 impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
     type Error = HttpError;
     type Future =
@@ -127,15 +205,31 @@ impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(HttpError::from_reqwest)?;
+            let url = url::Url::parse(&request.uri().to_string()).map_err(|_| HttpError {
+                host: "(invalid URL)".into(),
+                kind: HttpErrorKind::Other("the request URL does not parse".into()),
+            })?;
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| HttpError::from_reqwest(&url, e))?;
             let response = self.send(request).await?;
+            let json = response
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().starts_with("application/json"));
+            if !response.status.is_success() && !json {
+                return Err(HttpError::new(
+                    &url,
+                    HttpErrorKind::Status(response.status.as_u16()),
+                ));
+            }
             let mut builder = http::Response::builder().status(response.status);
             if let Some(headers) = builder.headers_mut() {
                 *headers = response.headers;
             }
             builder
                 .body(response.body)
-                .map_err(|e| HttpError::Other(e.to_string()))
+                .map_err(|e| HttpError::new(&url, HttpErrorKind::Other(e.to_string())))
         })
     }
 }

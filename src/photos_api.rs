@@ -5,7 +5,7 @@ use oauth2::AccessToken;
 use serde::Deserialize;
 use url::Url;
 
-use crate::http_client::{HttpClient, HttpError};
+use crate::http_client::{HttpClient, HttpError, HttpErrorKind};
 
 /// Most photos shown on one page; a provider sending more is cut, not trusted.
 pub const MAX_PHOTOS: usize = 200;
@@ -27,14 +27,17 @@ pub enum PhotosError {
     /// 403 `insufficient_scope` (RFC 6750 §3.1).
     #[error("the access token lacks a scope")]
     InsufficientScope,
-    #[error("the photos API timed out")]
-    Timeout,
-    #[error("the photos API could not be reached: {0}")]
-    Unreachable(HttpError),
-    #[error("the photos API answered HTTP {0}")]
-    Status(u16),
+    /// Timed out, refused, TLS, an unexpected status, a body over the cap.
+    #[error("the photos API {0}")]
+    Http(HttpError),
     #[error("the photos API sent an invalid response: {0}")]
     Malformed(String),
+}
+
+impl PhotosError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, PhotosError::Http(err) if err.is_timeout())
+    }
 }
 
 #[derive(Deserialize)]
@@ -62,15 +65,17 @@ pub async fn fetch_photos(
         .header(http::header::ACCEPT, "application/json")
         .build()
         .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
-    let response = http.send(request).await.map_err(|e| match e {
-        HttpError::Timeout => PhotosError::Timeout,
-        other => PhotosError::Unreachable(other),
-    })?;
+    let response = http.send(request).await.map_err(PhotosError::Http)?;
     match response.status.as_u16() {
         200 => {}
         401 => return Err(PhotosError::InvalidToken),
         403 => return Err(PhotosError::InsufficientScope),
-        status => return Err(PhotosError::Status(status)),
+        status => {
+            return Err(PhotosError::Http(HttpError::new(
+                api_url,
+                HttpErrorKind::Status(status),
+            )));
+        }
     }
     parse_photos(&response.body, api_url)
 }

@@ -5,28 +5,28 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use axum::{Router, extract::Request, middleware, response::IntoResponse};
+use axum::{
+    Router,
+    extract::Request,
+    middleware,
+    response::{IntoResponse, Response},
+};
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    trace::{DefaultOnResponse, TraceLayer},
-};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use url::Url;
 
 use crate::{
     config::{self, Config, ProviderConfig, ProviderSource},
-    error::AppError,
+    error::{AppError, ErrorReport},
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     routes,
-    session::{
-        self,
-        lock::SessionLocks,
-        store::{MAX_SESSIONS, MemoryStore},
-    },
+    routes::rate_limit::SigninLimit,
+    session::{self, lock::SessionLocks, store::MemoryStore},
     state::AppState,
+    telemetry,
 };
 
 /// A bound, not yet serving, application with its provider found.
@@ -61,7 +61,7 @@ impl Application {
         let provider = match &config.provider {
             ProviderSource::Explicit(provider) => provider.clone(),
             ProviderSource::Discover(discovery) => {
-                let http = HttpClient::new(config.http_timeout)?;
+                let http = HttpClient::new(config.http_timeout, &config.proxy)?;
                 let provider = discovery::discover(&http, discovery)
                     .await
                     .with_context(|| {
@@ -110,10 +110,17 @@ impl Application {
 
     /// Builds everything and returns the router and its session store, without serving.
     pub fn build_router(&self) -> anyhow::Result<(Router, MemoryStore)> {
-        let http = HttpClient::new(self.config.http_timeout)?;
+        let http = HttpClient::new(self.config.http_timeout, &self.config.proxy)?;
         let redirect_uri = RedirectUrl::from_url(redirect_uri(&self.app_url)?);
         let oauth = OAuthClient::new(&self.config, &self.provider, redirect_uri, http.clone())?;
         let https = self.app_url.scheme() == "https";
+        let signin_limit = SigninLimit::new(
+            self.config.signin_rate_per_minute,
+            self.config.trust_forwarded_for,
+        );
+        if let Some(limit) = &signin_limit {
+            limit.spawn_pruner(Duration::from_secs(60));
+        }
         let state = AppState {
             oauth: Arc::new(oauth),
             http,
@@ -123,12 +130,13 @@ impl Application {
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
+            signin_limit: signin_limit.clone(),
             token_refresh_skew: self.config.token_refresh_skew,
         };
 
         // `__Host-` pins the cookie to this host and path when served over https.
         let cookie_name = if https { "__Host-session" } else { "session" };
-        let store = MemoryStore::new(MAX_SESSIONS, session::is_anonymous);
+        let store = MemoryStore::new(self.config.max_sessions, session::is_anonymous);
         store.spawn_purger(Duration::from_secs(60));
         let sessions = SessionManagerLayer::new(store.clone())
             .with_name(cookie_name)
@@ -163,7 +171,10 @@ impl Application {
         let router = routes::security_headers(router, &image_origin, https)?.layer(
             TraceLayer::new_for_http()
                 .make_span_with(http_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_request(())
+                .on_response(log_response)
+                // `log_response` already says a request failed: no second ERROR line.
+                .on_failure(()),
         );
         Ok((router, store))
     }
@@ -172,7 +183,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (router, _store) = self.build_router()?;
         tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
-        axum::serve(self.listener, router)
+        // With the peer address, for the per-client sign-in limit.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         tracing::info!("stopped");
@@ -183,8 +196,9 @@ impl Application {
     pub fn spawn(self) -> anyhow::Result<RunningApp> {
         let (router, sessions) = self.build_router()?;
         let url = self.app_url.clone();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(self.listener, router).await {
+            if let Err(err) = axum::serve(self.listener, service).await {
                 tracing::error!(error = %err, "server stopped");
             }
         });
@@ -214,9 +228,39 @@ pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {
 }
 
 /// The request span: method and *path* only. tower-http's default records the full URI, which
-/// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs).
+/// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs). The path is the
+/// visitor's text, so it is escaped and bounded.
 fn http_span(request: &Request) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %telemetry::escaped(request.uri().path(), 200),
+    )
+}
+
+/// The request's one log line, written when the response leaves: INFO when it went well (with
+/// what the handler said it did), WARN when it was refused, ERROR when it failed, with the error
+/// that [`AppError`] left behind.
+fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    if let Some(telemetry::Outcome(outcome)) = response.extensions().get() {
+        tracing::info!(status, ms, outcome = %outcome, "request done");
+        return;
+    }
+    match response.extensions().get::<ErrorReport>() {
+        Some(report) if response.status().is_server_error() => {
+            // Display, not Debug: the message's outside text was escaped when it was made
+            // (`telemetry::escaped`), so the line reads cleanly and stays one line.
+            let (error, hint) = (&report.message, report.hint);
+            tracing::error!(status, ms, %error, hint, "request failed");
+        }
+        Some(report) => tracing::warn!(status, ms, error = %report.message, "request refused"),
+        None if response.status().is_server_error() => {
+            tracing::error!(status, ms, "request failed")
+        }
+        None => tracing::info!(status, ms, "request done"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use url::Url;
 
-use crate::{http_client::HttpClient, oauth::OAuthClient};
+use crate::{http_client::HttpClient, oauth::OAuthClient, routes::rate_limit::SigninLimit};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -24,6 +24,8 @@ pub struct AppState {
     pub session_idle: Duration,
     /// How long logout waits for the revocations.
     pub revocation_timeout: Duration,
+    /// The per-client limit on starting sign-ins (`None`: off).
+    pub signin_limit: Option<SigninLimit>,
     /// Refresh access tokens this long before they expire.
     pub token_refresh_skew: Duration,
 }

@@ -1,32 +1,184 @@
-//! Logging: one `tracing` subscriber for the process, filtered by `RUST_LOG`.
+//! Logging: one `tracing` subscriber for the process, filtered by `RUST_LOG`, as text or as JSON
+//! (`LOG_FORMAT`), and the one helper through which outside text reaches a log line.
 //!
 //! Nothing secret is ever passed to a log macro: tokens, codes, verifiers and states live in
-//! redacting types, and the HTTP span records the path only (see `startup::http_span`).
+//! redacting types, and the request span records the path only. Each request is logged once,
+//! when it ends (see `startup::log_response`), with its error if it failed.
 
+use std::io::IsTerminal;
+
+use anyhow::bail;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
-/// The filter used when `RUST_LOG` is unset.
-const DEFAULT_FILTER: &str = "photo_connect=info,tower_http=info,warn";
+/// The filter used when `RUST_LOG` is unset. tower-sessions' own error events are off: a store
+/// failure becomes the request's error, logged once with the request.
+const DEFAULT_FILTER: &str = "photo_connect=info,demo_provider=info,tower_sessions_core=off,warn";
 
-/// Installs the global subscriber (human-readable lines on stderr). Call once from `main`.
-pub fn init() {
+/// Installs the global subscriber on stderr: human-readable lines (coloured only on a terminal),
+/// or one JSON object per line with `LOG_FORMAT=json` for log shippers. Call once from `main`.
+pub fn init() -> anyhow::Result<()> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let json = match std::env::var("LOG_FORMAT").unwrap_or_default().trim() {
+        "" | "text" => false,
+        "json" => true,
+        other => bail!(
+            "LOG_FORMAT={:?} is not valid: expected text or json",
+            escaped(other, 40)
+        ),
+    };
+    let ansi = !json && std::io::stderr().is_terminal();
+    tracing::subscriber::set_global_default(subscriber(filter, json, ansi, std::io::stderr))
+        .map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))
 }
 
-/// Installs a subscriber that writes every event, at the given filter, to `writer`. Tests use it
-/// with a buffer to prove that no secret reaches the logs. Does nothing if one is already set.
-pub fn init_with_writer<W>(filter: &str, writer: W)
+/// Installs a subscriber that writes every event, at the given filter, to `writer`, as text or
+/// (`json`) as JSON lines. Tests use it with a buffer to prove that no secret reaches the logs.
+/// Does nothing if one is already set.
+pub fn init_with_writer<W>(filter: &str, json: bool, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init();
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        EnvFilter::new(filter),
+        json,
+        false,
+        writer,
+    ));
+}
+
+/// The one subscriber shape: the filter, then text (ANSI colours only if `ansi`) or JSON with
+/// the request span's fields on every line.
+fn subscriber<W>(
+    filter: EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    if json {
+        Box::new(builder.json().with_current_span(true).finish())
+    } else {
+        Box::new(builder.with_ansi(ansi).finish())
+    }
+}
+
+/// Text from outside (a provider's response, a visitor's request) made safe for a log line or an
+/// error message: Debug-escaped, so no raw CR, LF, ESC or other control or invisible character
+/// gets through (a forged log line, a cleared terminal), and cut to `max` characters.
+pub fn escaped(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .flat_map(char::escape_debug)
+        .take(max)
+        .collect();
+    if text.chars().flat_map(char::escape_debug).nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// What a request did, put in its response's extensions (`(Extension(Outcome(..)), page)`), so
+/// the one line written when it ends says it. Outside text in it must go through [`escaped`].
+#[derive(Clone, Debug)]
+pub struct Outcome(pub String);
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Captures what a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn capture(json: bool, ansi: bool) -> String {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = subscriber(EnvFilter::new("info"), json, ansi, move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", method = "GET", path = "/cb");
+            let _entered = span.enter();
+            tracing::error!(
+                status = 502,
+                error = "a \"quoted\" reason",
+                "request failed"
+            );
+            tracing::info!(status = 200, "request done");
+        });
+        let bytes = buffer.0.lock().expect("buffer").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn json_logs_are_one_parseable_object_per_line_with_the_request_span() {
+        let out = capture(true, false);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for line in lines {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
+            assert_eq!(value["span"]["path"], "/cb", "{line}");
+            assert!(value["fields"]["message"].is_string(), "{line}");
+            assert!(value["level"].is_string() && value["timestamp"].is_string());
+        }
+        let first: serde_json::Value =
+            serde_json::from_str(out.lines().next().unwrap_or_default()).expect("json");
+        assert_eq!(first["fields"]["error"], "a \"quoted\" reason");
+    }
+
+    #[test]
+    fn text_logs_have_no_colour_codes_unless_asked() {
+        let plain = capture(false, false);
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert!(
+            plain.contains("request failed") && plain.contains("path=\"/cb\""),
+            "{plain}"
+        );
+        assert!(
+            capture(false, true).contains('\u{1b}'),
+            "a terminal gets colours"
+        );
+    }
+
+    #[test]
+    fn outside_text_is_escaped_and_bounded() {
+        assert_eq!(escaped("plain", 10), "plain");
+        assert_eq!(escaped("a\r\nb\x1b[2J", 40), "a\\r\\nb\\u{1b}[2J");
+        assert_eq!(
+            escaped("\u{202e}evil", 40),
+            "\\u{202e}evil",
+            "bidi overrides too"
+        );
+        assert_eq!(escaped("abcdef", 3), "abc…");
+        assert_eq!(escaped("abc", 3), "abc", "exactly the limit is not cut");
+        assert_eq!(
+            escaped("\n\n\n", 4),
+            "\\n\\n…",
+            "the escapes count toward the bound"
+        );
+        for hostile in ["\u{7}", "\u{0}", "\u{85}", "\u{2028}", "\u{feff}", "\t"] {
+            let out = escaped(hostile, 20);
+            assert!(
+                !out.chars()
+                    .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{feff}'),
+                "{out:?}"
+            );
+        }
+    }
 }

@@ -17,6 +17,7 @@ use crate::{DISPLAY_NAME, photos::DemoUser};
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
   <title>Sign in to {{ crate::DISPLAY_NAME }}</title>
   <link rel="stylesheet" href="/assets/provider.css">
 </head>
@@ -65,6 +66,7 @@ pub struct ConsentPage<'a> {
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
   <title>{{ crate::DISPLAY_NAME }}: request refused</title>
   <link rel="stylesheet" href="/assets/provider.css">
 </head>
@@ -126,7 +128,7 @@ fn with_headers(html: String, status: StatusCode, csp: &str) -> Response {
     response
 }
 
-/// `GET /assets/provider.css`: the provider's own look (dark, teal), unlike any client's.
+/// `GET /assets/provider.css`: the provider's own look (teal, light and dark), unlike any client's.
 pub async fn stylesheet() -> impl IntoResponse {
     (
         [
@@ -138,25 +140,77 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 const STYLESHEET: &str = r#"
-:root { font-family: Georgia, "Iowan Old Style", "Times New Roman", serif; color: #e8f4f2; background: #0c2a2a; line-height: 1.5; }
-body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem; box-sizing: border-box;
-  background: radial-gradient(circle at 20% 10%, #17504d, #0c2a2a 60%); }
-.panel { box-sizing: border-box; width: 100%; max-width: 460px; background: #10393a; border: 1px solid #2b6b66; border-radius: 18px; padding: 2rem; box-shadow: 0 20px 50px rgba(0,0,0,.35); }
-.brand { font-weight: 700; letter-spacing: .04em; color: #7fe0cf; margin: 0 0 1rem; }
-.tag { font: 600 .7rem system-ui, sans-serif; text-transform: uppercase; letter-spacing: .08em; background: #1f5a56; color: #cdf3ec; padding: .2rem .5rem; border-radius: 999px; margin-left: .4rem; }
-h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1.25rem; }
-fieldset { border: 1px solid #2b6b66; border-radius: 12px; padding: .75rem 1rem; margin: 0 0 1rem; }
-legend { padding: 0 .4rem; color: #a9d9d1; }
-.user { display: flex; gap: .6rem; align-items: center; padding: .45rem .25rem; cursor: pointer; }
-.user small { color: #a9d9d1; }
-.scopes { margin: 0 0 1rem; padding-left: 1.2rem; }
-code { background: #0c2a2a; padding: .05rem .35rem; border-radius: 6px; font-size: .85em; }
-.muted { color: #a9d9d1; font-size: .95rem; }
-.buttons { display: flex; gap: .75rem; margin-top: 1.25rem; }
-button { font: 700 1rem system-ui, sans-serif; padding: .75rem 1.5rem; border-radius: 10px; border: 2px solid #7fe0cf; background: #7fe0cf; color: #0c2a2a; cursor: pointer; }
-button.secondary { background: transparent; color: #e8f4f2; border-color: #5fa39a; }
-button:hover { filter: brightness(1.1); }
-:focus-visible { outline: 3px solid #ffd166; outline-offset: 3px; }
+/* Demo Photos, the demo provider: its own look (teal, a centred card), so a person sees they
+   have left the client's site. One sans-serif stack, light and dark, no inline styles (the CSP
+   allows only this file). Every colour pair meets WCAG AA. */
+:root {
+  --bg: #dcefeb; --glow: #bfe6de; --panel: #ffffff; --line: #b5d6cf; --ink: #0d2b2a; --muted: #37605b;
+  --brand: #0b6259; --tag-bg: #d3eee8; --tag-ink: #0a4a44; --accent: #0f766e; --accent-hover: #0b5e57;
+  --on-accent: #ffffff; --secondary: #0b5e57; --row: #f4faf9; --row-on: #e3f4f0; --code-bg: #e4f2ef;
+  --ring: #b45309; --shadow: 0 1px 2px rgba(13, 43, 42, .08), 0 18px 44px rgba(13, 43, 42, .14);
+  color-scheme: light dark;
+  font-family: "Avenir Next", Avenir, "Segoe UI Variable Text", "Segoe UI", Ubuntu, Cantarell, "Noto Sans",
+    "DejaVu Sans", system-ui, sans-serif;
+  color: var(--ink); background: var(--bg); line-height: 1.5;
+  -webkit-text-size-adjust: 100%; text-size-adjust: 100%;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #0c2a2a; --glow: #17504d; --panel: #10393a; --line: #2b6b66; --ink: #e8f4f2; --muted: #a9d9d1;
+    --brand: #7fe0cf; --tag-bg: #1f5a56; --tag-ink: #d5f6f0; --accent: #7fe0cf; --accent-hover: #a3eadd;
+    --on-accent: #0c2a2a; --secondary: #cdf3ec; --row: #0f3435; --row-on: #164746; --code-bg: #0c2a2a;
+    --ring: #ffd166; --shadow: 0 1px 2px rgba(0, 0, 0, .3), 0 20px 50px rgba(0, 0, 0, .35);
+  }
+}
+*, *::before, *::after { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: clamp(.75rem, 4vw, 2rem);
+  background: radial-gradient(circle at 20% 10%, var(--glow), var(--bg) 60%); }
+button, input { font: inherit; }
+.panel { width: 100%; max-width: 480px; background: var(--panel); border: 1px solid var(--line); border-radius: 20px;
+  padding: clamp(1.25rem, 5vw, 2.25rem); box-shadow: var(--shadow); }
+.brand { display: flex; flex-wrap: wrap; align-items: center; gap: .45rem .6rem; margin: 0 0 1.25rem;
+  font-weight: 700; font-size: 1.05rem; letter-spacing: .01em; color: var(--brand); }
+.brand::before { content: ""; flex: none; width: 1.6rem; height: 1.6rem; border-radius: 8px;
+  background: conic-gradient(from 200deg, #0f766e, #2bb3a0, #7fe0cf, #0f766e); }
+.tag { white-space: nowrap; font-size: .7rem; font-weight: 700; line-height: 1.2; text-transform: uppercase;
+  letter-spacing: .08em; background: var(--tag-bg); color: var(--tag-ink); padding: .3rem .6rem; border-radius: 999px; }
+h1 { font-size: clamp(1.35rem, 4.5vw, 1.6rem); line-height: 1.25; letter-spacing: -.01em; margin: 0 0 1.5rem; text-wrap: balance; }
+p { margin: 0 0 .75rem; }
+fieldset { border: 0; padding: 0; margin: 0 0 1.5rem; min-width: 0; }
+legend { padding: 0; margin-bottom: .55rem; font-weight: 700; }
+.user { display: flex; gap: .8rem; align-items: center; margin-top: .5rem; padding: .7rem .9rem; cursor: pointer;
+  background: var(--row); border: 1px solid var(--line); border-radius: 12px; transition: border-color .15s, background-color .15s; }
+.user:hover { border-color: var(--accent); }
+.user:has(input:checked) { background: var(--row-on); border-color: var(--accent); box-shadow: inset 0 0 0 1px var(--accent); }
+.user input { flex: none; width: 1.2rem; height: 1.2rem; margin: 0; accent-color: var(--accent); cursor: pointer; }
+.user input:focus-visible { outline: 3px solid var(--ring); outline-offset: 3px; }
+.user span { flex: 1; display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: .1rem .75rem; }
+.user small { color: var(--muted); font-size: .875rem; }
+.scopes { list-style: none; margin: 0 0 1.25rem; padding: 0; }
+.scopes li { position: relative; padding-left: 1.9rem; margin-bottom: .4rem; }
+.scopes li::before { content: "\2713"; content: "\2713" / ""; position: absolute; left: 0; top: .1rem; width: 1.3rem; height: 1.3rem;
+  display: grid; place-items: center; border-radius: 50%; background: var(--accent); color: var(--on-accent);
+  font-size: .75rem; font-weight: 700; line-height: 1; }
+code { font: .85em/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  background: var(--code-bg); border: 1px solid var(--line); padding: .05rem .4rem; border-radius: 6px; }
+.muted { color: var(--muted); font-size: .95rem; }
+.muted strong { color: var(--ink); overflow-wrap: anywhere; }
+#reason { font-weight: 600; }
+.buttons { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1.5rem; }
+button { min-height: 2.75rem; padding: .7rem 1.5rem; font-weight: 700; line-height: 1.2; cursor: pointer;
+  border-radius: 10px; border: 2px solid var(--accent); background: var(--accent); color: var(--on-accent);
+  transition: background-color .15s, border-color .15s; }
+button:hover { background: var(--accent-hover); border-color: var(--accent-hover); }
+button.secondary { background: transparent; color: var(--secondary); border-color: var(--line); }
+button.secondary:hover { background: var(--row-on); border-color: var(--accent); }
+:focus-visible { outline: 3px solid var(--ring); outline-offset: 3px; }
+@media (max-width: 480px) {
+  body { place-items: start stretch; }
+  .buttons button { flex: 1 1 8rem; }
+}
+@media (prefers-reduced-motion: reduce) {
+  .user, button { transition: none; }
+}
 "#;
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use anyhow::bail;
 use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
-use super::{Config, Discovery, ProviderConfig, ProviderSource, TokenAuth, parse_base_url};
+use super::{
+    Config, Discovery, OutboundProxy, ProviderConfig, ProviderSource, TokenAuth, parse_base_url,
+};
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -42,12 +44,22 @@ impl Config {
         let http_timeout = vars.parse("HTTP_TIMEOUT_SECS", "10", seconds);
         let pending_login_ttl = vars.parse("PENDING_LOGIN_TTL_SECS", "600", seconds);
         let revocation_timeout = vars.parse("REVOCATION_TIMEOUT_SECS", "3", seconds);
+        let signin_rate_per_minute =
+            vars.parse("SIGNIN_RATE_PER_MINUTE", "60", |v| Ok(v.parse::<u32>()?));
+        let trust_forwarded_for = vars.parse("TRUST_FORWARDED_FOR", "false", |v| {
+            v.parse::<bool>()
+                .map_err(|_| anyhow::anyhow!("expected true or false"))
+        });
+        let max_sessions = vars.parse("MAX_SESSIONS", "100000", |v| {
+            Ok(usize::try_from(parse_positive(v)?)?)
+        });
         let session_idle = vars.parse("SESSION_IDLE_MINUTES", "30", |v| {
             Ok(Duration::from_secs(60 * parse_positive(v)?))
         });
         let token_refresh_skew = vars.parse("TOKEN_REFRESH_SKEW_SECS", "30", |v| {
             Ok(Duration::from_secs(v.parse::<u64>()?))
         });
+        let proxy = outbound_proxy(&mut vars);
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
             vars.errors.push(
@@ -77,6 +89,10 @@ impl Config {
             pending_login_ttl: pending_login_ttl.ok_or_else(missing)?,
             session_idle: session_idle.ok_or_else(missing)?,
             revocation_timeout: revocation_timeout.ok_or_else(missing)?,
+            signin_rate_per_minute: signin_rate_per_minute.ok_or_else(missing)?,
+            trust_forwarded_for: trust_forwarded_for.ok_or_else(missing)?,
+            max_sessions: max_sessions.ok_or_else(missing)?,
+            proxy,
         })
     }
 }
@@ -136,6 +152,28 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
         }
     }
     Some(ProviderSource::Demo)
+}
+
+/// The standard proxy variables; lower case wins over upper case, as curl does.
+fn outbound_proxy(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> OutboundProxy {
+    let mut either = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        let set = if vars.get(&lower).is_some() {
+            lower
+        } else {
+            name.to_owned()
+        };
+        vars.optional(&set, |v| Ok(Url::parse(v)?)).flatten()
+    };
+    let all = either("ALL_PROXY");
+    let https = either("HTTPS_PROXY").or_else(|| all.clone());
+    let http = either("HTTP_PROXY").or(all);
+    let no_proxy = vars.get("no_proxy").or_else(|| vars.get("NO_PROXY"));
+    OutboundProxy {
+        https,
+        http,
+        no_proxy,
+    }
 }
 
 /// Reads variables and collects every problem, so one start reports all of them.
@@ -247,6 +285,9 @@ mod tests {
         assert_eq!(config.pending_login_ttl, Duration::from_secs(600));
         assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
         assert_eq!(config.revocation_timeout, Duration::from_secs(3));
+        assert_eq!(config.signin_rate_per_minute, 60);
+        assert!(!config.trust_forwarded_for);
+        assert_eq!(config.max_sessions, 100_000);
         assert_eq!(config.token_refresh_skew, Duration::from_secs(30));
     }
 
@@ -393,11 +434,40 @@ mod tests {
         let read = read.into_inner();
         assert!(read.len() > 15, "{read:?}");
         for name in read {
+            // Lower-case proxy variables are the same as their documented upper-case form.
+            let name = name.to_ascii_uppercase();
             assert!(
                 env_example.contains(&format!("{name}=")),
                 "{name} is read but not documented in .env.example (which --help prints)"
             );
         }
+    }
+
+    #[test]
+    fn the_standard_proxy_variables_are_read() {
+        let config = from(&[
+            ("HTTPS_PROXY", "http://proxy.corp:3128"),
+            ("http_proxy", "http://lower.corp:8080"),
+            ("HTTP_PROXY", "http://upper.corp:8080"),
+            ("NO_PROXY", "internal.corp,10.0.0.0/8"),
+        ])
+        .expect("valid");
+        let proxy = config.proxy;
+        assert_eq!(
+            proxy.https.expect("https").as_str(),
+            "http://proxy.corp:3128/"
+        );
+        assert_eq!(
+            proxy.http.expect("http").as_str(),
+            "http://lower.corp:8080/"
+        );
+        assert_eq!(proxy.no_proxy.as_deref(), Some("internal.corp,10.0.0.0/8"));
+        let all = from(&[("ALL_PROXY", "http://all.corp:1")])
+            .expect("valid")
+            .proxy;
+        assert!(all.https.is_some() && all.http.is_some());
+        let err = from(&[("HTTPS_PROXY", "not a url")]).expect_err("invalid");
+        assert!(format!("{err:#}").contains("HTTPS_PROXY"));
     }
 
     #[test]

@@ -125,6 +125,29 @@ pub struct Config {
     /// `REVOCATION_TIMEOUT_SECS`: how long logout waits for the provider to revoke the tokens
     /// (both at once) before logging out locally anyway. Default 3.
     pub revocation_timeout: Duration,
+    /// `SIGNIN_RATE_PER_MINUTE`: sign-ins one client may start per minute (each not-connected
+    /// home-page view starts one); 0 turns the limit off. Default 60.
+    pub signin_rate_per_minute: u32,
+    /// `TRUST_FORWARDED_FOR`: `true` behind a reverse proxy you run, so the client is the last
+    /// `X-Forwarded-For` address rather than the proxy's. Default `false`.
+    pub trust_forwarded_for: bool,
+    /// `MAX_SESSIONS`: most sessions the in-memory store keeps. Full, it refuses new sign-ins
+    /// (a "busy" page) rather than dropping ones in flight. Default 100 000.
+    pub max_sessions: usize,
+    /// The standard proxy variables, for every call to the provider.
+    pub proxy: OutboundProxy,
+}
+
+/// An outbound HTTP proxy, from the standard variables (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, `NO_PROXY`, upper or lower case). Loopback addresses never go through it.
+#[derive(Clone, Debug, Default)]
+pub struct OutboundProxy {
+    /// For `https://` endpoints: `HTTPS_PROXY`, else `ALL_PROXY`.
+    pub https: Option<Url>,
+    /// For `http://` endpoints: `HTTP_PROXY`, else `ALL_PROXY`.
+    pub http: Option<Url>,
+    /// `NO_PROXY`: hosts, domains and CIDR ranges that bypass the proxy.
+    pub no_proxy: Option<String>,
 }
 
 impl Config {
@@ -143,6 +166,10 @@ impl Config {
             pending_login_ttl: Duration::from_secs(600),
             session_idle: Duration::from_secs(30 * 60),
             revocation_timeout: Duration::from_secs(3),
+            signin_rate_per_minute: 0,
+            trust_forwarded_for: false,
+            max_sessions: 100_000,
+            proxy: OutboundProxy::default(),
         }
     }
 }

@@ -79,7 +79,8 @@ pub fn parse_callback(raw_query: Option<&str>) -> Result<Callback, CallbackError
     // An error wins over a code sent alongside it: never exchange a code from an error response.
     if let Some(error) = params.remove("error") {
         return Ok(Callback::Error {
-            error: form::truncate(&error, 64),
+            // The visitor's (or a forger's) text: escaped and bounded before it can reach a log.
+            error: crate::telemetry::escaped(&error, 64),
             state,
             iss,
         });

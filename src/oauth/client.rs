@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::{
     config::{Config, ProviderConfig, TokenAuth},
-    http_client::HttpClient,
+    http_client::{HttpClient, HttpError, HttpErrorKind},
     oauth::{
         callback::issuer_matches,
         pending::PendingLogin,
@@ -36,6 +36,8 @@ pub struct OAuthClient {
     client_secret: ClientSecret,
     token_auth: TokenAuth,
     revocation_url: Option<RevocationUrl>,
+    /// The token endpoint's `host[:port]`, named in every error about it.
+    token_host: String,
     http: HttpClient,
 }
 
@@ -71,6 +73,7 @@ impl OAuthClient {
             client_secret: secret,
             token_auth: config.token_auth,
             revocation_url: provider.revocation_url.clone(),
+            token_host: HttpError::new(provider.token_url.url(), HttpErrorKind::Timeout).host,
             http,
         })
     }
@@ -112,7 +115,7 @@ impl OAuthClient {
             .set_pkce_verifier(pending.verifier)
             .request_async(&self.http)
             .await
-            .map_err(classify_token_error)?;
+            .map_err(|err| classify_token_error(err, &self.token_host))?;
         TokenSet::from_response(&response, &self.scopes, now)
     }
 
@@ -128,7 +131,7 @@ impl OAuthClient {
             .exchange_refresh_token(refresh_token)
             .request_async(&self.http)
             .await
-            .map_err(|err| RefreshError::from(classify_token_error(err)))?;
+            .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
         let mut fresh = TokenSet::from_response(&response, &self.scopes, now)
             .map_err(RefreshError::Transient)?;
         if fresh.refresh_token.is_none() {
@@ -171,15 +174,14 @@ impl OAuthClient {
                 request
             }
         };
-        let request = request
-            .form(&form)
-            .build()
-            .map_err(|e| crate::http_client::HttpError::Other(e.without_url().to_string()))?;
+        let request = request.form(&form).build().map_err(|e| {
+            HttpError::new(url.url(), HttpErrorKind::Other(e.without_url().to_string()))
+        })?;
         let response = self.http.send(request).await?;
         // 200 also means "the token was already invalid" (RFC 7009 §2.2).
         match response.status.as_u16() {
             200 => Ok(()),
-            status => Err(RevokeError::Status(status)),
+            status => Err(HttpError::new(url.url(), HttpErrorKind::Status(status)).into()),
         }
     }
 }
@@ -204,7 +206,7 @@ mod tests {
             require_iss: false,
         };
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
-        let http = HttpClient::new(Duration::from_secs(1)).expect("client");
+        let http = HttpClient::new(Duration::from_secs(1), &Default::default()).expect("client");
         OAuthClient::new(&config, &provider, redirect, http).expect("client")
     }
 

@@ -10,6 +10,7 @@ use url::Url;
 use crate::{
     config::{Discovery, ProviderConfig},
     http_client::HttpClient,
+    telemetry::escaped,
 };
 
 /// The metadata fields this client uses (RFC 8414 §2, RFC 9207 §3). Others are ignored.
@@ -54,9 +55,9 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
     // RFC 8414 §3.3: identical, byte for byte; no normalization (no trailing-slash leniency).
     if metadata.issuer.as_bytes() != discovery.issuer.as_bytes() {
         bail!(
-            "the metadata's issuer {:?} is not identical to OAUTH_ISSUER {:?} (RFC 8414 §3.3); refusing to use it",
-            metadata.issuer,
-            discovery.issuer
+            "the metadata's issuer \"{}\" is not identical to OAUTH_ISSUER \"{}\" (RFC 8414 §3.3); refusing to use it",
+            escaped(&metadata.issuer, 200),
+            escaped(&discovery.issuer, 200)
         );
     }
     // RFC 9700 §2.1.1: PKCE support is advertised through this list; without S256 the provider may

@@ -9,7 +9,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{form, http_client::HttpError};
+use crate::{http_client::HttpError, telemetry::escaped};
 
 /// Upper bound on a token lifetime we will believe, so `now + expires_in` never overflows.
 pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -55,7 +55,7 @@ impl From<ExchangeError> for RefreshError {
     /// (RFC 6749 §5.2); anything else might.
     fn from(err: ExchangeError) -> Self {
         match err {
-            ExchangeError::Rejected(code)
+            ExchangeError::Rejected { code, .. }
                 if code == "invalid_grant" || code == "invalid_client" =>
             {
                 RefreshError::Fatal(code)
@@ -70,23 +70,20 @@ impl From<ExchangeError> for RefreshError {
 pub enum RevokeError {
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error("the revocation endpoint answered HTTP {0}")]
-    Status(u16),
 }
 
 /// Why the code exchange failed. Never carries a token, code, verifier or response body.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     /// The token endpoint answered with an OAuth error (RFC 6749 §5.2), e.g. `invalid_grant`.
-    #[error("the token endpoint refused the request: {0:?}")]
-    Rejected(String),
-    #[error("the token endpoint timed out")]
-    Timeout,
-    #[error("the token endpoint could not be reached: {0}")]
-    Unreachable(HttpError),
-    /// Not a valid token response (not JSON, wrong types, a redirect, …).
-    #[error("the token endpoint sent an invalid response: {0}")]
-    InvalidResponse(String),
+    #[error("the token endpoint {host} refused the request: {code}")]
+    Rejected { host: String, code: String },
+    /// Timed out, refused, TLS, a non-OAuth error status, a body over the cap.
+    #[error("the token endpoint {0}")]
+    Http(HttpError),
+    /// Not a valid token response (not JSON, wrong types, …).
+    #[error("the token endpoint {host} sent an invalid response: {detail}")]
+    InvalidResponse { host: String, detail: String },
     /// RFC 6749 §7.1: a client must not use a token whose type it does not understand.
     #[error("unsupported token_type {0:?}")]
     UnsupportedTokenType(String),
@@ -104,9 +101,7 @@ impl TokenSet {
         // refused rather than sent as if it were one (RFC 6749 §7.1).
         if *response.token_type() != BasicTokenType::Bearer {
             let kind = response.token_type().as_ref();
-            return Err(ExchangeError::UnsupportedTokenType(form::truncate(
-                kind, 32,
-            )));
+            return Err(ExchangeError::UnsupportedTokenType(escaped(kind, 32)));
         }
         let expires_at = response.expires_in().map(|d| {
             let secs = d.as_secs().min(MAX_TOKEN_LIFETIME_SECS);
@@ -126,31 +121,52 @@ impl TokenSet {
     }
 }
 
-/// Maps the `oauth2` crate's error to ours. `RequestTokenError::Parse` carries the raw response
+/// Maps the `oauth2` crate's error to ours; `host` is the token endpoint's. Everything the
+/// provider wrote (its error code, the member names in a JSON path) is escaped and bounded
+/// (`telemetry::escaped`): it will reach a log line. `RequestTokenError::Parse` carries the raw
 /// body, which may hold a real token: only the JSON path and the error category are kept.
 pub(crate) fn classify_token_error(
     err: RequestTokenError<HttpError, BasicErrorResponse>,
+    host: &str,
 ) -> ExchangeError {
+    let host = host.to_owned();
     match err {
-        RequestTokenError::ServerResponse(response) => {
-            ExchangeError::Rejected(form::truncate(response.error().as_ref(), 64))
-        }
-        RequestTokenError::Request(HttpError::Timeout) => ExchangeError::Timeout,
-        RequestTokenError::Request(err) => ExchangeError::Unreachable(err),
-        RequestTokenError::Parse(err, _raw_body) => ExchangeError::InvalidResponse(format!(
-            "{:?} error at {}",
-            err.inner().classify(),
-            err.path()
-        )),
-        RequestTokenError::Other(message) => {
-            ExchangeError::InvalidResponse(form::truncate(&message, 120))
-        }
+        RequestTokenError::ServerResponse(response) => ExchangeError::Rejected {
+            host,
+            code: escaped(response.error().as_ref(), 64),
+        },
+        RequestTokenError::Request(err) => ExchangeError::Http(err),
+        RequestTokenError::Parse(err, _raw_body) => ExchangeError::InvalidResponse {
+            host,
+            detail: format!(
+                "{:?} error at {}",
+                err.inner().classify(),
+                escaped(&err.path().to_string(), 120)
+            ),
+        },
+        RequestTokenError::Other(message) => ExchangeError::InvalidResponse {
+            host,
+            detail: escaped(&message, 120),
+        },
+    }
+}
+
+impl ExchangeError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ExchangeError::Http(err) if err.is_timeout())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rejected(code: &str) -> ExchangeError {
+        ExchangeError::Rejected {
+            host: "as.example".into(),
+            code: code.into(),
+        }
+    }
 
     fn requested() -> Vec<String> {
         vec!["photos".into()]
@@ -219,17 +235,20 @@ mod tests {
     #[test]
     fn only_a_dead_grant_or_client_makes_a_refresh_failure_fatal() {
         for code in ["invalid_grant", "invalid_client"] {
-            let err = RefreshError::from(ExchangeError::Rejected(code.into()));
+            let err = RefreshError::from(rejected(code));
             assert!(
                 matches!(err, RefreshError::Fatal(ref c) if c == code),
                 "{code}"
             );
         }
         for transient in [
-            ExchangeError::Rejected("invalid_request".into()),
-            ExchangeError::Rejected("temporarily_unavailable".into()),
-            ExchangeError::Timeout,
-            ExchangeError::InvalidResponse("x".into()),
+            rejected("invalid_request"),
+            rejected("temporarily_unavailable"),
+            rejected("invalid_client_x"),
+            ExchangeError::InvalidResponse {
+                host: "as.example".into(),
+                detail: "x".into(),
+            },
         ] {
             let err = RefreshError::from(transient);
             assert!(matches!(err, RefreshError::Transient(_)), "{err:?}");

@@ -3,7 +3,7 @@
 //! photos, so no page has the code in its URL (RFC 6749 §3.1.2.5, OAuth 2.1 §2.3.6).
 
 use axum::{
-    Router,
+    Extension, Router,
     extract::{RawQuery, State},
     http::{HeaderValue, header},
     response::Redirect,
@@ -17,6 +17,7 @@ use crate::{
     routes::method_not_allowed,
     session::AppSession,
     state::{AppState, now},
+    telemetry::{self, Outcome},
 };
 
 pub fn router() -> Router<AppState> {
@@ -34,7 +35,7 @@ async fn finish_login(
     State(state): State<AppState>,
     session: AppSession,
     RawQuery(query): RawQuery,
-) -> Result<Redirect> {
+) -> Result<(Extension<Outcome>, Redirect)> {
     // 1. The query is checked before any session or provider work (RFC 6749 §10.14).
     let callback = parse_callback(query.as_deref())?;
     let (callback_state, iss) = match &callback {
@@ -70,8 +71,10 @@ async fn finish_login(
             let tokens = state.oauth.exchange(code, pending, now()).await?;
             // 4. New session id, the connected idle limit, the tokens (server-side only).
             session.connect(&tokens, state.session_idle).await?;
-            tracing::info!(scopes = ?tokens.scopes, "sign-in completed");
-            Ok(Redirect::to("/photos"))
+            // The granted scopes are the provider's text: escaped and bounded.
+            let scopes = telemetry::escaped(&tokens.scopes.join(" "), 100);
+            let outcome = Outcome(format!("signed in; scopes {scopes}"));
+            Ok((Extension(outcome), Redirect::to("/photos")))
         }
     }
 }

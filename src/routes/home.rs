@@ -2,14 +2,14 @@
 //! authorize URL with a fresh state and PKCE challenge. Connected: the provider, a link to the
 //! photos and a logout button.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Extension, Router,
-    extract::{RawQuery, State},
-    http::HeaderMap,
+    extract::{ConnectInfo, RawQuery, State},
+    http::{HeaderMap, header},
     routing::get,
 };
 
@@ -22,7 +22,10 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(show_home))
+    // HEAD answers like GET without starting a sign-in: a link checker or a monitor probing the
+    // home page must not create a session (axum would otherwise run the GET handler).
+    let head = || async { [(header::CONTENT_TYPE, "text/html; charset=utf-8")] };
+    Router::new().route("/", get(show_home).head(head))
 }
 
 #[derive(Template, WebTemplate)]
@@ -41,6 +44,7 @@ struct HomePage {
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
 async fn show_home(
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     State(state): State<AppState>,
     session: AppSession,
     RawQuery(query): RawQuery,
@@ -67,6 +71,14 @@ async fn show_home(
         .is_some_and(|mode| mode.as_bytes() != b"navigate")
     {
         return Err(AppError::NotANavigation);
+    }
+
+    // One client cannot fill the store with pending logins (each view stores one).
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    if let Some(limit) = &state.signin_limit
+        && !limit.allow(peer, &headers)
+    {
+        return Err(AppError::TooManySignIns);
     }
 
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two

@@ -1,7 +1,7 @@
 //! `POST /logout`: revokes the tokens at the provider (RFC 7009) and ends the session.
 
 use axum::{
-    Router,
+    Extension, Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, header},
@@ -15,6 +15,7 @@ use crate::{
     oauth::TokenSet,
     session::AppSession,
     state::{AppState, now},
+    telemetry::Outcome,
 };
 
 pub fn router() -> Router<AppState> {
@@ -28,7 +29,7 @@ async fn logout(
     session: AppSession,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Redirect> {
+) -> Result<(Extension<Outcome>, Redirect)> {
     if !same_origin(&headers, &state.app_origin) {
         return Err(AppError::Csrf);
     }
@@ -61,8 +62,11 @@ async fn logout(
         None => "signed-out".to_owned(),
     };
     session.end().await?;
-    tracing::info!("signed out");
-    Ok(Redirect::to(&format!("/?notice={notice}")))
+    let outcome = Outcome(format!("signed out ({notice})"));
+    Ok((
+        Extension(outcome),
+        Redirect::to(&format!("/?notice={notice}")),
+    ))
 }
 
 /// What the provider heard of the logout.
@@ -98,17 +102,20 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet) -> Revocation {
         tokio::time::timeout(timeout, refresh),
         tokio::time::timeout(timeout, access)
     );
-    let mut outcome = Revocation::Done;
-    for (kind, result) in [("refresh_token", refresh), ("access_token", access)] {
-        let failure = match result {
-            Ok(Ok(())) => continue,
-            Ok(Err(err)) => err.to_string(),
-            Err(_) => format!("no answer within {} s", timeout.as_secs()),
-        };
-        tracing::warn!(kind, error = %failure, "token revocation failed; logged out locally");
-        outcome = Revocation::Failed;
+    let failures: Vec<String> = [("refresh_token", refresh), ("access_token", access)]
+        .into_iter()
+        .filter_map(|(kind, result)| match result {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(format!("{kind}: {err}")),
+            Err(_) => Some(format!("{kind}: no answer within {} s", timeout.as_secs())),
+        })
+        .collect();
+    if failures.is_empty() {
+        return Revocation::Done;
     }
-    outcome
+    let failures = failures.join("; ");
+    tracing::warn!(error = %failures, "revocation failed; logged out locally anyway");
+    Revocation::Failed
 }
 
 /// Whether a POST comes from our own pages: `Origin` is ours or absent (non-browser clients; the

@@ -7,6 +7,7 @@ mod health;
 mod home;
 mod logout;
 mod photos;
+pub mod rate_limit;
 pub mod setup_check;
 
 use axum::{

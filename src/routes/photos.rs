@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{Router, extract::State, routing::get};
+use axum::{Extension, Router, extract::State, routing::get};
 
 use crate::{
     error::{AppError, Result},
@@ -14,6 +14,7 @@ use crate::{
     routes::method_not_allowed,
     session::{AppSession, Connected},
     state::{AppState, now},
+    telemetry::Outcome,
 };
 
 pub fn router() -> Router<AppState> {
@@ -47,15 +48,18 @@ enum RefreshReason {
 async fn show_photos(
     State(state): State<AppState>,
     Connected { session, tokens }: Connected,
-) -> Result<PhotosPage> {
+) -> Result<(Extension<Outcome>, PhotosPage)> {
     let mut tokens = tokens;
+    let mut refreshed = Vec::new();
     if tokens.needs_refresh(now(), state.token_refresh_skew) {
         tokens = refresh(&state, &session, &tokens, RefreshReason::Expiring).await?;
+        refreshed.push(RefreshReason::Expiring);
     }
     let api = &state.photos_api_url;
     let photos = match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
         Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
             tokens = refresh(&state, &session, &tokens, RefreshReason::Rejected).await?;
+            refreshed.push(RefreshReason::Rejected);
             photos_api::fetch_photos(&state.http, api, &tokens.access_token).await
         }
         first => first,
@@ -70,13 +74,21 @@ async fn show_photos(
         }
         Err(err) => return Err(err.into()),
     };
-    Ok(PhotosPage {
+    let outcome = match refreshed.as_slice() {
+        [] => format!("{} photos", photos.len()),
+        reasons => format!(
+            "{} photos; access token refreshed ({reasons:?})",
+            photos.len()
+        ),
+    };
+    let page = PhotosPage {
         provider_name: state.provider_name.clone(),
         photos,
         csrf_token: session.logout_token().await?,
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
-    })
+    };
+    Ok((Extension(Outcome(outcome)), page))
 }
 
 /// Refreshes the tokens and stores the result. Single-flight comes from the session lock: the
@@ -88,21 +100,16 @@ async fn refresh(
     current: &TokenSet,
     reason: RefreshReason,
 ) -> Result<TokenSet> {
+    tracing::debug!(?reason, "refreshing the access token");
     match state.oauth.refresh(current, now()).await {
         Ok(fresh) => {
             session.update_tokens(&fresh).await?;
-            tracing::info!(
-                ?reason,
-                refreshed = fresh.refreshed,
-                "access token refreshed"
-            );
             Ok(fresh)
         }
-        Err(RefreshError::Fatal(reason)) => {
+        Err(RefreshError::Fatal(why)) => {
             // The grant is gone: forget the tokens so the home page offers to connect again.
-            tracing::warn!(reason = ?reason, "refresh refused; tokens cleared");
             session.forget_tokens().await?;
-            Err(AppError::Reconnect)
+            Err(AppError::Reconnect(why))
         }
         Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),
     }

@@ -1,6 +1,8 @@
 //! The in-memory session store: tower-sessions' `MemoryStore` never deletes expired records, and
 //! every anonymous home-page view creates a session (it holds the pending login), so this one
-//! purges expired records in the background and caps how many it keeps.
+//! purges expired records in the background and caps how many it keeps. Full, it turns away
+//! new anonymous sessions (the visitor sees "busy, try again in a minute") and never drops
+//! one already stored: a flood cannot cancel sign-ins waiting for their callback.
 //!
 //! Records live in this process only: use a shared store (Redis) to run several instances.
 //! Hand-written rather than a crate: tower-sessions' stores neither cap nor refuse resurrecting
@@ -17,28 +19,27 @@ use tower_sessions::{
     session_store,
 };
 
-/// Default cap on stored sessions (about 1 KiB each, so roughly 100 MiB at the cap).
-pub const MAX_SESSIONS: usize = 100_000;
+/// The error a full store answers with (the web layer shows it as "busy").
+pub const STORE_FULL: &str = "the session store is full";
 
-/// Which records a full store may evict (the app passes "anonymous", so connected visitors are
-/// never pushed out by a flood).
-pub type Evictable = fn(&Record) -> bool;
+/// Which new records a full store may turn away (the app passes "anonymous": a sign-in that
+/// completes, i.e. a connected session, is always admitted).
+pub type Expendable = fn(&Record) -> bool;
 
-/// A purging, bounded in-memory store. At the cap it evicts only [`Evictable`] records, so a
-/// flood of drive-by visits cannot lock everyone out.
+/// A purging, bounded in-memory store.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<Id, Record>>>,
     max_sessions: usize,
-    evictable: Evictable,
+    expendable: Expendable,
 }
 
 impl MemoryStore {
-    pub fn new(max_sessions: usize, evictable: Evictable) -> Self {
+    pub fn new(max_sessions: usize, expendable: Expendable) -> Self {
         Self {
             records: Arc::default(),
             max_sessions,
-            evictable,
+            expendable,
         }
     }
 
@@ -89,32 +90,16 @@ impl MemoryStore {
     }
 }
 
-/// At the cap: drop expired records, then, if still full, the anonymous sessions closest to
-/// expiry (a tenth of the cap at once, so a flood costs one scan per batch). Connected sessions
-/// are never evicted; a flood of anonymous visits only pushes out other anonymous visits.
-fn make_room(records: &mut HashMap<Id, Record>, max_sessions: usize, evictable: Evictable) {
-    let now = OffsetDateTime::now_utc();
-    records.retain(|_, r| r.expiry_date > now);
-    if records.len() < max_sessions {
-        return;
-    }
-    let mut anonymous: Vec<(OffsetDateTime, Id)> = records
-        .iter()
-        .filter(|(_, r)| evictable(r))
-        .map(|(id, r)| (r.expiry_date, *id))
-        .collect();
-    anonymous.sort_unstable_by_key(|(expiry, _)| *expiry);
-    for (_, id) in anonymous.into_iter().take((max_sessions / 10).max(1)) {
-        records.remove(&id);
-    }
-}
-
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut records = self.records.lock().await;
-        if records.len() >= self.max_sessions {
-            make_room(&mut records, self.max_sessions, self.evictable);
+        if records.len() >= self.max_sessions && (self.expendable)(record) {
+            let now = OffsetDateTime::now_utc();
+            records.retain(|_, r| r.expiry_date > now);
+            if records.len() >= self.max_sessions {
+                return Err(session_store::Error::Backend(STORE_FULL.into()));
+            }
         }
         while records.contains_key(&record.id) {
             record.id = Id::default();
@@ -187,43 +172,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn c35_a_full_store_evicts_anonymous_sessions_never_connected_ones() {
+    async fn c35_a_full_store_refuses_new_anonymous_sessions_and_drops_none_it_holds() {
         let store = MemoryStore::new(10, unless_kept);
-        let mut connected = record(time::Duration::minutes(1));
-        connected.data.insert("kept".into(), serde_json::json!({}));
-        store.create(&mut connected).await.expect("create");
-        for _ in 0..100 {
-            let mut anonymous = record(time::Duration::minutes(10));
-            store
-                .create(&mut anonymous)
-                .await
-                .expect("a flood never refuses");
-        }
-        assert!(store.len().await <= 10);
-        assert!(
-            store.contains(&connected.id).await,
-            "the connected session survives the flood"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_full_store_evicts_a_tenth_of_its_cap_closest_to_expiry_first() {
-        let store = MemoryStore::new(20, any);
-        let mut ids = Vec::new();
-        for minutes in 1..=20 {
+        let mut held = Vec::new();
+        for minutes in 1..=10 {
             let mut r = record(time::Duration::minutes(minutes));
-            store.create(&mut r).await.expect("create");
-            ids.push(r.id);
+            store.create(&mut r).await.expect("below the cap");
+            held.push(r.id);
         }
-        let mut newcomer = record(time::Duration::minutes(30));
-        store.create(&mut newcomer).await.expect("create");
-        assert_eq!(
-            store.len().await,
-            19,
-            "two evicted (a tenth of 20), one added"
-        );
-        assert!(!store.contains(&ids[0]).await && !store.contains(&ids[1]).await);
-        assert!(store.contains(&ids[2]).await && store.contains(&newcomer.id).await);
+        for _ in 0..100 {
+            let mut flood = record(time::Duration::minutes(10));
+            let err = store.create(&mut flood).await.expect_err("full");
+            assert_eq!(err.to_string(), STORE_FULL);
+        }
+        for id in &held {
+            assert!(
+                store.contains(id).await,
+                "a sign-in in flight is never evicted"
+            );
+        }
+        let mut connected = record(time::Duration::minutes(30));
+        connected.data.insert("kept".into(), serde_json::json!({}));
+        store
+            .create(&mut connected)
+            .await
+            .expect("a completed sign-in is always admitted");
+        assert_eq!(store.len().await, 11);
     }
 
     #[tokio::test]

@@ -1,6 +1,14 @@
-//! An accessibility pass on every page a person sees, in a real browser: the checklist in
-//! `checklist.js`, a keyboard walk (Tab reaches every control, in order, with a visible focus
-//! ring) and reflow (no sideways scrolling at 320 CSS px, WCAG 1.4.10).
+//! An accessibility pass on every page a person sees, in a real browser, in the light and the
+//! dark scheme: the checklist in `checklist.js` (at desktop and phone width), a keyboard walk
+//! (Tab reaches every control, in order, with a visible focus ring) and reflow (no sideways
+//! scrolling at 320 CSS px, WCAG 1.4.10). Each audited page is photographed at desktop and
+//! phone size (`<page>-<light|dark>[-phone].png`), and the look each page owes its message is
+//! checked too: a declined consent is calm, a logout is a success, the provider's tag stays
+//! on one line.
+//!
+//! The pages: home (not connected, connected, signed out, at the wrong address), the provider's
+//! consent page, photos, the error pages for a declined consent, a passing fault and a missing
+//! page.
 
 use anyhow::ensure;
 use fantoccini::{
@@ -13,43 +21,61 @@ use serde_json::json;
 
 use crate::{
     driver::{with_browser, with_dark_browser},
-    helpers::{TestApp, click, describe, eval, find, screenshot, serve_page},
+    helpers::{
+        DESKTOP, PHONE, TestApp, calm, click, describe, eval, find, screenshot, serve_page,
+        set_viewport, wait_for_text,
+    },
+    sign_in::loaded_photos,
 };
 
 const CHECKLIST: &str = include_str!("checklist.js");
 
 #[tokio::test]
 async fn every_page_passes_the_accessibility_checklist() {
-    with_browser(|c| async move {
-        let problems = audit_every_page(&c, Scheme::Light).await?;
-        ensure!(
-            problems.is_empty(),
-            "accessibility problems:\n  {}",
-            problems.join("\n  ")
-        );
-        Ok(())
+    with_browser(|c| async move { expect_none(audit_every_page(&c, Scheme::Light).await?) }).await;
+}
+
+#[tokio::test]
+async fn every_page_passes_the_accessibility_checklist_in_dark_mode() {
+    with_dark_browser(|c| async move {
+        ensure_dark(&c).await?;
+        expect_none(audit_every_page(&c, Scheme::Dark).await?)
     })
     .await;
 }
 
 #[tokio::test]
-async fn every_app_page_passes_the_accessibility_checklist_in_dark_mode() {
+async fn the_try_again_page_passes_the_accessibility_checklist() {
+    with_browser(|c| async move { expect_none(audit_transient_error(&c, Scheme::Light).await?) })
+        .await;
+}
+
+#[tokio::test]
+async fn the_try_again_page_passes_the_accessibility_checklist_in_dark_mode() {
     with_dark_browser(|c| async move {
-        let dark: bool = eval(
-            &c,
-            "return matchMedia('(prefers-color-scheme: dark)').matches;",
-        )
-        .await?;
-        ensure!(dark, "the browser prefers a dark colour scheme");
-        let problems = audit_every_page(&c, Scheme::Dark).await?;
-        ensure!(
-            problems.is_empty(),
-            "accessibility problems in dark mode:\n  {}",
-            problems.join("\n  ")
-        );
-        Ok(())
+        ensure_dark(&c).await?;
+        expect_none(audit_transient_error(&c, Scheme::Dark).await?)
     })
     .await;
+}
+
+fn expect_none(problems: Vec<String>) -> anyhow::Result<()> {
+    ensure!(
+        problems.is_empty(),
+        "accessibility problems:\n  {}",
+        problems.join("\n  ")
+    );
+    Ok(())
+}
+
+async fn ensure_dark(c: &Client) -> anyhow::Result<()> {
+    let dark: bool = eval(
+        c,
+        "return matchMedia('(prefers-color-scheme: dark)').matches;",
+    )
+    .await?;
+    ensure!(dark, "the browser prefers a dark colour scheme");
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -58,39 +84,188 @@ enum Scheme {
     Dark,
 }
 
-/// Walks through every page a person sees (home, consent, photos, connected home, signed-out
-/// home, error) and audits each. The provider's consent page has one look, audited in light.
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Light => "light",
+            Scheme::Dark => "dark",
+        }
+    }
+}
+
+/// Walks through every page of a visit and audits each: home, consent, photos, connected
+/// home, signed-out home, the declined-consent page, the 404 page, and the home page opened at
+/// another address than `APP_URL`.
 async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<String>> {
     let app = TestApp::spawn().await?;
-    let prefix = if scheme == Scheme::Dark { "dark-" } else { "" };
     let mut problems = Vec::new();
 
     c.goto(app.url.as_str()).await?;
     find(c, "#connect").await?;
-    problems.extend(audit(c, &format!("{prefix}home")).await?);
+    problems.extend(audit(c, "home", scheme).await?);
 
     click(c, "#connect").await?;
     find(c, "#approve").await?;
-    if scheme == Scheme::Light {
-        problems.extend(audit(c, "consent").await?);
-    }
+    problems.extend(consent_look(c).await?);
+    problems.extend(audit(c, "consent", scheme).await?);
 
     click(c, "#approve").await?;
     find(c, "#photos").await?;
-    problems.extend(audit(c, &format!("{prefix}photos")).await?);
+    loaded_photos(c).await?;
+    problems.extend(audit(c, "photos", scheme).await?);
 
     c.goto(app.url.as_str()).await?;
     find(c, "#photos-link").await?;
-    problems.extend(audit(c, &format!("{prefix}home-connected")).await?);
+    problems.extend(audit(c, "home-connected", scheme).await?);
 
     click(c, "#logout").await?;
-    find(c, "[role=status]").await?;
-    problems.extend(audit(c, &format!("{prefix}home-signed-out")).await?);
+    find(c, ".notice-success[role=status]").await?;
+    problems.extend(notice_look(c, ".notice-success", "\u{2713}").await?);
+    problems.extend(audit(c, "signed-out", scheme).await?);
 
     click(c, "#connect").await?;
     click(c, "#deny").await?;
+    wait_for_text(c, "#error-title", "Access was not granted").await?;
+    problems.extend(error_look(c, "choice").await?);
+    problems.extend(audit(c, "deny", scheme).await?);
+
+    c.goto(&app.at("no-such-page")).await?;
+    wait_for_text(c, "#error-title", "Page not found").await?;
+    problems.extend(error_look(c, "not-found").await?);
+    problems.extend(audit(c, "not-found", scheme).await?);
+
+    // The same server at 127.0.0.1 instead of APP_URL's localhost: the set-up banner.
+    c.goto(&app.at_loopback_ip("")?).await?;
+    find(c, "#setup-warning").await?;
+    problems.extend(notice_look(c, "#setup-warning.notice-warning", "!").await?);
+    problems.extend(audit(c, "setup-warning", scheme).await?);
+    Ok(problems)
+}
+
+/// Signs in to an app whose photos API fails: the photos page becomes the "try again" page.
+async fn audit_transient_error(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<String>> {
+    let app = TestApp::spawn_with_failing_photos_api().await?;
+    c.goto(app.url.as_str()).await?;
+    click(c, "#connect").await?;
+    click(c, "#approve").await?;
     find(c, "#error-title").await?;
-    problems.extend(audit(c, &format!("{prefix}error")).await?);
+    let mut problems = error_look(c, "transient").await?;
+    let action = find(c, "#error-action").await?.text().await?;
+    if action != "Try again" {
+        problems.push(format!("transient: the button reads {action:?}"));
+    }
+    problems.extend(audit(c, "transient", scheme).await?);
+    Ok(problems)
+}
+
+/// The error page's tone fits its cause: a declined consent shows no error code and no
+/// warning colours; a passing fault is blue, not amber.
+async fn error_look(c: &Client, tone: &str) -> anyhow::Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Look {
+        tone: bool,
+        status_code: bool,
+        icon_stroke: String,
+        warning: String,
+    }
+    let look: Look = serde_json::from_value(
+        c.execute(
+            r#"const section = document.querySelector('section.error');
+               const probe = document.createElement('span');
+               probe.style.cssText = 'color: var(--warn)';
+               document.body.append(probe);
+               const warning = getComputedStyle(probe).color;
+               probe.remove();
+               const path = section && section.querySelector('.error-icon path');
+               return {
+                 tone: !!section && section.classList.contains('tone-' + arguments[0]),
+                 status_code: !!document.querySelector('.status-code'),
+                 icon_stroke: path ? getComputedStyle(path).stroke : '',
+                 warning,
+               };"#,
+            vec![json!(tone)],
+        )
+        .await?,
+    )?;
+    let mut problems = Vec::new();
+    if !look.tone {
+        problems.push(format!(
+            "{tone}: no section.error.tone-{tone} on {}",
+            describe(c).await
+        ));
+    }
+    if tone == "choice" && look.status_code {
+        problems.push("choice: a declined consent shows an error code".into());
+    }
+    if matches!(tone, "choice" | "transient" | "not-found") && look.icon_stroke == look.warning {
+        problems.push(format!(
+            "{tone}: the icon is drawn in the warning colour {}",
+            look.warning
+        ));
+    }
+    Ok(problems)
+}
+
+/// A notice wears its kind: `css` is there, and its icon is `icon`.
+async fn notice_look(c: &Client, css: &str, icon: &str) -> anyhow::Result<Vec<String>> {
+    let content: Option<String> = eval(
+        c,
+        &format!(
+            "const n = document.querySelector({css:?}); \
+             return n ? getComputedStyle(n, '::before').content : null;"
+        ),
+    )
+    .await?;
+    Ok(match content {
+        None => vec![format!("no {css} on {}", describe(c).await)],
+        Some(content) if !content.contains(icon) => {
+            vec![format!("{css}: its icon is {content}, expected {icon:?}")]
+        }
+        Some(_) => Vec::new(),
+    })
+}
+
+/// The provider's consent page: one font for text and buttons, themed radio buttons, and the
+/// "demo authorization server" tag on one line even on the narrowest phone.
+async fn consent_look(c: &Client) -> anyhow::Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Look {
+        body_font: String,
+        button_font: String,
+        accent: String,
+        tag_lines: usize,
+    }
+    let mut problems = Vec::new();
+    for size in [(320, 800), PHONE, DESKTOP] {
+        set_viewport(c, size).await?;
+        let look: Look = eval(
+            c,
+            r#"const font = (el) => getComputedStyle(el).fontFamily;
+               const tag = document.querySelector('.tag');
+               return {
+                 body_font: font(document.body),
+                 button_font: font(document.getElementById('approve')),
+                 accent: getComputedStyle(document.querySelector('input[type=radio]')).accentColor,
+                 tag_lines: tag ? tag.getClientRects().length : 0,
+               };"#,
+        )
+        .await?;
+        if look.body_font != look.button_font || !look.body_font.ends_with("sans-serif") {
+            problems.push(format!(
+                "consent: one sans-serif stack for the page, saw {:?} and buttons {:?}",
+                look.body_font, look.button_font
+            ));
+        }
+        if look.accent == "auto" {
+            problems.push("consent: the radio buttons keep the browser's own colour".into());
+        }
+        if look.tag_lines != 1 {
+            problems.push(format!(
+                "consent: the tag breaks over {} lines at {} px",
+                look.tag_lines, size.0
+            ));
+        }
+    }
     Ok(problems)
 }
 
@@ -120,7 +295,9 @@ async fn the_accessibility_checklist_flags_a_page_that_breaks_its_rules() {
             </body></html>"##;
         let (url, _server) = serve_page(bad.into()).await?;
         c.goto(url.as_str()).await?;
-        let problems = audit(&c, "checklist-self-test").await?.join("\n");
+        let problems = audit(&c, "checklist-self-test", Scheme::Light)
+            .await?
+            .join("\n");
         for rule in [
             "html-lang",
             "document-title",
@@ -175,9 +352,15 @@ struct Focused {
     ring_contrast: Option<f64>,
 }
 
-/// Runs every check on the current page; each problem reads `page: [rule] where: detail`.
-async fn audit(c: &Client, page: &str) -> anyhow::Result<Vec<String>> {
-    let audit: Audit = serde_json::from_value(c.execute(CHECKLIST, vec![json!("audit")]).await?)?;
+/// Runs every check on the current page, in its desktop window and on a phone, and takes a
+/// screenshot of each (`<page>-<scheme>.png`, `<page>-<scheme>-phone.png`). Each problem reads
+/// `page: [rule] where: detail`.
+async fn audit(c: &Client, page: &str, scheme: Scheme) -> anyhow::Result<Vec<String>> {
+    let page = format!("{page}-{}", scheme.name());
+    set_viewport(c, DESKTOP).await?;
+    calm(c).await?;
+    screenshot(c, &page).await?;
+    let audit = run_checklist(c).await?;
     let mut problems: Vec<String> = audit
         .problems
         .iter()
@@ -211,25 +394,45 @@ async fn audit(c: &Client, page: &str) -> anyhow::Result<Vec<String>> {
         ));
     }
 
-    // Reflow: nothing scrolls sideways in a 320 px wide window (and a look at it, narrow).
-    c.set_window_size(320, 800).await?;
-    let (scroll, client): (u32, u32) = serde_json::from_value(
-        c.execute(
-            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];",
-            vec![],
-        )
-        .await?,
-    )?;
+    // Reflow: nothing scrolls sideways in a 320 px wide window.
+    set_viewport(c, (320, 800)).await?;
+    let (scroll, client): (u32, u32) = eval(
+        c,
+        "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];",
+    )
+    .await?;
     if scroll > client {
         problems.push(format!(
             "{page}: [reflow] {scroll} px wide content in a {client} px window ({})",
             describe(c).await
         ));
     }
-    c.execute("document.activeElement.blur();", vec![]).await?;
-    screenshot(c, &format!("narrow-{page}")).await?;
-    c.set_window_size(1280, 900).await?;
+
+    // A phone: the checklist again (contrast and target sizes can change with the layout),
+    // reporting only what the desktop pass did not, and a look at it.
+    set_viewport(c, PHONE).await?;
+    calm(c).await?;
+    for p in run_checklist(c).await?.problems {
+        let seen = audit
+            .problems
+            .iter()
+            .any(|d| (&d.rule, &d.at, &d.detail) == (&p.rule, &p.at, &p.detail));
+        if !seen {
+            problems.push(format!(
+                "{page} (phone): [{}] {}: {}",
+                p.rule, p.at, p.detail
+            ));
+        }
+    }
+    screenshot(c, &format!("{page}-phone")).await?;
+    set_viewport(c, DESKTOP).await?;
     Ok(problems)
+}
+
+async fn run_checklist(c: &Client) -> anyhow::Result<Audit> {
+    Ok(serde_json::from_value(
+        c.execute(CHECKLIST, vec![json!("audit")]).await?,
+    )?)
 }
 
 async fn press_tab(c: &Client) -> anyhow::Result<()> {

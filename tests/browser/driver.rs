@@ -21,7 +21,7 @@ use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 /// The whole test, browser start included, must finish within this.
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs `test` with a fresh browser, then closes the browser whatever happened, then reports.
 /// Prints `SKIPPED: …` and returns when no browser is installed (panics instead when `CI=true`).

@@ -1,4 +1,5 @@
 //! The whole sign-in, as a person does it: click, choose, approve (or deny), look at the photos.
+//! (The README's screenshots of the same steps are taken in `readme.rs`.)
 
 use anyhow::ensure;
 use fantoccini::Client;
@@ -6,7 +7,7 @@ use serde::Deserialize;
 
 use crate::{
     driver::with_browser,
-    helpers::{TestApp, click, describe, eval, find, location, screenshot, wait_for_text},
+    helpers::{TestApp, click, describe, eval, find, location, wait_for_text},
 };
 
 #[tokio::test]
@@ -16,7 +17,6 @@ async fn a_person_connects_as_bob_sees_his_four_photos_and_logs_out() {
 
         c.goto(app.url.as_str()).await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
-        screenshot(&c, "home").await?;
 
         click(&c, "#connect").await?;
         find(&c, "#approve").await?;
@@ -26,7 +26,6 @@ async fn a_person_connects_as_bob_sees_his_four_photos_and_logs_out() {
             "the consent page is the provider's, on its own site: {}",
             describe(&c).await
         );
-        screenshot(&c, "consent").await?;
 
         click(&c, "#user-bob").await?;
         click(&c, "#approve").await?;
@@ -52,7 +51,6 @@ async fn a_person_connects_as_bob_sees_his_four_photos_and_logs_out() {
                 photo.src
             );
         }
-        screenshot(&c, "photos").await?;
 
         click(&c, "#logout").await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
@@ -94,7 +92,6 @@ async fn denying_at_the_provider_shows_the_friendly_access_was_not_granted_page(
             body.contains("Nothing was shared"),
             "the page reassures: {body:?}"
         );
-        screenshot(&c, "error").await?;
 
         click(&c, "#error-action").await?;
         wait_for_text(&c, "#status", "Not connected.").await?;

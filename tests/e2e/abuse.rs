@@ -1,7 +1,8 @@
-//! Session abuse and odd requests (docs/requirements.md C12, C21, C34, C36, C76).
+//! Session abuse, floods and odd requests (docs/requirements.md C12, C21, C34, C35, C36, C76).
 
 use std::{sync::Arc, time::Duration};
 
+use futures_util::StreamExt;
 use photo_connect::{config::Config, demo::provider::DemoSettings};
 use reqwest::{StatusCode, cookie::Jar, header};
 
@@ -200,5 +201,114 @@ async fn c35_a_cross_site_subresource_cannot_make_the_browser_store_a_session() 
             .await
             .expect("body")
             .contains("Connect Your Account")
+    );
+}
+
+/// Peak resident memory of this test process, in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn c35_a_flood_to_the_cap_cannot_cancel_a_sign_in_in_flight() {
+    const CAP: usize = 300;
+    const VIEWS: usize = 2_000;
+    let mut config = Config::for_tests();
+    config.max_sessions = CAP;
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    // A real person is between the Connect link and the callback.
+    let callback = app.callback_for("bob").await;
+
+    // A flood of cookie-less home-page views without Sec-Fetch headers (a script, not a page).
+    let flood = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (mut served, mut busy) = (0, 0);
+    let mut views = futures_util::stream::iter(0..VIEWS)
+        .map(|_| {
+            let flood = flood.clone();
+            let url = app.at("/");
+            async move { flood.get(url).send().await.expect("view") }
+        })
+        .buffer_unordered(16);
+    while let Some(response) = views.next().await {
+        match response.status() {
+            StatusCode::OK => served += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                let page = response.text().await.expect("body");
+                assert!(page.contains("We are busy right now") && page.contains(">Try again</a>"));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let held = app.sessions.len().await;
+    eprintln!(
+        "flood: {VIEWS} views, {served} served, {busy} busy, {held} sessions held (cap {CAP}), \
+         peak RSS {} KiB",
+        peak_rss_kib()
+    );
+    assert_eq!(served + busy, VIEWS);
+    assert!(held <= CAP, "the store stays at its cap: {held}");
+    assert!(busy >= VIEWS - CAP, "the flood was turned away: {busy}");
+
+    // The real sign-in completes: its pending login was never evicted.
+    let (status, headers, _) = fetch(&app.client, callback).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the real sign-in completes");
+    assert_eq!(location(&headers).path(), "/photos");
+    assert!(app.is_connected().await);
+    eprintln!("flood: the real sign-in completed");
+}
+
+#[tokio::test]
+async fn c35_starting_sign_ins_is_limited_per_client() {
+    let mut config = Config::for_tests();
+    config.signin_rate_per_minute = 5;
+    config.trust_forwarded_for = true;
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    let script = reqwest::Client::new();
+    let view = |forwarded: &'static str| {
+        let request = script.get(app.at("/"));
+        async move {
+            let response = request
+                .header("x-forwarded-for", forwarded)
+                .send()
+                .await
+                .expect("view");
+            let status = response.status();
+            (status, response.text().await.expect("body"))
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(view("198.51.100.1").await.0, StatusCode::OK);
+    }
+    let (status, page) = view("198.51.100.1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Slow down a little"), "{page}");
+    assert_eq!(
+        view("198.51.100.2").await.0,
+        StatusCode::OK,
+        "another client behind the same proxy is not limited"
+    );
+}
+
+#[tokio::test]
+async fn head_on_the_home_page_creates_no_session_and_no_pending_login() {
+    let app = spawn_app().await;
+    let response = app.client.head(app.at("/")).send().await.expect("head");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert!(app.sessions.is_empty().await, "nothing stored");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
     );
 }

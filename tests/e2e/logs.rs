@@ -28,7 +28,7 @@ async fn c77_the_happy_path_logs_no_secret_at_trace() {
 
     let logs = captured_logs();
     assert!(
-        logs.contains("sign-in completed"),
+        logs.contains("signed in; scopes photos"),
         "the capture works: {}",
         logs.len()
     );

@@ -5,8 +5,10 @@
 mod cli;
 mod fuzz;
 mod lifecycle;
+mod logs;
 mod mock;
 mod photos;
+mod proxy;
 #[path = "../support/mod.rs"]
 mod support;
 mod token;

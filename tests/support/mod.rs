@@ -86,7 +86,7 @@ impl Write for BufferWriter {
 pub fn init_log_capture() {
     let buffer = log_buffer().clone();
     // Everything at TRACE, except the *test browser's* cookie jar, which logs the cookies it stores.
-    photo_connect::telemetry::init_with_writer("trace,cookie_store=off", move || {
+    photo_connect::telemetry::init_with_writer("trace,cookie_store=off", false, move || {
         BufferWriter(buffer.clone())
     });
 }
