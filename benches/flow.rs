@@ -114,14 +114,17 @@ async fn main() {
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
-        points.push((running.sessions.len().await, rss_kib()));
+        points.push((
+            running.sessions.as_ref().expect("memory store").len().await,
+            rss_kib(),
+        ));
     }
     let ((s1, r1), (s2, r2)) = (points[0], points[1]);
     println!(
         "memory: {s1} → {s2} sessions, RSS {r1} → {r2} KiB: ~{:.0} bytes per anonymous session",
         (r2.saturating_sub(r1) as f64 * 1024.0) / (s2 - s1).max(1) as f64
     );
-    print_record_size(&running.sessions).await;
+    print_record_size(running.sessions.as_ref().expect("memory store")).await;
 }
 
 async fn flow(base: Url, issuer: String, user: &str) -> [Duration; 5] {

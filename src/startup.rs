@@ -5,27 +5,24 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use axum::{
-    Router,
-    extract::Request,
-    middleware,
-    response::{IntoResponse, Response},
-};
+use axum::{Router, middleware, response::IntoResponse};
+use fred::clients::Pool;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions::SessionStore;
+use tower_sessions_redis_store::RedisStore;
 use url::Url;
 
 use crate::{
-    config::{self, Config, ProviderConfig, ProviderSource},
-    error::{AppError, ErrorReport},
+    config::{self, Config, ProviderConfig, ProviderSource, SessionStoreConfig},
+    error::AppError,
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     routes,
     routes::rate_limit::SigninLimit,
     session::{self, lock::SessionLocks, store::MemoryStore},
-    state::AppState,
+    state::{AppState, Readiness},
     telemetry,
 };
 
@@ -35,12 +32,15 @@ pub struct Application {
     config: Config,
     provider: ProviderConfig,
     app_url: Url,
+    /// The shared session store, when `SESSION_STORE` is Redis.
+    redis: Option<Pool>,
 }
 
 /// A running application (tests): its URL, its session store, and the server task.
 pub struct RunningApp {
     pub url: Url,
-    pub sessions: MemoryStore,
+    /// The memory store (`None` with Redis).
+    pub sessions: Option<MemoryStore>,
     pub task: JoinHandle<()>,
 }
 
@@ -92,11 +92,21 @@ impl Application {
                  unless a TLS proxy on this machine forwards to LISTEN_ADDR, use http://"
             );
         }
+        // Fails fast, naming SESSION_STORE (password redacted), when Redis is not there.
+        let redis = match &config.session_store {
+            SessionStoreConfig::Memory => None,
+            SessionStoreConfig::Redis(url) => {
+                let pool = session::redis::connect(url).await?;
+                tracing::info!(store = %url, "sessions are kept in Redis");
+                Some(pool)
+            }
+        };
         Ok(Self {
             listener,
             config,
             provider,
             app_url,
+            redis,
         })
     }
 
@@ -108,8 +118,9 @@ impl Application {
         &self.app_url
     }
 
-    /// Builds everything and returns the router and its session store, without serving.
-    pub fn build_router(&self) -> anyhow::Result<(Router, MemoryStore)> {
+    /// Builds everything and returns the router and, with the memory store, that store
+    /// (tests look inside), without serving.
+    pub fn build_router(&self) -> anyhow::Result<(Router, Option<MemoryStore>)> {
         let http = HttpClient::new(self.config.http_timeout, &self.config.proxy)?;
         let redirect_uri = RedirectUrl::from_url(redirect_uri(&self.app_url)?);
         let oauth = OAuthClient::new(&self.config, &self.provider, redirect_uri, http.clone())?;
@@ -121,6 +132,29 @@ impl Application {
         if let Some(limit) = &signin_limit {
             limit.spawn_pruner(Duration::from_secs(60));
         }
+        // `__Host-` pins the cookie to this host and path when served over https.
+        let cookie_name = if https { "__Host-session" } else { "session" };
+        // A lock waits (and, in Redis, lives) at most as long as a token request and its retry.
+        let lock_wait = self.config.http_timeout * 2 + Duration::from_secs(5);
+        let (store, memory, locks, readiness): (Arc<dyn SessionStore>, _, _, _) = match &self.redis
+        {
+            None => {
+                let memory = MemoryStore::new(self.config.max_sessions, session::is_anonymous);
+                memory.spawn_purger(Duration::from_secs(60));
+                let locks = SessionLocks::in_process(cookie_name, lock_wait);
+                (
+                    Arc::new(memory.clone()),
+                    Some(memory),
+                    locks,
+                    Readiness::Memory,
+                )
+            }
+            Some(pool) => {
+                let store = RedisStore::new(pool.clone());
+                let locks = SessionLocks::redis(cookie_name, pool.clone(), lock_wait);
+                (Arc::new(store), None, locks, Readiness::Redis(pool.clone()))
+            }
+        };
         let state = AppState {
             oauth: Arc::new(oauth),
             http,
@@ -130,34 +164,20 @@ impl Application {
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
-            signin_limit: signin_limit.clone(),
+            signin_limit,
             token_refresh_skew: self.config.token_refresh_skew,
+            store: store.clone(),
+            locks: locks.clone(),
+            readiness,
         };
 
-        // `__Host-` pins the cookie to this host and path when served over https.
-        let cookie_name = if https { "__Host-session" } else { "session" };
-        let store = MemoryStore::new(self.config.max_sessions, session::is_anonymous);
-        store.spawn_purger(Duration::from_secs(60));
-        let sessions = SessionManagerLayer::new(store.clone())
-            .with_name(cookie_name)
-            // Lax, not tower-sessions' default Strict: the return from the provider to /cb is a
-            // cross-site navigation, and a Strict cookie would not be sent with it, so every
-            // real sign-in would fail its state check. Lax still withholds it from cross-site
-            // POSTs and subresources.
-            .with_same_site(SameSite::Lax)
-            .with_secure(https)
-            .with_http_only(true)
-            .with_path("/")
-            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-                i64::try_from(self.config.session_idle.as_secs()).unwrap_or(i64::MAX),
-            )));
-
         let setup = routes::setup_check::SetupCheck::new(&self.app_url);
+        let sessions = session::layer(store, cookie_name, https, self.config.session_idle);
         let router = routes::router(state, setup)
             .layer(sessions)
             // Outside the session layer, so each request's final save happens under the lock.
             .layer(middleware::from_fn_with_state(
-                SessionLocks::new(cookie_name),
+                locks,
                 SessionLocks::serialize,
             ))
             // A bug that panics in a handler becomes the 500 page, not a dropped connection.
@@ -170,13 +190,13 @@ impl Application {
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
         let router = routes::security_headers(router, &image_origin, https)?.layer(
             TraceLayer::new_for_http()
-                .make_span_with(http_span)
+                .make_span_with(telemetry::http_span)
                 .on_request(())
-                .on_response(log_response)
+                .on_response(telemetry::log_response)
                 // `log_response` already says a request failed: no second ERROR line.
                 .on_failure(()),
         );
-        Ok((router, store))
+        Ok((router, memory))
     }
 
     /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
@@ -185,10 +205,30 @@ impl Application {
         tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
         // With the peer address, for the per-client sign-in limit.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        tracing::info!("stopped");
+        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        let grace = self.config.shutdown_grace;
+        // Stop accepting at the signal; requests in flight get `SHUTDOWN_GRACE_SECS` to finish.
+        let deadline = async move {
+            if stopping.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => {
+                result?;
+                tracing::info!("stopped: every request finished");
+            }
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "stopped: requests still in flight after the grace period were cut off");
+            }
+        }
         Ok(())
     }
 
@@ -225,42 +265,6 @@ pub fn app_url(config: &Config, listener: &TcpListener) -> anyhow::Result<Url> {
 /// Built from configuration, never from the request's Host header (RFC 9700 §4.13).
 pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {
     Ok(app_url.join("cb")?)
-}
-
-/// The request span: method and *path* only. tower-http's default records the full URI, which
-/// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs). The path is the
-/// visitor's text, so it is escaped and bounded.
-fn http_span(request: &Request) -> tracing::Span {
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %telemetry::escaped(request.uri().path(), 200),
-    )
-}
-
-/// The request's one log line, written when the response leaves: INFO when it went well (with
-/// what the handler said it did), WARN when it was refused, ERROR when it failed, with the error
-/// that [`AppError`] left behind.
-fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
-    let status = response.status().as_u16();
-    let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-    if let Some(telemetry::Outcome(outcome)) = response.extensions().get() {
-        tracing::info!(status, ms, outcome = %outcome, "request done");
-        return;
-    }
-    match response.extensions().get::<ErrorReport>() {
-        Some(report) if response.status().is_server_error() => {
-            // Display, not Debug: the message's outside text was escaped when it was made
-            // (`telemetry::escaped`), so the line reads cleanly and stays one line.
-            let (error, hint) = (&report.message, report.hint);
-            tracing::error!(status, ms, %error, hint, "request failed");
-        }
-        Some(report) => tracing::warn!(status, ms, error = %report.message, "request refused"),
-        None if response.status().is_server_error() => {
-            tracing::error!(status, ms, "request failed")
-        }
-        None => tracing::info!(status, ms, "request done"),
-    }
 }
 
 async fn shutdown_signal() {

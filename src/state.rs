@@ -2,9 +2,31 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tower_sessions::SessionStore;
 use url::Url;
 
-use crate::{http_client::HttpClient, oauth::OAuthClient, routes::rate_limit::SigninLimit};
+use crate::{
+    http_client::HttpClient,
+    oauth::OAuthClient,
+    routes::rate_limit::SigninLimit,
+    session::{lock::SessionLocks, redis},
+};
+
+/// What the app needs to be ready: the memory store always is; Redis must answer.
+#[derive(Clone, Debug)]
+pub enum Readiness {
+    Memory,
+    Redis(fred::clients::Pool),
+}
+
+impl Readiness {
+    pub async fn ready(&self) -> bool {
+        match self {
+            Readiness::Memory => true,
+            Readiness::Redis(pool) => redis::is_ready(pool).await,
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -26,6 +48,12 @@ pub struct AppState {
     pub revocation_timeout: Duration,
     /// The per-client limit on starting sign-ins (`None`: off).
     pub signin_limit: Option<SigninLimit>,
+    /// The session store itself, for what `/photos` changes under the lock.
+    pub store: Arc<dyn SessionStore>,
+    /// The per-session locks (in-process, or in Redis).
+    pub locks: SessionLocks,
+    /// What `/readyz` checks.
+    pub readiness: Readiness,
     /// Refresh access tokens this long before they expire.
     pub token_refresh_skew: Duration,
 }

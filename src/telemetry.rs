@@ -7,7 +7,12 @@
 
 use std::io::IsTerminal;
 
+use std::time::Duration;
+
 use anyhow::bail;
+use axum::{extract::Request, response::Response};
+
+use crate::error::ErrorReport;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
 /// The filter used when `RUST_LOG` is unset. tower-sessions' own error events are off: a store
@@ -87,6 +92,42 @@ pub fn escaped(text: &str, max: usize) -> String {
 /// the one line written when it ends says it. Outside text in it must go through [`escaped`].
 #[derive(Clone, Debug)]
 pub struct Outcome(pub String);
+
+/// The request span: method and *path* only. tower-http's default records the full URI, which
+/// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs). The path is the
+/// visitor's text, so it is escaped and bounded.
+pub fn http_span(request: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %escaped(request.uri().path(), 200),
+    )
+}
+
+/// The request's one log line, written when the response leaves: INFO when it went well (with
+/// what the handler said it did), WARN when it was refused, ERROR when it failed, with the error
+/// that `AppError` left behind.
+pub fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    if let Some(Outcome(outcome)) = response.extensions().get() {
+        tracing::info!(status, ms, outcome = %outcome, "request done");
+        return;
+    }
+    match response.extensions().get::<ErrorReport>() {
+        Some(report) if response.status().is_server_error() => {
+            // Display, not Debug: the message's outside text was escaped when it was made
+            // (`telemetry::escaped`), so the line reads cleanly and stays one line.
+            let (error, hint) = (&report.message, report.hint);
+            tracing::error!(status, ms, %error, hint, "request failed");
+        }
+        Some(report) => tracing::warn!(status, ms, error = %report.message, "request refused"),
+        None if response.status().is_server_error() => {
+            tracing::error!(status, ms, "request failed")
+        }
+        None => tracing::info!(status, ms, "request done"),
+    }
+}
 
 #[cfg(test)]
 mod tests {

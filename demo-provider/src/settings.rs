@@ -42,6 +42,11 @@ pub struct DemoSettings {
     /// downgrade check (a verifier sent for a code without a challenge, RFC 9700 §4.8.2) can be
     /// exercised. Never read from the environment.
     pub pkce_required: bool,
+    /// A *test-only* pause before answering a `refresh_token` grant (zero by default, never
+    /// read from the environment), so a test can make concurrent refreshes certainly overlap:
+    /// a client without single-flight then presents one refresh token twice, which reuse
+    /// detection punishes (RFC 9700 §4.14.2).
+    pub refresh_delay: Duration,
     /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
     pub quirks: Quirks,
 }
@@ -140,6 +145,7 @@ impl DemoSettings {
             clients: Vec::new(),
             allow_http: false,
             pkce_required: true,
+            refresh_delay: Duration::ZERO,
             quirks: Quirks::default(),
         }
     }

@@ -73,6 +73,14 @@ async fn token(
         Ok(params) => (params, None),
         Err(err) => (HashMap::new(), Some(err)),
     };
+    let delay = state.settings.refresh_delay;
+    if !delay.is_zero()
+        && params
+            .get("grant_type")
+            .is_some_and(|g| g == "refresh_token")
+    {
+        tokio::time::sleep(delay).await;
+    }
     let mut seen = TokenRequestSeen {
         grant_type: params.get("grant_type").map(|g| form::clip(g, 40)),
         auth_method: client_auth::method_of(&headers, &params).map_or("none", Method::as_str),

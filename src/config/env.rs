@@ -8,7 +8,8 @@ use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
 use super::{
-    Config, Discovery, OutboundProxy, ProviderConfig, ProviderSource, TokenAuth, parse_base_url,
+    Config, Discovery, OutboundProxy, ProviderConfig, ProviderSource, RedisUrl, SessionStoreConfig,
+    TokenAuth, parse_base_url,
 };
 
 impl Config {
@@ -60,6 +61,11 @@ impl Config {
             Ok(Duration::from_secs(v.parse::<u64>()?))
         });
         let proxy = outbound_proxy(&mut vars);
+        let session_store = vars.parse("SESSION_STORE", "memory", |v| match v {
+            "memory" => Ok(SessionStoreConfig::Memory),
+            url => Ok(SessionStoreConfig::Redis(RedisUrl::parse(url)?)),
+        });
+        let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds);
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
             vars.errors.push(
@@ -93,6 +99,8 @@ impl Config {
             trust_forwarded_for: trust_forwarded_for.ok_or_else(missing)?,
             max_sessions: max_sessions.ok_or_else(missing)?,
             proxy,
+            session_store: session_store.ok_or_else(missing)?,
+            shutdown_grace: shutdown_grace.ok_or_else(missing)?,
         })
     }
 }
@@ -202,7 +210,7 @@ impl<L: Fn(&str) -> Option<String>> Vars<L> {
             Ok(parsed) => Some(parsed),
             Err(err) => {
                 self.errors
-                    .push(format!("{name}={value:?} is not valid: {err}"));
+                    .push(format!("{} is not valid: {err}", shown(name, &value)));
                 None
             }
         }
@@ -220,7 +228,7 @@ impl<L: Fn(&str) -> Option<String>> Vars<L> {
                 Ok(parsed) => Some(Some(parsed)),
                 Err(err) => {
                     self.errors
-                        .push(format!("{name}={value:?} is not valid: {err}"));
+                        .push(format!("{} is not valid: {err}", shown(name, &value)));
                     None
                 }
             },
@@ -237,6 +245,18 @@ impl<L: Fn(&str) -> Option<String>> Vars<L> {
             }
             other => other.flatten(),
         }
+    }
+}
+
+/// `NAME="value"` for an error message, except for variables whose value may carry a password
+/// (a Redis or proxy URL): those are named, never echoed.
+fn shown(name: &str, value: &str) -> String {
+    let secret =
+        name.eq_ignore_ascii_case("SESSION_STORE") || name.to_ascii_uppercase().ends_with("_PROXY");
+    if secret {
+        format!("{name} (value not shown: it may hold a password)")
+    } else {
+        format!("{name}={:?}", crate::telemetry::escaped(value, 200))
     }
 }
 
@@ -468,6 +488,38 @@ mod tests {
         assert!(all.https.is_some() && all.http.is_some());
         let err = from(&[("HTTPS_PROXY", "not a url")]).expect_err("invalid");
         assert!(format!("{err:#}").contains("HTTPS_PROXY"));
+    }
+
+    #[test]
+    fn session_store_is_memory_or_a_redis_url_whose_password_is_never_shown() {
+        assert_eq!(
+            from(&[]).expect("valid").session_store,
+            SessionStoreConfig::Memory
+        );
+        let config = from(&[(
+            "SESSION_STORE",
+            "rediss://app:s3cr3t-pw@redis.example:6380/2",
+        )])
+        .expect("valid");
+        let SessionStoreConfig::Redis(url) = &config.session_store else {
+            panic!("redis expected");
+        };
+        assert!(
+            url.expose().contains("s3cr3t-pw"),
+            "the client gets the password"
+        );
+        for shown in [format!("{url}"), format!("{url:?}"), format!("{config:?}")] {
+            assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        }
+        assert_eq!(
+            url.to_string(),
+            "rediss://app:redacted@redis.example:6380/2"
+        );
+        for bad in ["postgres://x", "redis", "mem", "redis//:hunter2@host"] {
+            let err = from(&[("SESSION_STORE", bad)]).expect_err(bad);
+            assert!(format!("{err:#}").contains("SESSION_STORE"), "{err:#}");
+            assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
+        }
     }
 
     #[test]

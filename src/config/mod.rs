@@ -136,6 +136,56 @@ pub struct Config {
     pub max_sessions: usize,
     /// The standard proxy variables, for every call to the provider.
     pub proxy: OutboundProxy,
+    /// `SESSION_STORE`: `memory` (default) or a `redis://` / `rediss://` URL.
+    pub session_store: SessionStoreConfig,
+    /// `SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
+    /// finish. Default 10.
+    pub shutdown_grace: Duration,
+}
+
+/// Where sessions live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionStoreConfig {
+    /// In this process (bounded, purged): one instance, or sticky sessions.
+    Memory,
+    /// A shared Redis: several instances, restarts, one lock per session across them.
+    Redis(RedisUrl),
+}
+
+/// A `redis://` or `rediss://` URL whose password never reaches a log: `Debug` and `Display`
+/// print it as `redacted`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(Url);
+
+impl RedisUrl {
+    pub fn parse(v: &str) -> anyhow::Result<Self> {
+        let url = Url::parse(v)?;
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            bail!("expected memory, redis://… or rediss://…");
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL with its password, for the Redis client only.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("redacted"));
+        }
+        write!(f, "{shown}")
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({self})")
+    }
 }
 
 /// An outbound HTTP proxy, from the standard variables (`HTTPS_PROXY`, `HTTP_PROXY`,
@@ -170,6 +220,8 @@ impl Config {
             trust_forwarded_for: false,
             max_sessions: 100_000,
             proxy: OutboundProxy::default(),
+            session_store: SessionStoreConfig::Memory,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

@@ -1,9 +1,23 @@
-//! `GET /healthz`: liveness for load balancers and the tests' readiness wait.
+//! `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: the session
+//! store answers too; 503 while Redis is down), for load balancers and orchestrators.
 
-use axum::{Router, routing::get};
+use axum::{Router, extract::State, http::StatusCode, routing::get};
 
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { "ok" }))
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+}
+
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.readiness.ready().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session store is not answering",
+        )
+    }
 }

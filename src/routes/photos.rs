@@ -12,7 +12,7 @@ use crate::{
     oauth::{RefreshError, TokenSet},
     photos_api::{self, Photo, PhotosError},
     routes::method_not_allowed,
-    session::{AppSession, Connected},
+    session::{AppSession, Connected, StoredSession},
     state::{AppState, now},
     telemetry::Outcome,
 };
@@ -69,7 +69,7 @@ async fn show_photos(
         // A token the API still rejects is dead (expired or revoked): forget it, so the home
         // page offers to connect again. Other errors keep the tokens.
         Err(PhotosError::InvalidToken) => {
-            session.forget_tokens().await?;
+            forget_dead_token(&state, &session).await?;
             return Err(PhotosError::InvalidToken.into());
         }
         Err(err) => return Err(err.into()),
@@ -84,16 +84,18 @@ async fn show_photos(
     let page = PhotosPage {
         provider_name: state.provider_name.clone(),
         photos,
-        csrf_token: session.logout_token().await?,
+        // Read only: this handler never changes its `Session`, whose copy may be stale.
+        csrf_token: session.logout_token_if_any().await?.unwrap_or_default(),
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
     };
     Ok((Extension(Outcome(outcome)), page))
 }
 
-/// Refreshes the tokens and stores the result. Single-flight comes from the session lock: the
-/// requests of one session run one at a time, so the next one finds the refreshed tokens
-/// instead of refreshing again with a refresh token already rotated away (RFC 9700 §4.14.2).
+/// Refreshes the tokens under the session's lock (across instances with Redis), held only for
+/// the refresh and its save, never across a photos API call. Single-flight: a request that
+/// waited finds the tokens another one refreshed and uses them, instead of refreshing again
+/// with a refresh token already rotated away (RFC 9700 §4.14.2).
 async fn refresh(
     state: &AppState,
     session: &AppSession,
@@ -101,18 +103,54 @@ async fn refresh(
     reason: RefreshReason,
 ) -> Result<TokenSet> {
     tracing::debug!(?reason, "refreshing the access token");
-    match state.oauth.refresh(current, now()).await {
+    let Some(id) = session.id() else {
+        return Err(AppError::Reconnect("the session has no id".into()));
+    };
+    let guard = state.locks.acquire(&id.to_string()).await?;
+    let stored = StoredSession::new(state.store.clone(), id);
+    let result = refresh_locked(state, &stored, current).await;
+    guard.release().await;
+    result
+}
+
+async fn refresh_locked(
+    state: &AppState,
+    stored: &StoredSession,
+    current: &TokenSet,
+) -> Result<TokenSet> {
+    let Some(latest) = stored.tokens().await? else {
+        return Err(AppError::Reconnect("logged out meanwhile".into()));
+    };
+    if latest.refreshed > current.refreshed
+        && !latest.needs_refresh(now(), state.token_refresh_skew)
+    {
+        return Ok(latest);
+    }
+    match state.oauth.refresh(&latest, now()).await {
         Ok(fresh) => {
-            session.update_tokens(&fresh).await?;
+            stored.update_tokens(&fresh).await?;
             Ok(fresh)
         }
         Err(RefreshError::Fatal(why)) => {
             // The grant is gone: forget the tokens so the home page offers to connect again.
-            session.forget_tokens().await?;
+            stored.forget_tokens().await?;
             Err(AppError::Reconnect(why))
         }
         Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),
     }
+}
+
+/// Forgets a token the API still rejects, under the session's lock.
+async fn forget_dead_token(state: &AppState, session: &AppSession) -> Result<()> {
+    let Some(id) = session.id() else {
+        return Ok(());
+    };
+    let guard = state.locks.acquire(&id.to_string()).await?;
+    let result = StoredSession::new(state.store.clone(), id)
+        .forget_tokens()
+        .await;
+    guard.release().await;
+    result
 }
 
 /// "expires in 5 minutes" / "has expired".

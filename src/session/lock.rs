@@ -5,57 +5,162 @@
 //! could be undone (the rotated refresh token replaced by the used one, RFC 6749 §6), or a
 //! logged-out session brought back. Holding a per-session lock for the whole request, save
 //! included, rules that out; it also makes the refresh single-flight (RFC 9700 §4.14.2).
-//! Requests without a session cookie, and static assets, are not serialized. The lock is
-//! in-process: several instances behind a shared store need the same lock in that store.
+//! Requests without a session cookie, static assets and `/photos` are not serialized here:
+//! `/photos` takes the same lock itself, only around its refresh, so a slow photos API never
+//! holds a visitor's other tabs. With the Redis store the lock lives in Redis (`SET NX PX` with a
+//! random owner, released only by that owner, a bounded wait), so it holds across instances.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, Weak},
 };
 
+use std::time::{Duration, Instant};
+
 use axum::{
     extract::{Request, State},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
+use fred::clients::Pool;
+
+use crate::{error::AppError, session::random_token};
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
 
-/// The per-session locks, keyed by session cookie value. Hand-written rather than a crate: a
-/// keyed async mutex whose entries vanish with their last holder is twenty lines.
+/// The per-session locks, keyed by session id (the cookie's value).
 #[derive(Clone, Debug)]
 pub struct SessionLocks {
     cookie_name: &'static str,
-    locks: Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
+    backend: Backend,
+    /// How long a lock may wait, and (Redis) how long it lives at most if never released.
+    wait: Duration,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    /// A keyed async mutex whose entries vanish with their last holder. Hand-written rather
+    /// than a crate: it is twenty lines.
+    InProcess(Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>),
+    Redis(Pool),
+}
+
+/// A held lock; released when dropped (or, for Redis, by [`LockGuard::release`]).
+pub struct LockGuard {
+    _in_process: Option<tokio::sync::OwnedMutexGuard<()>>,
+    redis: Option<(Pool, String, String)>,
+}
+
+impl LockGuard {
+    /// Releases the lock now (Redis: waits for the release; dropping releases in the background).
+    pub async fn release(mut self) {
+        if let Some((pool, key, owner)) = self.redis.take()
+            && let Err(err) = super::redis::unlock(&pool, &key, &owner).await
+        {
+            tracing::warn!(error = %err, "could not release a session lock; it expires on its own");
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some((pool, key, owner)) = self.redis.take() {
+            tokio::spawn(async move {
+                let _ = super::redis::unlock(&pool, &key, &owner).await;
+            });
+        }
+    }
 }
 
 impl SessionLocks {
-    pub fn new(cookie_name: &'static str) -> Self {
+    /// In-process locks (the memory store).
+    pub fn in_process(cookie_name: &'static str, wait: Duration) -> Self {
         Self {
             cookie_name,
-            locks: Arc::default(),
+            backend: Backend::InProcess(Arc::default()),
+            wait,
+        }
+    }
+
+    /// Locks in Redis, shared by every instance using that Redis.
+    pub fn redis(cookie_name: &'static str, pool: Pool, wait: Duration) -> Self {
+        Self {
+            cookie_name,
+            backend: Backend::Redis(pool),
+            wait,
         }
     }
 
     /// The middleware function.
     pub async fn serialize(State(this): State<Self>, request: Request, next: Next) -> Response {
-        let key = (!request.uri().path().starts_with("/static/"))
+        let path = request.uri().path();
+        let key = (!path.starts_with("/static/") && path != "/photos")
             .then(|| cookie_value(request.headers(), this.cookie_name))
             .flatten();
-        match key {
-            None => next.run(request).await,
-            Some(key) => {
-                let lock = this.lock_for(&key);
-                let _guard = lock.lock().await;
-                next.run(request).await
+        let Some(key) = key else {
+            return next.run(request).await;
+        };
+        match this.acquire(&key).await {
+            Ok(guard) => {
+                let response = next.run(request).await;
+                guard.release().await;
+                response
+            }
+            // No lock, no session work: never a change that another request could undo.
+            Err(err) => err.into_response(),
+        }
+    }
+
+    /// Takes the lock of session `key`, waiting at most `wait`.
+    pub async fn acquire(&self, key: &str) -> Result<LockGuard, AppError> {
+        match &self.backend {
+            Backend::InProcess(_) => {
+                let lock = self.lock_for(key);
+                let guard = tokio::time::timeout(self.wait, lock.lock_owned())
+                    .await
+                    .map_err(|_| AppError::Busy)?;
+                Ok(LockGuard {
+                    _in_process: Some(guard),
+                    redis: None,
+                })
+            }
+            Backend::Redis(pool) => {
+                let key = format!("photo-connect:lock:{key}");
+                let owner = random_token();
+                let deadline = Instant::now() + self.wait;
+                let mut pause = Duration::from_millis(5);
+                loop {
+                    // The lock outlives the wait, so a holder that dies frees it eventually.
+                    match super::redis::try_lock(pool, &key, &owner, self.wait * 2).await {
+                        Ok(true) => {
+                            return Ok(LockGuard {
+                                _in_process: None,
+                                redis: Some((pool.clone(), key, owner)),
+                            });
+                        }
+                        Ok(false) if Instant::now() < deadline => {
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_millis(50));
+                        }
+                        Ok(false) => return Err(AppError::Busy),
+                        Err(err) => {
+                            return Err(AppError::Session(crate::telemetry::escaped(
+                                &format!("session lock: {err}"),
+                                200,
+                            )));
+                        }
+                    }
+                }
             }
         }
     }
 
     fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .locks
+        let Backend::InProcess(locks) = &self.backend else {
+            return Arc::new(tokio::sync::Mutex::new(()));
+        };
+        let mut locks = locks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
@@ -72,10 +177,13 @@ impl SessionLocks {
     /// How many entries the lock table holds (tests check the pruning).
     #[cfg(test)]
     fn table_len(&self) -> usize {
-        self.locks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .len()
+        match &self.backend {
+            Backend::InProcess(locks) => locks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .len(),
+            Backend::Redis(_) => 0,
+        }
     }
 }
 
@@ -111,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_same_key_shares_one_lock_while_it_is_held() {
-        let locks = SessionLocks::new("session");
+        let locks = SessionLocks::in_process("session", Duration::from_secs(1));
         let a = locks.lock_for("k");
         let b = locks.lock_for("k");
         assert!(Arc::ptr_eq(&a, &b));
@@ -120,7 +228,7 @@ mod tests {
 
     #[test]
     fn released_locks_are_pruned_once_the_table_is_large() {
-        let locks = SessionLocks::new("session");
+        let locks = SessionLocks::in_process("session", Duration::from_secs(1));
         let held = locks.lock_for("held");
         for i in 1..PRUNE_ABOVE + 1 {
             drop(locks.lock_for(&format!("k{i}")));

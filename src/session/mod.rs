@@ -7,15 +7,19 @@
 
 pub mod connected;
 pub mod lock;
+pub mod redis;
 pub mod store;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use rand::RngCore;
 use serde::{Serialize, de::DeserializeOwned};
 use subtle::ConstantTimeEq;
-use tower_sessions::{Expiry, Session, session::Record};
+use tower_sessions::{
+    Expiry, Session, SessionStore,
+    session::{Id, Record},
+};
 
 use crate::{
     error::AppError,
@@ -90,11 +94,23 @@ impl AppSession {
     }
 
     /// Connects the session: a new session id at the privilege change, so a planted id is
-    /// worthless (session fixation), the connected idle limit, and the tokens.
+    /// worthless (session fixation), the connected idle limit, the tokens, and the logout token
+    /// (made now, so the photos page only ever reads the session).
     pub async fn connect(&self, tokens: &TokenSet, idle: Duration) -> Result<(), AppError> {
         self.0.cycle_id().await.map_err(AppError::session)?;
         self.expire_after(idle);
+        self.insert(LOGOUT_TOKEN, &random_token()).await?;
         self.update_tokens(tokens).await
+    }
+
+    /// The session's id, when it has one in the store.
+    pub fn id(&self) -> Option<Id> {
+        self.0.id()
+    }
+
+    /// The logout token if one was made (never creates one, so the session is not changed).
+    pub async fn logout_token_if_any(&self) -> Result<Option<String>, AppError> {
+        self.get(LOGOUT_TOKEN).await
     }
 
     /// The tokens, if the session is connected.
@@ -105,15 +121,6 @@ impl AppSession {
     /// Replaces the tokens (after a refresh).
     pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
         self.insert(TOKENS, tokens).await?;
-        self.save().await
-    }
-
-    /// Forgets the tokens (the provider no longer accepts them).
-    pub async fn forget_tokens(&self) -> Result<(), AppError> {
-        self.0
-            .remove_value(TOKENS)
-            .await
-            .map_err(AppError::session)?;
         self.save().await
     }
 
@@ -167,6 +174,87 @@ impl AppSession {
     async fn save(&self) -> Result<(), AppError> {
         self.0.save().await.map_err(AppError::session)
     }
+}
+
+/// One session's record as the store has it *now*, bypassing the copy this request loaded:
+/// `/photos` reads and writes its tokens through this, under the session's lock, so it sees a
+/// refresh that another request (on any instance) made while it waited, and its own writes are
+/// never overwritten by a stale copy (it leaves the request's `Session` unchanged).
+pub struct StoredSession {
+    store: Arc<dyn SessionStore>,
+    id: Id,
+}
+
+impl StoredSession {
+    pub fn new(store: Arc<dyn SessionStore>, id: Id) -> Self {
+        Self { store, id }
+    }
+
+    async fn record(&self) -> Result<Option<Record>, AppError> {
+        self.store
+            .load(&self.id)
+            .await
+            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
+    }
+
+    /// The tokens as stored now (`None`: logged out, expired, or never connected).
+    pub async fn tokens(&self) -> Result<Option<TokenSet>, AppError> {
+        Ok(self
+            .record()
+            .await?
+            .and_then(|r| r.data.get(TOKENS).cloned())
+            .and_then(|value| serde_json::from_value(value).ok()))
+    }
+
+    /// Replaces the tokens; does nothing if the session is gone (update-only, like every save).
+    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
+        let value = serde_json::to_value(tokens).map_err(|e| AppError::Internal(e.into()))?;
+        self.change(|record| {
+            record.data.insert(TOKENS.into(), value);
+        })
+        .await
+    }
+
+    /// Forgets the tokens (the provider no longer accepts them).
+    pub async fn forget_tokens(&self) -> Result<(), AppError> {
+        self.change(|record| {
+            record.data.remove(TOKENS);
+        })
+        .await
+    }
+
+    async fn change(&self, edit: impl FnOnce(&mut Record)) -> Result<(), AppError> {
+        let Some(mut record) = self.record().await? else {
+            return Ok(());
+        };
+        edit(&mut record);
+        self.store
+            .save(&record)
+            .await
+            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
+    }
+}
+
+/// The session layer: the cookie and the store. The cookie holds only the session id.
+pub fn layer(
+    store: Arc<dyn SessionStore>,
+    cookie_name: &'static str,
+    https: bool,
+    idle: Duration,
+) -> tower_sessions::SessionManagerLayer<store::AnyStore> {
+    tower_sessions::SessionManagerLayer::new(store::AnyStore(store))
+        .with_name(cookie_name)
+        // Lax, not tower-sessions' default Strict: the return from the provider to /cb is a
+        // cross-site navigation, and a Strict cookie would not be sent with it, so every real
+        // sign-in would fail its state check. Lax still withholds it from cross-site POSTs and
+        // subresources.
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(https)
+        .with_http_only(true)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
+        )))
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.

@@ -135,6 +135,30 @@ impl SessionStore for MemoryStore {
     }
 }
 
+/// Either store behind one type, so the session layer, the lock and `/photos` are the same
+/// code for both (`Arc<dyn SessionStore>` itself cannot implement the trait: orphan rule).
+#[derive(Clone, Debug)]
+pub struct AnyStore(pub Arc<dyn SessionStore>);
+
+#[async_trait]
+impl SessionStore for AnyStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.0.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.0.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete(id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

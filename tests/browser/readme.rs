@@ -21,6 +21,7 @@ use crate::{
 async fn readme_screenshots_show_the_default_address() {
     with_browser(|c| async move {
         let (app, default_port) = TestApp::spawn_on_default_port().await?;
+        set_viewport(&c, DESKTOP).await?;
 
         c.goto(app.url.as_str()).await?;
         wait_for_text(&c, "#status", "Not connected.").await?;

@@ -49,7 +49,7 @@ pub async fn spawn_app_with(mut config: Config, settings: DemoSettings) -> TestA
     TestApp {
         url: running.url,
         provider,
-        sessions: running.sessions,
+        sessions: running.sessions.expect("the memory store"),
         client: browser(jar.clone()),
         jar,
     }

@@ -1,0 +1,403 @@
+//! Several instances, restarts and faults, against a real `redis-server` (docs/requirements.md
+//! C61, C64, C80–C86): the Connect link served by one instance and the callback by another, a
+//! restart between them, Redis stopped mid-flow, two instances refreshing one session at once,
+//! a logout on one seen by the other, and the memory store's honest "start again" after a
+//! restart. Each test starts its own Redis on a free loopback port.
+
+mod redis;
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use oauth2::ClientSecret;
+use photo_connect::{
+    Application,
+    config::{Config, Discovery, ProviderSource, RedisUrl, SessionStoreConfig},
+    demo::provider::{self, DemoProvider, DemoSettings, RegisteredClient, Secret},
+};
+use reqwest::{StatusCode, cookie::Jar};
+use tokio::{net::TcpListener, task::JoinHandle};
+use url::Url;
+
+use crate::{redis::RedisServer, support::*};
+
+const SECRET: &str = "scale-out-client-secret-81c4";
+
+/// One demo provider and the public `APP_URL` every instance shares (as behind a load balancer).
+struct Cluster {
+    provider: DemoProvider,
+    app_url: Url,
+    store: SessionStoreConfig,
+    /// The listener that `APP_URL` names, for the first instance.
+    first: Option<TcpListener>,
+}
+
+/// One running instance and its own address.
+struct Instance {
+    url: Url,
+    task: JoinHandle<()>,
+}
+
+impl Instance {
+    fn at(&self, path: &str) -> Url {
+        self.url.join(path).expect("url")
+    }
+
+    /// The same callback (or any URL), sent to this instance instead.
+    fn rewrite(&self, url: &Url) -> Url {
+        let mut url = url.clone();
+        url.set_port(self.url.port()).expect("port");
+        url
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl Cluster {
+    async fn start(store: SessionStoreConfig, settings: DemoSettings) -> Self {
+        init_log_capture();
+        let first = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = first.local_addr().expect("addr").port();
+        let app_url = Url::parse(&format!("http://localhost:{port}/")).expect("url");
+        let mut settings = settings;
+        settings.clients.push(RegisteredClient {
+            client_id: "photo-connect".into(),
+            client_secret: Secret::new(SECRET),
+            redirect_uris: vec![app_url.join("cb").expect("url").to_string()],
+            name: "photo-connect".into(),
+        });
+        let provider = provider::spawn(settings).await.expect("demo provider");
+        Self {
+            provider,
+            app_url,
+            store,
+            first: Some(first),
+        }
+    }
+
+    async fn redis(redis: &RedisServer, settings: DemoSettings) -> Self {
+        let url = RedisUrl::parse(&redis.url()).expect("redis url");
+        Self::start(SessionStoreConfig::Redis(url), settings).await
+    }
+
+    fn config(&self) -> Config {
+        let mut config = Config::for_tests();
+        config.app_url = Some(self.app_url.clone());
+        config.client_secret = Some(ClientSecret::new(SECRET.into()));
+        config.token_refresh_skew = Duration::ZERO;
+        config.session_store = self.store.clone();
+        config.provider = ProviderSource::Discover(Discovery {
+            issuer: self.provider.issuer.clone(),
+            photos_api_url: Url::parse(&format!("{}/api/photos", self.provider.issuer))
+                .expect("url"),
+            name: Some(provider::DISPLAY_NAME.into()),
+            token_url: None,
+            revocation_url: None,
+            allow_unadvertised_pkce: false,
+        });
+        config
+    }
+
+    /// Starts an instance: the first on `APP_URL`'s port, the others on ports of their own.
+    async fn instance(&mut self) -> Instance {
+        let listener = match self.first.take() {
+            Some(listener) => listener,
+            None => TcpListener::bind("127.0.0.1:0").await.expect("bind"),
+        };
+        let port = listener.local_addr().expect("addr").port();
+        let running = Application::with_listener(self.config(), listener)
+            .await
+            .expect("the instance starts")
+            .spawn()
+            .expect("serves");
+        Instance {
+            url: Url::parse(&format!("http://localhost:{port}/")).expect("url"),
+            task: running.task,
+        }
+    }
+
+    fn refreshes(&self) -> usize {
+        self.provider
+            .state
+            .token_requests()
+            .iter()
+            .filter(|r| r.grant_type.as_deref() == Some("refresh_token"))
+            .count()
+    }
+
+    fn token_requests(&self) -> usize {
+        self.provider.state.token_requests().len()
+    }
+}
+
+/// A person's browser: one cookie jar for every instance (cookies ignore the port).
+fn browser_jar() -> reqwest::Client {
+    browser(Arc::new(Jar::default()))
+}
+
+/// Home page on `at`, then consent at the provider: returns the callback URL (not yet sent).
+async fn callback_via(client: &reqwest::Client, at: &Instance, user: &str) -> Url {
+    let (status, _, home) = fetch(client, at.at("/")).await;
+    assert_eq!(status, StatusCode::OK, "{home}");
+    let authorize = connect_url(&home);
+    let (status, _, consent) = fetch(client, authorize.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    let transaction =
+        attribute_after(&consent, r#"name="transaction" value=""#).expect("transaction");
+    let issuer = format!("{}://{}", authorize.scheme(), authorize.authority());
+    let response = client
+        .post(format!("{issuer}/oauth/authorize"))
+        .form(&[
+            ("transaction", transaction.as_str()),
+            ("user", user),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .expect("consent");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(response.headers())
+}
+
+async fn photos(client: &reqwest::Client, at: &Instance) -> (StatusCode, String) {
+    let (status, _, body) = fetch(client, at.at("/photos")).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn c86_connect_on_a_callback_on_b_then_photos_on_either() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "bob").await;
+    let (status, headers, _) = fetch(&client, b.rewrite(&callback)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "B finishes what A started");
+    assert_eq!(location(&headers).path(), "/photos");
+    for at in [&a, &b] {
+        let (status, page) = photos(&client, at).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Your photos (4)"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn c85_a_restart_mid_flow_completes_and_a_connected_user_stays_connected() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    let a = cluster.instance().await;
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "alice").await;
+    a.stop();
+    let restarted = cluster.instance().await;
+    let (status, _, _) = fetch(&client, restarted.rewrite(&callback)).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the pending login survived the restart"
+    );
+    restarted.stop();
+    let again = cluster.instance().await;
+    assert_eq!(
+        photos(&client, &again).await.0,
+        StatusCode::OK,
+        "still connected"
+    );
+}
+
+#[tokio::test]
+async fn c80_c81_redis_down_gives_the_503_page_and_the_app_recovers_without_a_restart() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    let a = cluster.instance().await;
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "alice").await;
+    redis.stop();
+
+    // At the callback: a friendly 503, and no token request with a state that was not consumed.
+    let before = cluster.token_requests();
+    let (status, _, page) = fetch(&client, a.rewrite(&callback)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains(">Try again</a>"), "{page}");
+    assert_eq!(cluster.token_requests(), before, "no token request");
+    // At the Connect link: the 503 page, never a link with a state that was not saved.
+    let fresh = browser_jar();
+    let (status, _, page) = fetch(&fresh, a.at("/")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!page.contains(r#"id="connect""#), "{page}");
+    let (status, _, _) = fetch(&fresh, a.at("/readyz")).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready while Redis is down"
+    );
+    assert_eq!(
+        fetch(&fresh, a.at("/healthz")).await.0,
+        StatusCode::OK,
+        "but alive"
+    );
+
+    redis.restart();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while fetch(&fresh, a.at("/readyz")).await.0 != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app reconnects by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let callback = callback_via(&client, &a, "alice").await;
+    let (status, _, _) = fetch(&client, a.rewrite(&callback)).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the same browser signs in again"
+    );
+}
+
+#[tokio::test]
+async fn c64_two_instances_refreshing_one_session_at_once_make_one_refresh() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let settings = DemoSettings {
+        access_token_ttl: Duration::from_secs(3),
+        // Every refresh answer waits, so the requests below certainly overlap: without a lock
+        // shared by the instances, the second would present the rotated-away refresh token.
+        refresh_delay: Duration::from_millis(400),
+        ..DemoSettings::for_tests()
+    };
+    let mut cluster = Cluster::redis(&redis, settings).await;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "bob").await;
+    assert_eq!(
+        fetch(&client, a.rewrite(&callback)).await.0,
+        StatusCode::SEE_OTHER
+    );
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    let pages =
+        futures_util::future::join_all([&a, &b, &a, &b].into_iter().map(|at| photos(&client, at)))
+            .await;
+    for (status, page) in &pages {
+        assert_eq!(*status, StatusCode::OK, "{page}");
+    }
+    assert_eq!(
+        cluster.refreshes(),
+        1,
+        "exactly one refresh at the provider"
+    );
+}
+
+#[tokio::test]
+async fn c38_a_logout_on_a_signs_the_old_cookie_out_on_b() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let jar = Arc::new(Jar::default());
+    let client = browser(jar.clone());
+    let callback = callback_via(&client, &a, "alice").await;
+    assert_eq!(
+        fetch(&client, a.rewrite(&callback)).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, _, home) = fetch(&client, a.at("/")).await;
+    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("logout form");
+    let old_cookie = reqwest::cookie::CookieStore::cookies(&*jar, &a.url).expect("cookie");
+    let response = client
+        .post(a.at("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The old cookie, replayed on the other instance: signed out, nothing resurrected.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = replay
+        .get(b.at("/photos"))
+        .header(reqwest::header::COOKIE, old_cookie)
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "sent home to connect"
+    );
+    assert!(
+        redis.session_keys().is_empty(),
+        "nothing left in Redis: {:?}",
+        redis.session_keys()
+    );
+}
+
+#[tokio::test]
+async fn c84_the_memory_store_after_a_restart_says_start_again() {
+    let mut cluster = Cluster::start(SessionStoreConfig::Memory, DemoSettings::for_tests()).await;
+    let a = cluster.instance().await;
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "alice").await;
+    a.stop();
+    let restarted = cluster.instance().await;
+    let (status, _, page) = fetch(&client, restarted.rewrite(&callback)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("This sign-in was not started here"), "{page}");
+}
+
+#[tokio::test]
+async fn redis_memory_per_session_and_round_trips_per_flow_are_small() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    let a = cluster.instance().await;
+    let client = browser_jar();
+    let start = redis.commands_processed();
+    let callback = callback_via(&client, &a, "bob").await;
+    let pending_key = redis
+        .session_keys()
+        .pop()
+        .expect("the pending login's session");
+    let pending = redis.cli(&["MEMORY", "USAGE", &pending_key]);
+    assert_eq!(
+        fetch(&client, a.rewrite(&callback)).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(photos(&client, &a).await.0, StatusCode::OK);
+    // Every `INFO` and `MEMORY` call above counts too; take them out.
+    let commands = redis.commands_processed() - start - 3;
+    let connected_key = redis.session_keys().pop().expect("the connected session");
+    let connected = redis.cli(&["MEMORY", "USAGE", &connected_key]);
+    let ttl = redis.cli(&["TTL", &connected_key]);
+    eprintln!(
+        "redis: pending login {} bytes, connected session {} bytes, {commands} commands for \
+         home + callback + photos, TTL {}",
+        pending.trim(),
+        connected.trim(),
+        ttl.trim()
+    );
+    let bytes = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .expect("MEMORY USAGE answers a number")
+    };
+    assert!(bytes(&pending) < 2_048 && bytes(&connected) < 4_096);
+    assert!(commands <= 20, "{commands} Redis commands for one sign-in");
+    let ttl: i64 = ttl.trim().parse().expect("a TTL");
+    assert!(ttl > 0 && ttl <= 30 * 60, "every record expires: {ttl}");
+}

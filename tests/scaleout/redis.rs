@@ -1,0 +1,108 @@
+//! A real `redis-server` (Debian's package) for the tests: its own free loopback port,
+//! persistence off, stopped when dropped. Without `redis-server` on PATH the tests say why they
+//! skip; under `CI=true` they fail instead.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` (after saying why) when `redis-server` is missing.
+    pub fn start() -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            let why = "redis-server is not installed (Debian: apt-get install redis-server)";
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{why}; CI=true requires the scale-out tests to run");
+            }
+            eprintln!("SKIPPED: {why}");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = Self { port, child: None };
+        server.restart();
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port, empty, and waits until it answers.
+    pub fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it (the port stays ours to restart on).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Runs one command with `redis-cli` and returns its raw output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Every key, except the session locks.
+    pub fn session_keys(&self) -> Vec<String> {
+        self.cli(&["--scan"])
+            .lines()
+            .map(str::to_owned)
+            .filter(|k| !k.is_empty() && !k.starts_with("photo-connect:lock:"))
+            .collect()
+    }
+
+    /// Commands Redis has processed so far.
+    pub fn commands_processed(&self) -> u64 {
+        self.cli(&["INFO", "stats"])
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
