@@ -11,6 +11,7 @@ use futures_util::{StreamExt, stream};
 use photo_connect::{
     MemoryStore,
     config::Config,
+    config::{RedisUrl, SessionStoreConfig},
     demo::{self, provider::DemoSettings},
 };
 use reqwest::{StatusCode, cookie::Jar, header};
@@ -74,9 +75,9 @@ async fn main() {
         .collect()
         .await;
     let total = started.elapsed();
+    let memory_flows_per_sec = FLOWS as f64 / total.as_secs_f64();
     println!(
-        "full flow: {FLOWS} flows, concurrency {CONCURRENCY}: {:.0} flows/s",
-        FLOWS as f64 / total.as_secs_f64()
+        "full flow: {FLOWS} flows, concurrency {CONCURRENCY}: {memory_flows_per_sec:.0} flows/s"
     );
     for (i, name) in [
         "GET / (app)",
@@ -125,6 +126,55 @@ async fn main() {
         (r2.saturating_sub(r1) as f64 * 1024.0) / (s2 - s1).max(1) as f64
     );
     print_record_size(running.sessions.as_ref().expect("memory store")).await;
+
+    // 4. The same flows with the Redis store (a local redis-server), as a ratio to the memory
+    //    store measured above in this same run.
+    redis_flows(memory_flows_per_sec).await;
+}
+
+/// Runs [`FLOWS`] whole flows against an app whose sessions live in a fresh local Redis.
+async fn redis_flows(memory_flows_per_sec: f64) {
+    let Ok(port) = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
+        return;
+    };
+    let port = port.port();
+    let Ok(mut server) = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    else {
+        println!("redis: skipped (redis-server is not installed)");
+        return;
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut config = Config::for_tests();
+    config.session_store = SessionStoreConfig::Redis(
+        RedisUrl::parse(&format!("redis://127.0.0.1:{port}")).expect("url"),
+    );
+    let (app, provider) = demo::bind(config, DemoSettings::for_tests())
+        .await
+        .expect("app with Redis");
+    let running = app.spawn().expect("app");
+    let started = Instant::now();
+    let _: Vec<[Duration; 5]> = stream::iter(0..FLOWS)
+        .map(|i| {
+            flow(
+                running.url.clone(),
+                provider.issuer.clone(),
+                ["alice", "bob", "carol"][i % 3],
+            )
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let redis_flows_per_sec = FLOWS as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "full flow, SESSION_STORE=redis: {redis_flows_per_sec:.0} flows/s, {:.2}x the memory store's",
+        redis_flows_per_sec / memory_flows_per_sec
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 async fn flow(base: Url, issuer: String, user: &str) -> [Duration; 5] {

@@ -61,3 +61,45 @@ fn an_unknown_argument_is_refused_without_starting() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--serve-forever"));
 }
+
+#[test]
+fn sigterm_stops_the_server_gracefully_and_says_so() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_photo-connect"))
+        .envs([
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            // A real-provider configuration that startup does not contact (explicit URLs).
+            ("OAUTH_AUTH_URL", "http://127.0.0.1:9/authorize"),
+            ("OAUTH_TOKEN_URL", "http://127.0.0.1:9/token"),
+            ("PHOTOS_API_URL", "http://127.0.0.1:9/photos"),
+            ("OAUTH_CLIENT_SECRET", "cli-test-secret"),
+            ("RUST_LOG", "photo_connect=info"),
+            ("LOG_FORMAT", "text"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("photo-connect is ready"));
+    assert!(ready.is_some(), "the server started");
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("it exits");
+    assert!(status.success(), "a clean exit: {status:?} {rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("shutting down"))
+            && rest
+                .iter()
+                .any(|l| l.contains("stopped: every request finished")),
+        "{rest:?}"
+    );
+    assert!(!rest.iter().any(|l| l.contains("cli-test-secret")));
+}

@@ -11,7 +11,10 @@ use reqwest::{StatusCode, header};
 use url::Url;
 
 use crate::{
-    mock::{Mock, Reply, TestApp, connected, invalid_token, photos_ok, refreshed_token, spawn_app},
+    mock::{
+        Mock, Reply, TestApp, connected, invalid_token, photos_ok, post_logout, refreshed_token,
+        spawn_app,
+    },
     support::*,
 };
 
@@ -246,16 +249,7 @@ async fn c39_a_failing_or_hanging_revocation_endpoint_does_not_block_logout() {
 }
 
 async fn logout(app: &TestApp) {
-    let (_, _, home) = fetch(&app.client, app.at("/")).await;
-    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .expect("logout");
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(post_logout(app).await.status(), StatusCode::SEE_OTHER);
 }
 
 fn metadata(mock: &Mock, issuer: &str, extra: &str) -> Reply {
@@ -412,16 +406,8 @@ async fn logout_against_a_hanging_provider_is_bounded_by_its_own_timeout_and_say
     .await;
     assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
     mock.revoke_replies(Reply::Silent);
-    let (_, _, home) = fetch(&app.client, app.at("/")).await;
-    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
     let started = Instant::now();
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .expect("logout");
+    let response = post_logout(&app).await;
     let waited = started.elapsed();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 
 use crate::{
-    mock::{Mock, Reply, connected, invalid_token, spawn_app},
+    mock::{Mock, Reply, connected, invalid_token, post_logout, spawn_app},
     support::*,
 };
 
@@ -106,16 +106,7 @@ async fn c79_hostile_photos_and_revocation_bodies_never_reach_the_log() {
     let (status, _, _) = fetch(&app.client, app.at("/photos")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     mock.revoke_replies(Reply::Json(500, hostile_member("MARKER-REVOKE-d4c8")));
-    let (_, _, home) = fetch(&app.client, app.at("/")).await;
-    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .expect("logout");
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(post_logout(&app).await.status(), StatusCode::SEE_OTHER);
     let logs = captured_logs();
     assert!(!logs.contains("MARKER-PHOTOS-0a9e") && !logs.contains("MARKER-REVOKE-d4c8"));
     assert_no_raw_control_characters_anywhere();

@@ -377,3 +377,15 @@ pub async fn connected(mock: &Mock) -> TestApp {
     assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
     app
 }
+
+/// Logs out the way the page does (the logout form's token, a POST); returns the answer.
+pub async fn post_logout(app: &TestApp) -> reqwest::Response {
+    let (_, _, home) = fetch(&app.client, app.at("/")).await;
+    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
+    app.client
+        .post(app.at("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .expect("logout")
+}

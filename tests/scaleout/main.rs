@@ -220,9 +220,26 @@ async fn c80_c81_redis_down_gives_the_503_page_and_the_app_recovers_without_a_re
     };
     let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
     let a = cluster.instance().await;
+    let connected = browser_jar();
+    let done = callback_via(&connected, &a, "bob").await;
+    assert_eq!(
+        fetch(&connected, a.rewrite(&done)).await.0,
+        StatusCode::SEE_OTHER
+    );
     let client = browser_jar();
     let callback = callback_via(&client, &a, "alice").await;
     redis.stop();
+
+    // A connected visitor's photos page and logout: the 503 page, not an empty 500.
+    let (status, page) = photos(&connected, &a).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    let logout = connected
+        .post(a.at("/logout"))
+        .form(&[("csrf_token", "x")])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     // At the callback: a friendly 503, and no token request with a state that was not consumed.
     let before = cluster.token_requests();
@@ -400,4 +417,26 @@ async fn redis_memory_per_session_and_round_trips_per_flow_are_small() {
     assert!(commands <= 20, "{commands} Redis commands for one sign-in");
     let ttl: i64 = ttl.trim().parse().expect("a TTL");
     assert!(ttl > 0 && ttl <= 30 * 60, "every record expires: {ttl}");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_at_startup_fails_fast_naming_session_store() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let url = format!("redis://app:hunter2-pw@127.0.0.1:{}", closed.port());
+    let store = SessionStoreConfig::Redis(RedisUrl::parse(&url).expect("url"));
+    let mut cluster = Cluster::start(store, DemoSettings::for_tests()).await;
+    let listener = cluster.first.take().expect("listener");
+    let started = std::time::Instant::now();
+    let err = match Application::with_listener(cluster.config(), listener).await {
+        Ok(_) => panic!("started without Redis"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert!(err.contains("SESSION_STORE"), "{err}");
+    assert!(
+        !err.contains("hunter2-pw"),
+        "the password is never shown: {err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "fails fast");
 }
