@@ -70,6 +70,9 @@ pub enum AppError {
     /// The session store is full: no new sign-in until some expire.
     #[error("the session store is full; a new sign-in was turned away")]
     Busy,
+    /// Another request of this session held its lock for longer than a request may take.
+    #[error("the session's lock was not free in time")]
+    SessionBusy,
     /// This client started more sign-ins than `SIGNIN_RATE_PER_MINUTE` allows.
     #[error("too many sign-ins started from this address")]
     TooManySignIns,
@@ -173,7 +176,7 @@ impl AppError {
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
             NotFound => StatusCode::NOT_FOUND,
-            Session(_) | Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Session(_) | Busy | SessionBusy => StatusCode::SERVICE_UNAVAILABLE,
             TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -352,6 +355,13 @@ impl AppError {
                 Transient,
                 "We are busy right now",
                 "Too many sign-ins are in progress at the moment. Please try again in a minute.",
+                "/",
+                "Try again",
+            ),
+            SessionBusy => page(
+                Transient,
+                "This is taking longer than usual",
+                "Another page of yours is still being answered. Please try again in a moment.",
                 "/",
                 "Try again",
             ),

@@ -202,12 +202,13 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (router, _store) = self.build_router()?;
+        let stop = shutdown_signal();
         tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
         // With the peer address, for the per-client sign-in limit.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
-            shutdown_signal().await;
+            stop.await;
             let _ = stopping_tx.send(());
         };
         let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
@@ -267,21 +268,27 @@ pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {
     Ok(app_url.join("cb")?)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is *called*, not
+/// when the future is first polled, so a signal that arrives right after "ready" is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down: finishing requests in flight");
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+        tracing::info!("shutting down: finishing requests in flight");
+    }
 }

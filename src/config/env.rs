@@ -41,10 +41,12 @@ impl Config {
             "client_secret_post" => Ok(TokenAuth::ClientSecretPost),
             _ => bail!("expected client_secret_basic or client_secret_post"),
         });
-        let seconds = |v: &str| parse_positive(v).map(Duration::from_secs);
-        let http_timeout = vars.parse("HTTP_TIMEOUT_SECS", "10", seconds);
-        let pending_login_ttl = vars.parse("PENDING_LOGIN_TTL_SECS", "600", seconds);
-        let revocation_timeout = vars.parse("REVOCATION_TIMEOUT_SECS", "3", seconds);
+        // Every duration has a sane ceiling, so no later arithmetic on it can overflow.
+        let seconds =
+            |max: u64| move |v: &str| at_most(parse_positive(v)?, max).map(Duration::from_secs);
+        let http_timeout = vars.parse("HTTP_TIMEOUT_SECS", "10", seconds(300));
+        let pending_login_ttl = vars.parse("PENDING_LOGIN_TTL_SECS", "600", seconds(24 * 3600));
+        let revocation_timeout = vars.parse("REVOCATION_TIMEOUT_SECS", "3", seconds(300));
         let signin_rate_per_minute =
             vars.parse("SIGNIN_RATE_PER_MINUTE", "60", |v| Ok(v.parse::<u32>()?));
         let trust_forwarded_for = vars.parse("TRUST_FORWARDED_FOR", "false", |v| {
@@ -52,20 +54,22 @@ impl Config {
                 .map_err(|_| anyhow::anyhow!("expected true or false"))
         });
         let max_sessions = vars.parse("MAX_SESSIONS", "100000", |v| {
-            Ok(usize::try_from(parse_positive(v)?)?)
+            Ok(usize::try_from(at_most(parse_positive(v)?, 100_000_000)?)?)
         });
         let session_idle = vars.parse("SESSION_IDLE_MINUTES", "30", |v| {
-            Ok(Duration::from_secs(60 * parse_positive(v)?))
+            Ok(Duration::from_secs(
+                60 * at_most(parse_positive(v)?, 30 * 24 * 60)?,
+            ))
         });
         let token_refresh_skew = vars.parse("TOKEN_REFRESH_SKEW_SECS", "30", |v| {
-            Ok(Duration::from_secs(v.parse::<u64>()?))
+            Ok(Duration::from_secs(at_most(v.parse::<u64>()?, 24 * 3600)?))
         });
         let proxy = outbound_proxy(&mut vars);
         let session_store = vars.parse("SESSION_STORE", "memory", |v| match v {
             "memory" => Ok(SessionStoreConfig::Memory),
             url => Ok(SessionStoreConfig::Redis(RedisUrl::parse(url)?)),
         });
-        let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds);
+        let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds(3600));
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
             vars.errors.push(
@@ -260,6 +264,14 @@ fn shown(name: &str, value: &str) -> String {
     }
 }
 
+/// `n` if it is at most `max`.
+fn at_most(n: u64, max: u64) -> anyhow::Result<u64> {
+    if n > max {
+        bail!("expected at most {max}");
+    }
+    Ok(n)
+}
+
 fn parse_positive(v: &str) -> anyhow::Result<u64> {
     match v.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
@@ -388,6 +400,9 @@ mod tests {
             ("HTTP_TIMEOUT_SECS", "0"),
             ("PENDING_LOGIN_TTL_SECS", "-1"),
             ("SESSION_IDLE_MINUTES", "soon"),
+            ("SESSION_IDLE_MINUTES", "43201"),
+            ("PENDING_LOGIN_TTL_SECS", "18446744073709551615"),
+            ("HTTP_TIMEOUT_SECS", "301"),
             ("TOKEN_REFRESH_SKEW_SECS", "x"),
         ] {
             let err = from(&[(name, value)]).expect_err(name);
@@ -482,6 +497,12 @@ mod tests {
             "http://lower.corp:8080/"
         );
         assert_eq!(proxy.no_proxy.as_deref(), Some("internal.corp,10.0.0.0/8"));
+        let secret =
+            from(&[("HTTPS_PROXY", "http://me:proxy-pw-77@proxy.corp:3128")]).expect("valid");
+        assert!(
+            !format!("{secret:?}").contains("proxy-pw-77"),
+            "proxy passwords are redacted"
+        );
         let all = from(&[("ALL_PROXY", "http://all.corp:1")])
             .expect("valid")
             .proxy;

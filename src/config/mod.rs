@@ -143,6 +143,25 @@ pub struct Config {
     pub shutdown_grace: Duration,
 }
 
+impl std::fmt::Debug for OutboundProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hide = |url: &Option<Url>| {
+            url.as_ref().map(|u| {
+                let mut u = u.clone();
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("redacted"));
+                }
+                u.to_string()
+            })
+        };
+        f.debug_struct("OutboundProxy")
+            .field("https", &hide(&self.https))
+            .field("http", &hide(&self.http))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
 /// Where sessions live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionStoreConfig {
@@ -190,7 +209,8 @@ impl std::fmt::Debug for RedisUrl {
 
 /// An outbound HTTP proxy, from the standard variables (`HTTPS_PROXY`, `HTTP_PROXY`,
 /// `ALL_PROXY`, `NO_PROXY`, upper or lower case). Loopback addresses never go through it.
-#[derive(Clone, Debug, Default)]
+/// `Debug` hides proxy passwords (`http://user:pass@proxy`).
+#[derive(Clone, Default)]
 pub struct OutboundProxy {
     /// For `https://` endpoints: `HTTPS_PROXY`, else `ALL_PROXY`.
     pub https: Option<Url>,

@@ -64,12 +64,15 @@ async fn show_home(
         });
     }
 
-    // Only a page navigation starts a sign-in. An `<img>` or `fetch()` aimed here from another
-    // site would otherwise make each of its visitors' browsers store a session (store flooding).
-    if headers
-        .get("sec-fetch-mode")
-        .is_some_and(|mode| mode.as_bytes() != b"navigate")
-    {
+    // Only a top-level page navigation starts a sign-in. An `<img>`, a `fetch()` or an
+    // `<iframe>` (a navigation, but into a frame: `Sec-Fetch-Dest: iframe`) aimed here from
+    // another site would otherwise make each of its visitors' browsers store a session.
+    let fetch_is = |name: &str, wanted: &[u8]| {
+        headers
+            .get(name)
+            .is_some_and(|value| value.as_bytes() != wanted)
+    };
+    if fetch_is("sec-fetch-mode", b"navigate") || fetch_is("sec-fetch-dest", b"document") {
         return Err(AppError::NotANavigation);
     }
 

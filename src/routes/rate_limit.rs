@@ -47,10 +47,11 @@ impl SigninLimit {
         };
         let peer = peer.map(|addr| addr.ip());
         let unknown = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-        match self.trust_forwarded_for {
+        let client = match self.trust_forwarded_for {
             true => forwarded().or(peer).unwrap_or(unknown),
             false => peer.unwrap_or(unknown),
-        }
+        };
+        per_network(client)
     }
 
     /// Forgets clients idle long enough to be back at a full burst, every `period`, for as long
@@ -67,6 +68,20 @@ impl SigninLimit {
                 limiter.retain_recent();
             }
         });
+    }
+}
+
+/// One IPv6 host usually holds a whole /64: count it as one client (IPv4 stays per address).
+fn per_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -94,6 +109,23 @@ mod tests {
             "another client is not"
         );
         assert!(SigninLimit::new(0, false).is_none(), "0 means no limit");
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_client() {
+        let limit = SigninLimit::new(1, false).expect("a limit");
+        let headers = HeaderMap::new();
+        let v6 = |s: &str| Some(SocketAddr::new(s.parse().expect("ip"), 1));
+        assert!(limit.allow(v6("2001:db8:1:2::1"), &headers));
+        assert!(
+            !limit.allow(v6("2001:db8:1:2:ffff::9"), &headers),
+            "same /64"
+        );
+        assert!(limit.allow(v6("2001:db8:1:3::1"), &headers), "another /64");
+        assert_eq!(
+            per_network("::ffff:10.0.0.1".parse().expect("ip")),
+            IpAddr::from([10, 0, 0, 1])
+        );
     }
 
     #[test]

@@ -99,13 +99,13 @@ impl SessionLocks {
             .then(|| cookie_value(request.headers(), this.cookie_name))
             .flatten();
         let Some(key) = key else {
-            return next.run(request).await;
+            return no_empty_500(next.run(request).await);
         };
         match this.acquire(&key).await {
             Ok(guard) => {
                 let response = next.run(request).await;
                 guard.release().await;
-                response
+                no_empty_500(response)
             }
             // No lock, no session work: never a change that another request could undo.
             Err(err) => err.into_response(),
@@ -119,7 +119,7 @@ impl SessionLocks {
                 let lock = self.lock_for(key);
                 let guard = tokio::time::timeout(self.wait, lock.lock_owned())
                     .await
-                    .map_err(|_| AppError::Busy)?;
+                    .map_err(|_| AppError::SessionBusy)?;
                 Ok(LockGuard {
                     _in_process: Some(guard),
                     redis: None,
@@ -143,7 +143,7 @@ impl SessionLocks {
                             tokio::time::sleep(pause).await;
                             pause = (pause * 2).min(Duration::from_millis(50));
                         }
-                        Ok(false) => return Err(AppError::Busy),
+                        Ok(false) => return Err(AppError::SessionBusy),
                         Err(err) => {
                             return Err(AppError::Session(crate::telemetry::escaped(
                                 &format!("session lock: {err}"),
@@ -187,16 +187,34 @@ impl SessionLocks {
     }
 }
 
-/// The value of cookie `name` in the request, if any (parsed with the `cookie` crate).
+/// tower-sessions answers a failed end-of-request save with an empty 500 (and no cookie); the
+/// visitor gets the "try again" page instead. A 500 the app made itself carries its report.
+fn no_empty_500(response: Response) -> Response {
+    let ours = response
+        .extensions()
+        .get::<crate::error::ErrorReport>()
+        .is_some();
+    if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR && !ours {
+        return AppError::Session("the session could not be saved".into()).into_response();
+    }
+    response
+}
+
+/// The session id that cookie `name` names, read exactly as tower-sessions reads it (the *last*
+/// cookie of that name, percent-decoded, a valid id), in its canonical form. A lock key read any
+/// other way (`session=%41BC…`, or two `session` cookies) would let two requests of one
+/// session take different locks.
 pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    headers
+    let value = headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
+        .flat_map(cookie::Cookie::split_parse_encoded)
         .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
+        .filter(|c| c.name() == name)
+        .last()?;
+    let id: tower_sessions::session::Id = value.value().parse().ok()?;
+    Some(id.to_string())
 }
 
 #[cfg(test)]
@@ -204,17 +222,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookie_value_finds_the_named_cookie_only() {
-        let mut headers = http::HeaderMap::new();
-        headers.append(
-            http::header::COOKIE,
-            "a=1; session=abc".parse().expect("ascii"),
+    fn the_lock_key_is_the_session_id_as_tower_sessions_reads_it() {
+        let id = tower_sessions::session::Id::default().to_string();
+        let other = tower_sessions::session::Id::default().to_string();
+        let key = |cookies: &[String]| {
+            let mut headers = http::HeaderMap::new();
+            for c in cookies {
+                headers.append(http::header::COOKIE, c.parse().expect("ascii"));
+            }
+            cookie_value(&headers, "session")
+        };
+        assert_eq!(key(&[format!("a=1; session={id}")]), Some(id.clone()));
+        assert_eq!(
+            key(&[format!("session={other}"), format!("x=1; session={id}")]),
+            Some(id.clone()),
+            "the last one wins"
         );
-        headers.append(http::header::COOKIE, "other=2".parse().expect("ascii"));
-        assert_eq!(cookie_value(&headers, "session").as_deref(), Some("abc"));
-        assert_eq!(cookie_value(&headers, "other").as_deref(), Some("2"));
-        assert_eq!(cookie_value(&headers, "sess"), None);
-        assert_eq!(cookie_value(&headers, "missing"), None);
+        let encoded: String = id.chars().map(|c| format!("%{:02X}", c as u32)).collect();
+        assert_eq!(
+            key(&[format!("session={encoded}")]),
+            Some(id.clone()),
+            "percent-decoded"
+        );
+        assert_eq!(key(&["session=not-an-id".into()]), None);
+        assert_eq!(key(&[format!("sess={id}")]), None);
+        assert_eq!(key(&[]), None);
     }
 
     #[test]

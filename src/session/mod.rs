@@ -131,6 +131,8 @@ impl AppSession {
         }
         let token = random_token();
         self.insert(LOGOUT_TOKEN, &token).await?;
+        // Saved now: a failed save at the end of the request would be tower-sessions' empty 500.
+        self.save().await?;
         Ok(token)
     }
 

@@ -186,6 +186,17 @@ async fn c35_a_cross_site_subresource_cannot_make_the_browser_store_a_session() 
             "{mode}: no session stored"
         );
     }
+    // A navigation into a frame on another site is not a top-level visit either.
+    let framed = app
+        .client
+        .get(app.at("/"))
+        .header("Sec-Fetch-Mode", "navigate")
+        .header("Sec-Fetch-Dest", "iframe")
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(framed.status(), StatusCode::BAD_REQUEST, "iframe");
+    assert!(framed.headers().get(header::SET_COOKIE).is_none());
     assert!(app.sessions.is_empty().await);
     let response = app
         .client
