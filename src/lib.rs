@@ -13,7 +13,8 @@
 //!
 //! Skip on first read (hardening): `form` (strict parameter parsing), `http_client` (no
 //! redirects, timeouts, body cap), `photos_api` (response checks), `oauth::discovery`,
-//! `session::lock` and `session::store`, `telemetry`.
+//! `session::lock`, `session::store` and `session::redis`, `routes::rate_limit`,
+//! `routes::setup_check`, `shutdown`, `telemetry`.
 
 pub mod config;
 mod error;
@@ -23,6 +24,7 @@ mod oauth;
 mod photos_api;
 mod routes;
 mod session;
+mod shutdown;
 pub mod startup;
 mod state;
 pub mod telemetry;

@@ -22,6 +22,7 @@ use crate::{
     routes,
     routes::rate_limit::SigninLimit,
     session::{self, lock::SessionLocks, store::MemoryStore},
+    shutdown,
     state::{AppState, Readiness},
     telemetry,
 };
@@ -202,35 +203,11 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (router, _store) = self.build_router()?;
-        let stop = shutdown_signal();
+        let stop = shutdown::signal();
         tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
         // With the peer address, for the per-client sign-in limit.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            stop.await;
-            let _ = stopping_tx.send(());
-        };
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
-        let grace = self.config.shutdown_grace;
-        // Stop accepting at the signal; requests in flight get `SHUTDOWN_GRACE_SECS` to finish.
-        let deadline = async move {
-            if stopping.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            result = server => {
-                result?;
-                tracing::info!("stopped: every request finished");
-            }
-            () = deadline => {
-                tracing::warn!(grace_secs = grace.as_secs(), "stopped: requests still in flight after the grace period were cut off");
-            }
-        }
-        Ok(())
+        shutdown::serve(self.listener, service, stop, self.config.shutdown_grace).await
     }
 
     /// Serves in a background task (tests).
@@ -266,29 +243,4 @@ pub fn app_url(config: &Config, listener: &TcpListener) -> anyhow::Result<Url> {
 /// Built from configuration, never from the request's Host header (RFC 9700 §4.13).
 pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {
     Ok(app_url.join("cb")?)
-}
-
-/// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is *called*, not
-/// when the future is first polled, so a signal that arrives right after "ready" is not missed.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let terminate = async move {
-            match terminate {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-        tracing::info!("shutting down: finishing requests in flight");
-    }
 }

@@ -5,6 +5,10 @@
 //! later in a request.
 
 mod env;
+mod urls;
+mod vars;
+
+pub use urls::{OutboundProxy, RedisUrl};
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -143,25 +147,6 @@ pub struct Config {
     pub shutdown_grace: Duration,
 }
 
-impl std::fmt::Debug for OutboundProxy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hide = |url: &Option<Url>| {
-            url.as_ref().map(|u| {
-                let mut u = u.clone();
-                if u.password().is_some() {
-                    let _ = u.set_password(Some("redacted"));
-                }
-                u.to_string()
-            })
-        };
-        f.debug_struct("OutboundProxy")
-            .field("https", &hide(&self.https))
-            .field("http", &hide(&self.http))
-            .field("no_proxy", &self.no_proxy)
-            .finish()
-    }
-}
-
 /// Where sessions live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionStoreConfig {
@@ -169,55 +154,6 @@ pub enum SessionStoreConfig {
     Memory,
     /// A shared Redis: several instances, restarts, one lock per session across them.
     Redis(RedisUrl),
-}
-
-/// A `redis://` or `rediss://` URL whose password never reaches a log: `Debug` and `Display`
-/// print it as `redacted`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisUrl(Url);
-
-impl RedisUrl {
-    pub fn parse(v: &str) -> anyhow::Result<Self> {
-        let url = Url::parse(v)?;
-        if !matches!(url.scheme(), "redis" | "rediss") {
-            bail!("expected memory, redis://… or rediss://…");
-        }
-        Ok(Self(url))
-    }
-
-    /// The URL with its password, for the Redis client only.
-    pub fn expose(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl std::fmt::Display for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            let _ = shown.set_password(Some("redacted"));
-        }
-        write!(f, "{shown}")
-    }
-}
-
-impl std::fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RedisUrl({self})")
-    }
-}
-
-/// An outbound HTTP proxy, from the standard variables (`HTTPS_PROXY`, `HTTP_PROXY`,
-/// `ALL_PROXY`, `NO_PROXY`, upper or lower case). Loopback addresses never go through it.
-/// `Debug` hides proxy passwords (`http://user:pass@proxy`).
-#[derive(Clone, Default)]
-pub struct OutboundProxy {
-    /// For `https://` endpoints: `HTTPS_PROXY`, else `ALL_PROXY`.
-    pub https: Option<Url>,
-    /// For `http://` endpoints: `HTTP_PROXY`, else `ALL_PROXY`.
-    pub http: Option<Url>,
-    /// `NO_PROXY`: hosts, domains and CIDR ranges that bypass the proxy.
-    pub no_proxy: Option<String>,
 }
 
 impl Config {

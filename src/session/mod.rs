@@ -9,6 +9,7 @@ pub mod connected;
 pub mod lock;
 pub mod redis;
 pub mod store;
+mod stored;
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,6 +28,7 @@ use crate::{
 };
 
 pub use connected::Connected;
+pub use stored::StoredSession;
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
 const PENDING: &str = "oauth.pending";
@@ -175,65 +177,6 @@ impl AppSession {
 
     async fn save(&self) -> Result<(), AppError> {
         self.0.save().await.map_err(AppError::session)
-    }
-}
-
-/// One session's record as the store has it *now*, bypassing the copy this request loaded:
-/// `/photos` reads and writes its tokens through this, under the session's lock, so it sees a
-/// refresh that another request (on any instance) made while it waited, and its own writes are
-/// never overwritten by a stale copy (it leaves the request's `Session` unchanged).
-pub struct StoredSession {
-    store: Arc<dyn SessionStore>,
-    id: Id,
-}
-
-impl StoredSession {
-    pub fn new(store: Arc<dyn SessionStore>, id: Id) -> Self {
-        Self { store, id }
-    }
-
-    async fn record(&self) -> Result<Option<Record>, AppError> {
-        self.store
-            .load(&self.id)
-            .await
-            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
-    }
-
-    /// The tokens as stored now (`None`: logged out, expired, or never connected).
-    pub async fn tokens(&self) -> Result<Option<TokenSet>, AppError> {
-        Ok(self
-            .record()
-            .await?
-            .and_then(|r| r.data.get(TOKENS).cloned())
-            .and_then(|value| serde_json::from_value(value).ok()))
-    }
-
-    /// Replaces the tokens; does nothing if the session is gone (update-only, like every save).
-    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
-        let value = serde_json::to_value(tokens).map_err(|e| AppError::Internal(e.into()))?;
-        self.change(|record| {
-            record.data.insert(TOKENS.into(), value);
-        })
-        .await
-    }
-
-    /// Forgets the tokens (the provider no longer accepts them).
-    pub async fn forget_tokens(&self) -> Result<(), AppError> {
-        self.change(|record| {
-            record.data.remove(TOKENS);
-        })
-        .await
-    }
-
-    async fn change(&self, edit: impl FnOnce(&mut Record)) -> Result<(), AppError> {
-        let Some(mut record) = self.record().await? else {
-            return Ok(());
-        };
-        edit(&mut record);
-        self.store
-            .save(&record)
-            .await
-            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
     }
 }
 

@@ -1,98 +1,9 @@
-//! The one error type of the web layer. Every variant renders `templates/error.html` with its
-//! status, a tone that fits its cause (a choice, a refusal, a passing fault, an operator's
-//! problem) and the one button that helps, and is logged once, here, without secrets: variants
-//! carry only error codes and reasons, never tokens, codes, states or response bodies.
+//! The error page's words: for each error a tone that fits its cause (a choice, a refusal, a
+//! passing fault, an operator's problem), a title, a message and the one button that helps.
+//! Fixed text only: nothing a visitor or a provider sent is ever echoed.
 
-use std::sync::Arc;
-
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
-
-use crate::{
-    oauth::{CallbackError, ExchangeError},
-    photos_api::PhotosError,
-    session::store::STORE_FULL,
-};
-
-/// `Result` with [`AppError`] as the default error.
-pub type Result<T, E = AppError> = std::result::Result<T, E>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// The callback's query is malformed (duplicates, bad encoding, missing state, …).
-    #[error("callback rejected: {0}")]
-    BadCallback(#[from] CallbackError),
-    /// No pending sign-in in this session has that state: forged, replayed, or another browser.
-    #[error("no pending sign-in matches the callback's state")]
-    UnknownState,
-    /// The pending sign-in is older than `PENDING_LOGIN_TTL_SECS`.
-    #[error("the pending sign-in expired")]
-    LoginExpired,
-    /// The callback's `iss` is missing or not the expected issuer (RFC 9207 §2.4).
-    #[error("the callback's iss does not match the expected issuer")]
-    IssuerMismatch,
-    /// The person declined at the provider (`error=access_denied`).
-    #[error("the user denied access")]
-    AccessDenied,
-    /// The provider answered the authorization request with another error code.
-    #[error("the provider returned authorization error {0:?}")]
-    AuthorizationFailed(String),
-    #[error(transparent)]
-    Exchange(ExchangeError),
-    /// The token endpoint refused the app itself (`invalid_client`, `unauthorized_client`): its
-    /// registration or credentials are wrong. Nothing the visitor can fix or retry.
-    #[error("the provider refused this app's client credentials ({0})")]
-    ClientRejected(String),
-    #[error(transparent)]
-    Photos(#[from] PhotosError),
-    /// The provider refused the refresh for good (`invalid_grant`…): tokens cleared, connect
-    /// again.
-    #[error("the provider refused the refresh ({0}); tokens cleared")]
-    Reconnect(String),
-    /// The refresh failed for a passing reason (provider down, slow): tokens kept, try again.
-    #[error("refresh failed: {0}")]
-    RefreshUnavailable(ExchangeError),
-    /// A state-changing request without a valid CSRF token or from another origin.
-    #[error("CSRF check failed")]
-    Csrf,
-    #[error("no such page")]
-    NotFound,
-    /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
-    #[error("the home page was requested by something other than a page navigation")]
-    NotANavigation,
-    /// The session store failed (unreachable once it is Redis, or a record it cannot read).
-    #[error("session store failure: {0}")]
-    Session(String),
-    /// The session store is full: no new sign-in until some expire.
-    #[error("the session store is full; a new sign-in was turned away")]
-    Busy,
-    /// Another request of this session held its lock for longer than a request may take.
-    #[error("the session's lock was not free in time")]
-    SessionBusy,
-    /// This client started more sign-ins than `SIGNIN_RATE_PER_MINUTE` allows.
-    #[error("too many sign-ins started from this address")]
-    TooManySignIns,
-    #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<ExchangeError> for AppError {
-    fn from(err: ExchangeError) -> Self {
-        match err {
-            // RFC 6749 §5.2: the client, not the grant, was refused.
-            ExchangeError::Rejected { code, .. }
-                if code == "invalid_client" || code == "unauthorized_client" =>
-            {
-                AppError::ClientRejected(code)
-            }
-            other => AppError::Exchange(other),
-        }
-    }
-}
+use super::AppError;
+use crate::{oauth::ExchangeError, photos_api::PhotosError};
 
 /// What kind of page an error gets: its look and its one button follow from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,12 +34,12 @@ impl Tone {
 }
 
 /// Fixed text for one error page: never input echoed back.
-struct PageText {
-    tone: Tone,
-    title: &'static str,
-    message: &'static str,
-    action_href: &'static str,
-    action_label: &'static str,
+pub(super) struct PageText {
+    pub(super) tone: Tone,
+    pub(super) title: &'static str,
+    pub(super) message: &'static str,
+    pub(super) action_href: &'static str,
+    pub(super) action_label: &'static str,
 }
 
 const fn page(
@@ -148,61 +59,8 @@ const fn page(
 }
 
 impl AppError {
-    /// Wraps a tower-sessions error.
-    pub fn session(err: tower_sessions::session::Error) -> Self {
-        use tower_sessions::{session::Error, session_store};
-        match err {
-            Error::Store(session_store::Error::Backend(msg)) if msg == STORE_FULL => Self::Busy,
-            other => Self::Session(crate::telemetry::escaped(&other.to_string(), 200)),
-        }
-    }
-
-    /// The HTTP status of the error page.
-    pub fn status(&self) -> StatusCode {
-        use AppError::*;
-        match self {
-            BadCallback(_) | UnknownState | LoginExpired | IssuerMismatch | NotANavigation => {
-                StatusCode::BAD_REQUEST
-            }
-            AccessDenied | Csrf => StatusCode::FORBIDDEN,
-            AuthorizationFailed(_) | ClientRejected(_) => StatusCode::BAD_GATEWAY,
-            Reconnect(_) => StatusCode::UNAUTHORIZED,
-            RefreshUnavailable(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Exchange(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            Photos(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            Exchange(_) => StatusCode::BAD_GATEWAY,
-            Photos(PhotosError::InvalidToken) => StatusCode::UNAUTHORIZED,
-            Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
-            Photos(_) => StatusCode::BAD_GATEWAY,
-            NotFound => StatusCode::NOT_FOUND,
-            Session(_) | Busy | SessionBusy => StatusCode::SERVICE_UNAVAILABLE,
-            TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// A hint for the operator, added to the log line where the cause is the app's set-up.
-    fn operator_hint(&self) -> Option<&'static str> {
-        match self {
-            AppError::ClientRejected(_) => Some(
-                "check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_TOKEN_AUTH against the \
-                 app's registration at the provider",
-            ),
-            AppError::AuthorizationFailed(code)
-                if code != "temporarily_unavailable" && code != "server_error" =>
-            {
-                Some(
-                    "the provider refused the authorization request: check OAUTH_CLIENT_ID, \
-                     OAUTH_SCOPES and that APP_URL/cb is registered exactly",
-                )
-            }
-            _ => None,
-        }
-    }
-
     /// The page's tone, text and button.
-    fn page_text(&self) -> PageText {
+    pub(super) fn page_text(&self) -> PageText {
         use AppError::*;
         use Tone::*;
         let again = ("/", "Start again");
@@ -380,47 +238,5 @@ impl AppError {
                 "Go to the home page",
             ),
         }
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub status: u16,
-    pub tone: &'static str,
-    pub title: &'static str,
-    pub message: &'static str,
-    pub action_href: &'static str,
-    pub action_label: &'static str,
-}
-
-/// What went wrong, for the request's one log line (`startup::log_response` writes it when the
-/// response leaves). Built only from codes and reasons; outside text in it went through
-/// `telemetry::escaped` when the error was made.
-#[derive(Clone, Debug)]
-pub struct ErrorReport {
-    pub message: Arc<str>,
-    pub hint: &'static str,
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let report = ErrorReport {
-            message: self.to_string().into(),
-            hint: self.operator_hint().unwrap_or(""),
-        };
-        let text = self.page_text();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            tone: text.tone.as_str(),
-            title: text.title,
-            message: text.message,
-            action_href: text.action_href,
-            action_label: text.action_label,
-        };
-        let mut response = (status, page).into_response();
-        response.extensions_mut().insert(report);
-        response
     }
 }
