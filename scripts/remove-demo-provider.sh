@@ -4,7 +4,7 @@
 # OAUTH_ISSUER (or OAUTH_AUTH_URL & co.) to your real provider; see .env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf demo-provider src/demo.rs tests/e2e tests/browser benches/flow.rs
-sed -i '/DEMO-PROVIDER/d' src/lib.rs src/main.rs Cargo.toml .ci/run
+rm -rf demo-provider src/demo.rs tests/e2e tests/browser tests/scaleout benches/flow.rs
+sed -i '/DEMO-PROVIDER/d' src/lib.rs src/main.rs src/telemetry.rs Cargo.toml .ci/run
 rm -f scripts/remove-demo-provider.sh
 echo "Demo provider removed. Configure a real provider in .env (see .env.example)."

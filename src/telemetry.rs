@@ -17,7 +17,11 @@ use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
 /// The filter used when `RUST_LOG` is unset. tower-sessions' own error events are off: a store
 /// failure becomes the request's error, logged once with the request.
-const DEFAULT_FILTER: &str = "photo_connect=info,demo_provider=info,tower_sessions_core=off,warn";
+const DEFAULT_FILTER: &str = concat!(
+    "photo_connect=info,tower_sessions_core=off,",
+    "demo_provider=info,", // DEMO-PROVIDER
+    "warn"
+);
 
 /// Installs the global subscriber on stderr: human-readable lines (coloured only on a terminal),
 /// or one JSON object per line with `LOG_FORMAT=json` for log shippers. Call once from `main`.
