@@ -42,12 +42,10 @@ pub enum HttpErrorKind {
 
 impl HttpError {
     pub fn new(url: &url::Url, kind: HttpErrorKind) -> Self {
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            (None, _) => "(no host)".to_owned(),
-        };
-        Self { host, kind }
+        Self {
+            host: host_of(url),
+            kind,
+        }
     }
 
     pub fn is_timeout(&self) -> bool {
@@ -69,6 +67,15 @@ impl HttpError {
             ))
         };
         Self::new(url, kind)
+    }
+}
+
+/// `host[:port]` of an endpoint, as error messages name it.
+pub fn host_of(url: &url::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => "(no host)".to_owned(),
     }
 }
 

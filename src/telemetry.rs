@@ -81,12 +81,14 @@ where
 /// error message: Debug-escaped, so no raw CR, LF, ESC or other control or invisible character
 /// gets through (a forged log line, a cleared terminal), and cut to `max` characters.
 pub fn escaped(text: &str, max: usize) -> String {
+    // One pass: one character past the bound says whether to cut.
     let mut out: String = text
         .chars()
         .flat_map(char::escape_debug)
-        .take(max)
+        .take(max.saturating_add(1))
         .collect();
-    if text.chars().flat_map(char::escape_debug).nth(max).is_some() {
+    if out.chars().count() > max {
+        out.pop();
         out.push('…');
     }
     out

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::{
     config::{Config, ProviderConfig, TokenAuth},
-    http_client::{HttpClient, HttpError, HttpErrorKind},
+    http_client::{HttpClient, HttpError, HttpErrorKind, host_of},
     oauth::{
         callback::issuer_matches,
         pending::PendingLogin,
@@ -73,7 +73,7 @@ impl OAuthClient {
             client_secret: secret,
             token_auth: config.token_auth,
             revocation_url: provider.revocation_url.clone(),
-            token_host: HttpError::new(provider.token_url.url(), HttpErrorKind::Timeout).host,
+            token_host: host_of(provider.token_url.url()),
             http,
         })
     }

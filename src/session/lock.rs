@@ -40,9 +40,7 @@ pub struct SessionLocks {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    /// A keyed async mutex whose entries vanish with their last holder. Hand-written rather
-    /// than a crate: it is twenty lines.
-    InProcess(Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>),
+    InProcess(LockTable),
     Redis(Pool),
 }
 
@@ -78,7 +76,7 @@ impl SessionLocks {
     pub fn in_process(cookie_name: &'static str, wait: Duration) -> Self {
         Self {
             cookie_name,
-            backend: Backend::InProcess(Arc::default()),
+            backend: Backend::InProcess(LockTable::default()),
             wait,
         }
     }
@@ -115,8 +113,8 @@ impl SessionLocks {
     /// Takes the lock of session `key`, waiting at most `wait`.
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, AppError> {
         match &self.backend {
-            Backend::InProcess(_) => {
-                let lock = self.lock_for(key);
+            Backend::InProcess(table) => {
+                let lock = table.lock_for(key);
                 let guard = tokio::time::timeout(self.wait, lock.lock_owned())
                     .await
                     .map_err(|_| AppError::SessionBusy)?;
@@ -155,12 +153,17 @@ impl SessionLocks {
             }
         }
     }
+}
 
+/// A keyed async mutex whose entries vanish with their last holder. Hand-written rather than a
+/// crate: it is twenty lines.
+#[derive(Clone, Debug, Default)]
+struct LockTable(Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>);
+
+impl LockTable {
     fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let Backend::InProcess(locks) = &self.backend else {
-            return Arc::new(tokio::sync::Mutex::new(()));
-        };
-        let mut locks = locks
+        let mut locks = self
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
@@ -174,16 +177,13 @@ impl SessionLocks {
         lock
     }
 
-    /// How many entries the lock table holds (tests check the pruning).
+    /// How many entries the table holds (tests check the pruning).
     #[cfg(test)]
-    fn table_len(&self) -> usize {
-        match &self.backend {
-            Backend::InProcess(locks) => locks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .len(),
-            Backend::Redis(_) => 0,
-        }
+    fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
     }
 }
 
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn the_same_key_shares_one_lock_while_it_is_held() {
-        let locks = SessionLocks::in_process("session", Duration::from_secs(1));
+        let locks = LockTable::default();
         let a = locks.lock_for("k");
         let b = locks.lock_for("k");
         assert!(Arc::ptr_eq(&a, &b));
@@ -260,22 +260,14 @@ mod tests {
 
     #[test]
     fn released_locks_are_pruned_once_the_table_is_large() {
-        let locks = SessionLocks::in_process("session", Duration::from_secs(1));
+        let locks = LockTable::default();
         let held = locks.lock_for("held");
         for i in 1..PRUNE_ABOVE + 1 {
             drop(locks.lock_for(&format!("k{i}")));
         }
-        assert_eq!(
-            locks.table_len(),
-            PRUNE_ABOVE + 1,
-            "not pruned up to the limit"
-        );
+        assert_eq!(locks.len(), PRUNE_ABOVE + 1, "not pruned up to the limit");
         drop(locks.lock_for("one-more"));
-        assert_eq!(
-            locks.table_len(),
-            2,
-            "only the held lock and the new one remain"
-        );
+        assert_eq!(locks.len(), 2, "only the held lock and the new one remain");
         assert!(Arc::ptr_eq(&held, &locks.lock_for("held")));
     }
 }

@@ -436,8 +436,16 @@ async fn logout_against_a_hanging_provider_is_bounded_by_its_own_timeout_and_say
 async fn logout_that_reached_the_provider_says_the_access_was_ended() {
     let mock = Mock::start().await;
     let app = connected(&mock).await;
-    logout(&app).await;
-    let (_, _, home) = fetch(&app.client, app.at("/?notice=signed-out")).await;
+    let response = post_logout(&app).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii");
+    assert_eq!(
+        location, "/?notice=signed-out",
+        "both revocations answered 200"
+    );
+    let (_, _, home) = fetch(&app.client, app.at(location)).await;
     assert!(home.contains(r#"class="notice notice-success""#), "{home}");
     assert!(home.contains("The provider was told to end this app"));
 }
