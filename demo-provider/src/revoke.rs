@@ -12,7 +12,7 @@ use axum::{
     routing::post,
 };
 
-use crate::{client_auth, error::OAuthError, store::ProviderState, token::parse_body};
+use crate::{client_auth, error::OAuthError, store::ProviderState, token::parse_request};
 
 pub fn router() -> Router<Arc<ProviderState>> {
     Router::new().route("/oauth/revoke", post(revoke))
@@ -25,11 +25,7 @@ async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let parsed = match &body {
-        Ok(body) => parse_body(&headers, body),
-        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
-    };
-    let result = parsed.and_then(|params| {
+    let result = parse_request(&headers, &body).and_then(|params| {
         let (client_id, _) = client_auth::authenticate(&state, &headers, &params)?;
         let token = params
             .get("token")

@@ -33,11 +33,20 @@ pub fn router() -> Router<Arc<ProviderState>> {
     Router::new().route("/oauth/token", post(token))
 }
 
-/// Parses a form body strictly: the right content type, no repeated parameters (RFC 6749 §3.2).
-pub(crate) fn parse_body(
+/// Parses a request's form body strictly (see [`parse_body`]); a body that could not be read
+/// (over the size limit) is an `invalid_request` too.
+pub(crate) fn parse_request(
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &Result<Bytes, BytesRejection>,
 ) -> Result<HashMap<String, String>, OAuthError> {
+    match body {
+        Ok(body) => parse_body(headers, body),
+        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
+    }
+}
+
+/// Parses a form body strictly: the right content type, no repeated parameters (RFC 6749 §3.2).
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -65,11 +74,7 @@ async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let parsed = match &body {
-        Ok(body) => parse_body(&headers, body),
-        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
-    };
-    let (params, parse_error) = match parsed {
+    let (params, parse_error) = match parse_request(&headers, &body) {
         Ok(params) => (params, None),
         Err(err) => (HashMap::new(), Some(err)),
     };
