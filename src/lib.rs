@@ -10,6 +10,8 @@
 //! 5. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`, `tokens`.
 //! 6. `session`: the typed session every route uses, and the `Connected` extractor.
 //! 7. `error`: the one error type and its page.
+//! 8. `inspector` and `routes::flow`: the flow inspector, the record of a sign-in's real requests
+//!    that `/flow` shows (on by default with the demo provider).
 //!
 //! Skip on first read (hardening): `form` (strict parameter parsing), `http_client` (no
 //! redirects, timeouts, body cap), `photos_api` (response checks), `oauth::discovery`,
@@ -20,6 +22,7 @@ pub mod config;
 mod error;
 mod form;
 mod http_client;
+mod inspector;
 mod oauth;
 mod photos_api;
 mod routes;

@@ -5,7 +5,10 @@ use oauth2::AccessToken;
 use serde::Deserialize;
 use url::Url;
 
-use crate::http_client::{HttpClient, HttpError, HttpErrorKind};
+use crate::{
+    http_client::{HttpClient, HttpError, HttpErrorKind},
+    inspector::{self, Recorder},
+};
 
 /// Most photos shown on one page; a provider sending more is cut, not trusted.
 pub const MAX_PHOTOS: usize = 200;
@@ -53,11 +56,12 @@ struct PhotoDto {
 }
 
 /// Fetches the photos. The token goes only in the `Authorization` header, never in the URL
-/// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2).
+/// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2). `recorder`: the flow inspector's, when it is on.
 pub async fn fetch_photos(
     http: &HttpClient,
     api_url: &Url,
     token: &AccessToken,
+    recorder: Option<Recorder>,
 ) -> Result<Vec<Photo>, PhotosError> {
     let request = http
         .get(api_url.clone())
@@ -65,7 +69,9 @@ pub async fn fetch_photos(
         .header(http::header::ACCEPT, "application/json")
         .build()
         .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
-    let response = http.send(request).await.map_err(PhotosError::Http)?;
+    let response = inspector::send(http, request, recorder)
+        .await
+        .map_err(PhotosError::Http)?;
     match response.status.as_u16() {
         200 => {}
         401 => return Err(PhotosError::InvalidToken),

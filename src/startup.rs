@@ -167,6 +167,7 @@ impl Application {
             revocation_timeout: self.config.revocation_timeout,
             signin_limit,
             token_refresh_skew: self.config.token_refresh_skew,
+            inspector: self.config.flow_inspector.unwrap_or(false),
             store: store.clone(),
             locks: locks.clone(),
             readiness,

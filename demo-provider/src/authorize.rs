@@ -146,6 +146,10 @@ async fn show_consent(
         .unwrap_or_default();
     let page = ConsentPage {
         client_name: &client.name,
+        client_id: &client.client_id,
+        redirect_uri: &redirect_uri,
+        code_challenge: checked.code_challenge,
+        state_sent: state_param.is_some(),
         return_origin: &return_origin,
         scope: &checked.scope,
         users: USERS,

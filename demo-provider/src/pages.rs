@@ -41,6 +41,16 @@ use crate::{DISPLAY_NAME, photos::DemoUser};
         {% for s in scope %}<li>{% if s == "photos" %}See your photos{% else %}See your basic profile{% endif %} <code>{{ s }}</code></li>{% endfor %}
       </ul>
       <p class="muted">You will be sent back to <strong>{{ return_origin }}</strong>.</p>
+      <details class="request" id="request-details">
+        <summary>What the app asked for</summary>
+        <dl>
+          <dt>Client</dt><dd><code>{{ client_id }}</code>, registered as {{ client_name }}</dd>
+          <dt>Redirect URI</dt><dd><code>{{ redirect_uri }}</code>, registered for this client</dd>
+          <dt>Scope</dt><dd>{% for s in scope %}<code>{{ s }}</code> {% endfor %}</dd>
+          <dt>PKCE</dt><dd>{% if let Some(c) = code_challenge %}method <code>S256</code>, challenge <code>{{ c }}</code>{% else %}none{% endif %}</dd>
+          <dt>State</dt><dd>{% if state_sent %}sent; it goes back unchanged{% else %}not sent{% endif %}</dd>
+        </dl>
+      </details>
       <div class="buttons">
         <button id="approve" type="submit" name="decision" value="approve">Approve</button>
         <button id="deny" class="secondary" type="submit" name="decision" value="deny">Deny</button>
@@ -52,6 +62,12 @@ use crate::{DISPLAY_NAME, photos::DemoUser};
 )]
 pub struct ConsentPage<'a> {
     pub client_name: &'a str,
+    pub client_id: &'a str,
+    /// The redirect URI the answer will go to (registered for this client).
+    pub redirect_uri: &'a str,
+    /// The PKCE challenge, always S256 when present (others are refused before this page).
+    pub code_challenge: Option<&'a str>,
+    pub state_sent: bool,
     pub return_origin: &'a str,
     pub scope: &'a [String],
     pub users: &'a [DemoUser],
@@ -204,8 +220,16 @@ button:hover { background: var(--accent-hover); border-color: var(--accent-hover
 button.secondary { background: transparent; color: var(--secondary); border-color: var(--line); }
 button.secondary:hover { background: var(--row-on); border-color: var(--accent); }
 :focus-visible { outline: 3px solid var(--ring); outline-offset: 3px; }
+.request { margin: 0 0 1rem; border: 1px solid var(--line); border-radius: 12px; background: var(--row); }
+.request summary { min-height: 2.75rem; padding: .65rem .9rem; cursor: pointer; font-weight: 700; color: var(--secondary);
+  border-radius: 12px; }
+.request dl { margin: 0; padding: 0 .9rem .8rem; display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .35rem .8rem; }
+.request dt { font-weight: 700; }
+.request dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.request code { overflow-wrap: anywhere; }
 @media (max-width: 480px) {
   body { place-items: start stretch; }
+  .request dl { grid-template-columns: minmax(0, 1fr); }
   .buttons button { flex: 1 1 8rem; }
 }
 @media (prefers-reduced-motion: reduce) {

@@ -71,6 +71,11 @@ impl Config {
             url => Ok(SessionStoreConfig::Redis(RedisUrl::parse(url)?)),
         });
         let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds(3600));
+        let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v {
+            "on" | "true" => Ok(true),
+            "off" | "false" => Ok(false),
+            _ => bail!("expected on or off"),
+        });
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
             vars.errors.push(
@@ -106,6 +111,7 @@ impl Config {
             proxy,
             session_store: session_store.ok_or_else(missing)?,
             shutdown_grace: shutdown_grace.ok_or_else(missing)?,
+            flow_inspector: flow_inspector.ok_or_else(missing)?,
         })
     }
 }

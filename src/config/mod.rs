@@ -145,6 +145,9 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
     /// finish. Default 10.
     pub shutdown_grace: Duration,
+    /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
+    /// nothing. Unset: on with the embedded demo provider, off with a real one.
+    pub flow_inspector: Option<bool>,
 }
 
 /// Where sessions live.
@@ -178,6 +181,7 @@ impl Config {
             proxy: OutboundProxy::default(),
             session_store: SessionStoreConfig::Memory,
             shutdown_grace: Duration::from_secs(10),
+            flow_inspector: None,
         }
     }
 }

@@ -63,6 +63,9 @@ pub enum AppError {
     Csrf,
     #[error("no such page")]
     NotFound,
+    /// `/flow` while `FLOW_INSPECTOR` is off.
+    #[error("the flow inspector is off (FLOW_INSPECTOR)")]
+    InspectorOff,
     /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
     #[error("the home page was requested by something other than a page navigation")]
     NotANavigation,
@@ -124,7 +127,7 @@ impl AppError {
             Photos(PhotosError::InvalidToken) => StatusCode::UNAUTHORIZED,
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
-            NotFound => StatusCode::NOT_FOUND,
+            NotFound | InspectorOff => StatusCode::NOT_FOUND,
             Session(_) | Busy | SessionBusy => StatusCode::SERVICE_UNAVAILABLE,
             TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

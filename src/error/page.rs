@@ -195,6 +195,14 @@ impl AppError {
                 "/",
                 "Go to the home page",
             ),
+            InspectorOff => page(
+                Missing,
+                "The flow inspector is off",
+                "This app does not record its sign-ins here. Whoever runs it can turn the \
+                 inspector on with FLOW_INSPECTOR=on.",
+                "/",
+                "Go to the home page",
+            ),
             NotANavigation => page(
                 Refused,
                 "Open this page directly",

@@ -10,6 +10,7 @@ use url::Url;
 use crate::{
     config::{Config, ProviderConfig, TokenAuth},
     http_client::{HttpClient, HttpError, HttpErrorKind, host_of},
+    inspector::{self, Recorder, Transport},
     oauth::{
         callback::issuer_matches,
         pending::PendingLogin,
@@ -83,12 +84,7 @@ impl OAuthClient {
     pub fn start(&self, now: i64) -> (Url, PendingLogin) {
         // S256 only: `plain` would expose the verifier in the front channel (RFC 7636 §4.2, §7.2).
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = self
-            .inner
-            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
-            .add_scopes(self.scopes.iter().cloned().map(Scope::new))
-            .set_pkce_challenge(challenge)
-            .url();
+        let (url, state) = self.authorize_url(CsrfToken::new_random_len(STATE_BYTES), challenge);
         let login = PendingLogin {
             state,
             verifier,
@@ -97,23 +93,50 @@ impl OAuthClient {
         (url, login)
     }
 
+    /// The authorize URL `start` made for `login`, built again from its state and verifier (the
+    /// flow inspector shows it; the home page never stores it).
+    pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier);
+        self.authorize_url(login.state.clone(), challenge).0
+    }
+
+    fn authorize_url(&self, state: CsrfToken, challenge: PkceCodeChallenge) -> (Url, CsrfToken) {
+        self.inner
+            .authorize_url(|| state)
+            .add_scopes(self.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge)
+            .url()
+    }
+
+    /// The registered client id.
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_str()
+    }
+
+    /// The issuer callbacks are checked against (RFC 9207), if the provider has one.
+    pub fn expected_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
     /// Whether a callback's `iss` is acceptable (RFC 9207 §2.4): see [`issuer_matches`].
     pub fn issuer_ok(&self, iss: Option<&str>) -> bool {
         issuer_matches(self.issuer.as_deref(), self.require_iss, iss)
     }
 
     /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    /// `recorder`: where the flow inspector records the request, when it is on.
     pub async fn exchange(
         &self,
         code: AuthorizationCode,
         pending: PendingLogin,
         now: i64,
+        recorder: Option<Recorder>,
     ) -> Result<TokenSet, ExchangeError> {
         let response = self
             .inner
             .exchange_code(code)
             .set_pkce_verifier(pending.verifier)
-            .request_async(&self.http)
+            .request_async(&Transport::new(&self.http, recorder))
             .await
             .map_err(|err| classify_token_error(err, &self.token_host))?;
         TokenSet::from_response(&response, &self.scopes, now)
@@ -121,7 +144,12 @@ impl OAuthClient {
 
     /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
     /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
-    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
+    pub async fn refresh(
+        &self,
+        tokens: &TokenSet,
+        now: i64,
+        recorder: Option<Recorder>,
+    ) -> Result<TokenSet, RefreshError> {
         let refresh_token = tokens
             .refresh_token
             .as_ref()
@@ -129,7 +157,7 @@ impl OAuthClient {
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&self.http)
+            .request_async(&Transport::new(&self.http, recorder))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
         let mut fresh = TokenSet::from_response(&response, &self.scopes, now)
@@ -154,7 +182,12 @@ impl OAuthClient {
     /// without a revocation endpoint. Built here rather than through `oauth2`, which refuses
     /// http URLs outright, so the local demo can use it; configuration refuses plain http
     /// anywhere but loopback (`ProviderConfig::check_https`).
-    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
+    pub async fn revoke(
+        &self,
+        token: &str,
+        hint: &str,
+        recorder: Option<Recorder>,
+    ) -> Result<(), RevokeError> {
         let Some(url) = &self.revocation_url else {
             return Ok(());
         };
@@ -177,7 +210,7 @@ impl OAuthClient {
         let request = request.form(&form).build().map_err(|e| {
             HttpError::new(url.url(), HttpErrorKind::Other(e.without_url().to_string()))
         })?;
-        let response = self.http.send(request).await?;
+        let response = inspector::send(&self.http, request, recorder).await?;
         // 200 also means "the token was already invalid" (RFC 7009 §2.2).
         match response.status.as_u16() {
             200 => Ok(()),

@@ -13,7 +13,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     error::{AppError, Result},
-    oauth::{Callback, LoginLookup, parse_callback},
+    inspector::{
+        FlowLog, StepKind,
+        steps::{self, CallbackChecks},
+    },
+    oauth::{Callback, LoginLookup, PendingLogin, parse_callback},
     routes::method_not_allowed,
     session::AppSession,
     state::{AppState, now},
@@ -62,19 +66,81 @@ async fn finish_login(
         LoginLookup::Expired => return Err(AppError::LoginExpired),
     };
 
+    // The inspector's record (when it is on): what the link carried and what was just checked,
+    // taken before the code and verifier are spent.
+    let mut flow = state
+        .inspector
+        .then(|| sign_in_steps(&state, &pending, &callback));
+
     match callback {
         // The person said no, or the provider refused: the sign-in is over either way.
-        Callback::Error { error, .. } if error == "access_denied" => Err(AppError::AccessDenied),
-        Callback::Error { error, .. } => Err(AppError::AuthorizationFailed(error)),
+        Callback::Error { error, .. } => {
+            keep(&session, flow.as_ref()).await;
+            match error.as_str() {
+                "access_denied" => Err(AppError::AccessDenied),
+                _ => Err(AppError::AuthorizationFailed(error)),
+            }
+        }
         Callback::Code { code, .. } => {
             // 3. Redeem the code with the client secret and the PKCE verifier (RFC 7636 §4.5).
-            let tokens = state.oauth.exchange(code, pending, now()).await?;
+            let tape = state.tape();
+            let recorder = tape.as_ref().map(|t| t.recorder(StepKind::Token));
+            let exchanged = state.oauth.exchange(code, pending, now(), recorder).await;
+            if let (Some(flow), Some(tape)) = (flow.as_mut(), tape) {
+                flow.extend(tape.take());
+            }
+            let tokens = match exchanged {
+                Ok(tokens) => tokens,
+                Err(err) => {
+                    keep(&session, flow.as_ref()).await;
+                    return Err(err.into());
+                }
+            };
             // 4. New session id, the connected idle limit, the tokens (server-side only).
-            session.connect(&tokens, state.session_idle).await?;
+            session
+                .connect(&tokens, state.session_idle, flow.as_ref())
+                .await?;
             // The granted scopes are the provider's text: escaped and bounded.
             let scopes = telemetry::escaped(&tokens.scopes.join(" "), 100);
             let outcome = Outcome(format!("signed in; scopes {scopes}"));
             Ok((Extension(outcome), Redirect::to("/photos")))
         }
+    }
+}
+
+/// The inspector's first two steps: the authorization request, rebuilt from the pending
+/// sign-in, and the callback with the checks it passed.
+fn sign_in_steps(state: &AppState, pending: &PendingLogin, callback: &Callback) -> FlowLog {
+    let (code, callback_state, iss) = match callback {
+        Callback::Code { code, state, iss } => (Some(code.secret().as_str()), state.as_str(), iss),
+        Callback::Error { state, iss, .. } => (None, state.as_deref().unwrap_or_default(), iss),
+    };
+    let checks = CallbackChecks {
+        expected_issuer: state.oauth.expected_issuer().map(str::to_owned),
+        age_secs: now().saturating_sub(pending.created_at),
+        ttl_secs: state.pending_login_ttl.as_secs(),
+    };
+    let mut answer = steps::callback(code, callback_state, iss.as_deref(), &checks);
+    if let Callback::Error { error, .. } = callback {
+        answer = answer.param("error", error);
+    }
+    let url = state.oauth.authorize_url_of(pending);
+    let started_ms = pending.created_at.saturating_mul(1000);
+    let mut flow = FlowLog::default();
+    flow.extend([
+        steps::authorize(&url, pending.verifier.secret(), started_ms),
+        answer,
+    ]);
+    flow
+}
+
+/// Keeps the record of a sign-in that ended without connecting. Best effort: the sign-in's own
+/// error is what the visitor needs to see, not a failure to keep its record.
+async fn keep(session: &AppSession, flow: Option<&FlowLog>) {
+    let Some(flow) = flow else {
+        return;
+    };
+    if let Err(err) = session.record_flow(flow).await {
+        tracing::debug!(error = %err, "the flow inspector's record was not saved");
     }
 }

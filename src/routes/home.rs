@@ -39,6 +39,8 @@ struct HomePage {
     notice: Option<Notice>,
     /// The development banner: the browser is not at `APP_URL`.
     mismatch: Option<HostMismatch>,
+    /// Whether the flow inspector has a record of this browser's last sign-in.
+    has_flow: bool,
 }
 
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
@@ -53,6 +55,8 @@ async fn show_home(
     let notice = notice(query.as_deref());
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.provider_name.clone();
+    // Read only when the inspector is on: off, the home page costs what it always did.
+    let has_flow = state.inspector && session.has_flow().await?;
 
     if session.tokens().await?.is_some() {
         return Ok(HomePage {
@@ -61,6 +65,7 @@ async fn show_home(
             logout_token: Some(session.logout_token().await?),
             notice,
             mismatch,
+            has_flow,
         });
     }
 
@@ -94,6 +99,7 @@ async fn show_home(
         logout_token: None,
         notice,
         mismatch,
+        has_flow,
     })
 }
 

@@ -1,5 +1,7 @@
 //! `POST /logout`: revokes the tokens at the provider (RFC 7009) and ends the session.
 
+use std::sync::Arc;
+
 use axum::{
     Extension, Router,
     body::Bytes,
@@ -12,6 +14,7 @@ use axum::{
 use crate::{
     error::{AppError, Result},
     form,
+    inspector::{Step, StepKind, Tape},
     oauth::TokenSet,
     session::AppSession,
     state::{AppState, now},
@@ -44,8 +47,9 @@ async fn logout(
     if !session.logout_token_matches(sent).await? {
         return Err(AppError::Csrf);
     }
+    let tape = state.tape();
     let notice = match session.tokens().await? {
-        Some(tokens) => match revoke_both(&state, &tokens).await {
+        Some(tokens) => match revoke_both(&state, &tokens, tape.as_ref()).await {
             Revocation::Done => "signed-out".to_owned(),
             outcome => {
                 let kind = if outcome == Revocation::Unsupported {
@@ -61,12 +65,36 @@ async fn logout(
         },
         None => "signed-out".to_owned(),
     };
-    session.end().await?;
+    // With the inspector on, the revocations join the record, which outlives the connected
+    // session in a fresh anonymous one (no tokens, new id) so `/flow` can show them.
+    let flow = match tape {
+        Some(tape) => session.flow().await?.map(|mut flow| {
+            flow.extend(tape.take());
+            flow
+        }),
+        None => None,
+    };
+    session.end(flow.as_ref(), state.pending_login_ttl).await?;
     let outcome = Outcome(format!("signed out ({notice})"));
     Ok((
         Extension(outcome),
         Redirect::to(&format!("/?notice={notice}")),
     ))
+}
+
+/// The inspector's step for a revocation that was given up on (its request never finished).
+fn unanswered(hint: &str, why: &str) -> Step {
+    let kind = match hint {
+        "refresh_token" => StepKind::RevokeRefresh,
+        _ => StepKind::RevokeAccess,
+    };
+    let mut step = Step::new(kind);
+    step.exchange = Some(crate::inspector::Exchange {
+        method: "POST".into(),
+        error: Some(why.into()),
+        ..Default::default()
+    });
+    step
 }
 
 /// What the provider heard of the logout.
@@ -84,19 +112,28 @@ enum Revocation {
 /// there. Both tokens at once, together bounded by `REVOCATION_TIMEOUT_SECS`; a failure is
 /// logged and told honestly, but the local logout never depends on the provider being up
 /// (RFC 7009 §2.2.1).
-async fn revoke_both(state: &AppState, tokens: &TokenSet) -> Revocation {
+async fn revoke_both(state: &AppState, tokens: &TokenSet, tape: Option<&Arc<Tape>>) -> Revocation {
     if !state.oauth.can_revoke() {
         return Revocation::Unsupported;
     }
+    let recorder = |kind| tape.map(|t| t.recorder(kind));
     let refresh = async {
         match &tokens.refresh_token {
-            Some(rt) => state.oauth.revoke(rt.secret(), "refresh_token").await,
+            Some(rt) => {
+                let recorder = recorder(StepKind::RevokeRefresh);
+                state
+                    .oauth
+                    .revoke(rt.secret(), "refresh_token", recorder)
+                    .await
+            }
             None => Ok(()),
         }
     };
-    let access = state
-        .oauth
-        .revoke(tokens.access_token.secret(), "access_token");
+    let access = state.oauth.revoke(
+        tokens.access_token.secret(),
+        "access_token",
+        recorder(StepKind::RevokeAccess),
+    );
     let timeout = state.revocation_timeout;
     let (refresh, access) = tokio::join!(
         tokio::time::timeout(timeout, refresh),
@@ -107,7 +144,13 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet) -> Revocation {
         .filter_map(|(kind, result)| match result {
             Ok(Ok(())) => None,
             Ok(Err(err)) => Some(format!("{kind}: {err}")),
-            Err(_) => Some(format!("{kind}: no answer within {} s", timeout.as_secs())),
+            Err(_) => {
+                let why = format!("no answer within {} s", timeout.as_secs());
+                if let Some(tape) = tape {
+                    tape.push(unanswered(kind, &why));
+                }
+                Some(format!("{kind}: {why}"))
+            }
         })
         .collect();
     if failures.is_empty() {

@@ -3,6 +3,7 @@
 
 mod assets;
 mod callback;
+mod flow;
 mod health;
 mod home;
 mod logout;
@@ -26,6 +27,7 @@ pub fn router(state: AppState, setup: setup_check::SetupCheck) -> Router {
         .merge(callback::router())
         .merge(photos::router())
         .merge(logout::router())
+        .merge(flow::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })

@@ -9,6 +9,7 @@ use axum::{Extension, Router, extract::State, routing::get};
 
 use crate::{
     error::{AppError, Result},
+    inspector::{Recorder, Step, StepKind, Tape},
     oauth::{RefreshError, TokenSet},
     photos_api::{self, Photo, PhotosError},
     routes::method_not_allowed,
@@ -31,6 +32,8 @@ struct PhotosPage {
     token_lifetime: Option<String>,
     /// How many times the access token was refreshed.
     refreshed: u32,
+    /// Whether `/flow` has this sign-in's record.
+    inspector: bool,
 }
 
 /// Why a refresh is attempted.
@@ -42,25 +45,59 @@ enum RefreshReason {
     Rejected,
 }
 
+impl RefreshReason {
+    fn step(self) -> StepKind {
+        match self {
+            Self::Expiring => StepKind::RefreshExpiring,
+            Self::Rejected => StepKind::RefreshRejected,
+        }
+    }
+}
+
 /// Shows the photos. An access token that is (nearly) expired is refreshed first; one the API
 /// rejects with 401 is refreshed once and the call retried once (RFC 6750 §3.1), never more. A 403
 /// `insufficient_scope` is not a refresh case: a new token would have the same scope.
 async fn show_photos(
     State(state): State<AppState>,
-    Connected { session, tokens }: Connected,
+    connected: Connected,
 ) -> Result<(Extension<Outcome>, PhotosPage)> {
+    let tape = state.tape();
+    let session = connected.session.clone();
+    let page = photos_page(&state, connected, tape.as_ref()).await;
+    if let Some(tape) = tape {
+        record(&state, &session, tape.take()).await;
+    }
+    page
+}
+
+async fn photos_page(
+    state: &AppState,
+    Connected { session, tokens }: Connected,
+    tape: Option<&Arc<Tape>>,
+) -> Result<(Extension<Outcome>, PhotosPage)> {
+    let recorder = |kind| tape.map(|t| t.recorder(kind));
     let mut tokens = tokens;
     let mut refreshed = Vec::new();
     if tokens.needs_refresh(now(), state.token_refresh_skew) {
-        tokens = refresh(&state, &session, &tokens, RefreshReason::Expiring).await?;
+        let reason = RefreshReason::Expiring;
+        tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
         refreshed.push(RefreshReason::Expiring);
     }
     let api = &state.photos_api_url;
-    let photos = match photos_api::fetch_photos(&state.http, api, &tokens.access_token).await {
+    let first = photos_api::fetch_photos(
+        &state.http,
+        api,
+        &tokens.access_token,
+        recorder(StepKind::Photos),
+    )
+    .await;
+    let photos = match first {
         Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
-            tokens = refresh(&state, &session, &tokens, RefreshReason::Rejected).await?;
-            refreshed.push(RefreshReason::Rejected);
-            photos_api::fetch_photos(&state.http, api, &tokens.access_token).await
+            let reason = RefreshReason::Rejected;
+            tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
+            refreshed.push(reason);
+            let recorder = recorder(StepKind::Photos);
+            photos_api::fetch_photos(&state.http, api, &tokens.access_token, recorder).await
         }
         first => first,
     };
@@ -69,7 +106,7 @@ async fn show_photos(
         // A token the API still rejects is dead (expired or revoked): forget it, so the home
         // page offers to connect again. Other errors keep the tokens.
         Err(PhotosError::InvalidToken) => {
-            forget_dead_token(&state, &session).await?;
+            forget_dead_token(state, &session).await?;
             return Err(PhotosError::InvalidToken.into());
         }
         Err(err) => return Err(err.into()),
@@ -88,6 +125,7 @@ async fn show_photos(
         csrf_token: session.logout_token_if_any().await?.unwrap_or_default(),
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
+        inspector: state.inspector,
     };
     Ok((Extension(Outcome(outcome)), page))
 }
@@ -100,15 +138,14 @@ async fn refresh(
     state: &AppState,
     session: &AppSession,
     current: &TokenSet,
-    reason: RefreshReason,
+    recorder: Option<Recorder>,
 ) -> Result<TokenSet> {
-    tracing::debug!(?reason, "refreshing the access token");
     let Some(id) = session.id() else {
         return Err(AppError::Reconnect("the session has no id".into()));
     };
     let guard = state.locks.acquire(&id.to_string()).await?;
     let stored = StoredSession::new(state.store.clone(), id);
-    let result = refresh_locked(state, &stored, current).await;
+    let result = refresh_locked(state, &stored, current, recorder).await;
     guard.release().await;
     result
 }
@@ -117,6 +154,7 @@ async fn refresh_locked(
     state: &AppState,
     stored: &StoredSession,
     current: &TokenSet,
+    recorder: Option<Recorder>,
 ) -> Result<TokenSet> {
     let Some(latest) = stored.tokens().await? else {
         return Err(AppError::Reconnect("logged out meanwhile".into()));
@@ -126,7 +164,7 @@ async fn refresh_locked(
     {
         return Ok(latest);
     }
-    match state.oauth.refresh(&latest, now()).await {
+    match state.oauth.refresh(&latest, now(), recorder).await {
         Ok(fresh) => {
             stored.update_tokens(&fresh).await?;
             Ok(fresh)
@@ -137,6 +175,27 @@ async fn refresh_locked(
             Err(AppError::Reconnect(why))
         }
         Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),
+    }
+}
+
+/// Adds this request's steps to the inspector's record, under the session's lock. Best effort:
+/// the page is what the visitor came for.
+async fn record(state: &AppState, session: &AppSession, steps: Vec<Step>) {
+    let Some(id) = session.id().filter(|_| !steps.is_empty()) else {
+        return;
+    };
+    let result = match state.locks.acquire(&id.to_string()).await {
+        Ok(guard) => {
+            let result = StoredSession::new(state.store.clone(), id)
+                .append_flow(steps)
+                .await;
+            guard.release().await;
+            result
+        }
+        Err(err) => Err(err),
+    };
+    if let Err(err) = result {
+        tracing::debug!(error = %err, "the flow inspector's record was not updated");
     }
 }
 

@@ -24,6 +24,7 @@ use tower_sessions::{
 
 use crate::{
     error::AppError,
+    inspector::FlowLog,
     oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
 };
 
@@ -36,6 +37,8 @@ const PENDING: &str = "oauth.pending";
 const TOKENS: &str = "auth.tokens";
 /// The per-session CSRF token of the logout form.
 const LOGOUT_TOKEN: &str = "csrf";
+/// The flow inspector's record of the latest sign-in (only when `FLOW_INSPECTOR` is on).
+const FLOW: &str = "inspector.flow";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
@@ -96,13 +99,37 @@ impl AppSession {
     }
 
     /// Connects the session: a new session id at the privilege change, so a planted id is
-    /// worthless (session fixation), the connected idle limit, the tokens, and the logout token
-    /// (made now, so the photos page only ever reads the session).
-    pub async fn connect(&self, tokens: &TokenSet, idle: Duration) -> Result<(), AppError> {
+    /// worthless (session fixation), the connected idle limit, the tokens, the logout token
+    /// (made now, so the photos page only ever reads the session), and the inspector's record.
+    pub async fn connect(
+        &self,
+        tokens: &TokenSet,
+        idle: Duration,
+        flow: Option<&FlowLog>,
+    ) -> Result<(), AppError> {
         self.0.cycle_id().await.map_err(AppError::session)?;
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
+        if let Some(flow) = flow {
+            self.insert(FLOW, flow).await?;
+        }
         self.update_tokens(tokens).await
+    }
+
+    /// The inspector's record of this browser's latest sign-in.
+    pub async fn flow(&self) -> Result<Option<FlowLog>, AppError> {
+        self.get(FLOW).await
+    }
+
+    /// Whether there is such a record (without reading it whole).
+    pub async fn has_flow(&self) -> Result<bool, AppError> {
+        Ok(self.get::<serde::de::IgnoredAny>(FLOW).await?.is_some())
+    }
+
+    /// Keeps the record of a sign-in that did not connect (declined, or the exchange failed).
+    pub async fn record_flow(&self, flow: &FlowLog) -> Result<(), AppError> {
+        self.insert(FLOW, flow).await?;
+        self.save().await
     }
 
     /// The session's id, when it has one in the store.
@@ -144,9 +171,18 @@ impl AppSession {
         Ok(!expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())))
     }
 
-    /// Ends the session: deletes the record from the store and expires the cookie.
-    pub async fn end(&self) -> Result<(), AppError> {
-        self.0.flush().await.map_err(AppError::session)
+    /// Ends the session: deletes the record from the store and expires the cookie. With an
+    /// inspector record, a new anonymous session (new id, no tokens) keeps only that record, for
+    /// `ttl`, so the logout's own steps can be shown.
+    pub async fn end(&self, flow: Option<&FlowLog>, ttl: Duration) -> Result<(), AppError> {
+        let Some(flow) = flow else {
+            return self.0.flush().await.map_err(AppError::session);
+        };
+        // Not `flush`: a record saved after it would be created again under the old id.
+        self.0.clear().await;
+        self.0.cycle_id().await.map_err(AppError::session)?;
+        self.expire_after(ttl);
+        self.record_flow(flow).await
     }
 
     async fn pending_logins(&self) -> Result<PendingLogins, AppError> {
@@ -160,7 +196,7 @@ impl AppSession {
     }
 
     /// Reads a value; one that no longer deserializes (an older version's shape) counts as absent.
-    async fn get<T: DeserializeOwned + Serialize>(&self, key: &str) -> Result<Option<T>, AppError> {
+    async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, AppError> {
         match self.0.get::<T>(key).await {
             Ok(value) => Ok(value),
             Err(tower_sessions::session::Error::SerdeJson(err)) => {

@@ -8,8 +8,12 @@ use tower_sessions::{
     session::{Id, Record},
 };
 
-use super::TOKENS;
-use crate::{error::AppError, oauth::TokenSet};
+use super::{FLOW, TOKENS};
+use crate::{
+    error::AppError,
+    inspector::{FlowLog, Step},
+    oauth::TokenSet,
+};
 
 /// One session's record as the store has it *now*, bypassing the copy this request loaded:
 /// `/photos` reads and writes its tokens through this, under the session's lock, so it sees a
@@ -54,6 +58,21 @@ impl StoredSession {
     pub async fn forget_tokens(&self) -> Result<(), AppError> {
         self.change(|record| {
             record.data.remove(TOKENS);
+        })
+        .await
+    }
+
+    /// Adds steps to the flow inspector's record, if the session has one (bounded by
+    /// [`FlowLog::extend`]).
+    pub async fn append_flow(&self, steps: Vec<Step>) -> Result<(), AppError> {
+        self.change(|record| {
+            let flow = record.data.get(FLOW).cloned();
+            if let Some(mut flow) = flow.and_then(|v| serde_json::from_value::<FlowLog>(v).ok()) {
+                flow.extend(steps);
+                if let Ok(value) = serde_json::to_value(&flow) {
+                    record.data.insert(FLOW.into(), value);
+                }
+            }
         })
         .await
     }

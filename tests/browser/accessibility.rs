@@ -93,8 +93,8 @@ impl Scheme {
     }
 }
 
-/// Walks through every page of a visit and audits each: home, consent, photos, connected
-/// home, signed-out home, the declined-consent page, the 404 page, and the home page opened at
+/// Walks through every page of a visit and audits each: home, consent, photos, the flow
+/// inspector, connected home, signed-out home, the declined-consent page, the 404 page, and the home page opened at
 /// another address than `APP_URL`.
 async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<String>> {
     let app = TestApp::spawn().await?;
@@ -113,6 +113,11 @@ async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<Stri
     find(c, "#photos").await?;
     loaded_photos(c).await?;
     problems.extend(audit(c, "photos", scheme).await?);
+
+    // The flow inspector: the sequence diagram, every step, the curl block.
+    click(c, "#flow-link").await?;
+    find(c, "#step-4").await?;
+    problems.extend(audit(c, "flow", scheme).await?);
 
     c.goto(app.url.as_str()).await?;
     find(c, "#photos-link").await?;

@@ -4,7 +4,7 @@
 //! the test says so). Headless Chromium has no address bar: the shots show the page only.
 //!
 //! Refresh them with `cargo test --test browser readme`, then copy
-//! `target/screenshots/{home,consent,photos,error,consent-phone,photos-phone-dark}.png`.
+//! `target/screenshots/{home,consent,photos,flow,error,consent-phone,photos-phone-dark}.png`.
 
 use anyhow::ensure;
 
@@ -51,6 +51,13 @@ async fn readme_screenshots_show_the_default_address() {
         );
         calm(&c).await?;
         screenshot(&c, "photos").await?;
+
+        click(&c, "#flow-link").await?;
+        find(&c, "#step-4").await?;
+        calm(&c).await?;
+        screenshot(&c, "flow").await?;
+        c.goto(app.url.as_str()).await?;
+        find(&c, "#photos-link").await?;
 
         click(&c, "#logout").await?;
         wait_for_text(&c, "#status", "Not connected.").await?;

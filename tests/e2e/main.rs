@@ -7,6 +7,7 @@ mod abuse;
 mod callback;
 mod flow;
 mod helpers;
+mod inspector;
 mod lifecycle;
 mod logs;
 mod pages;

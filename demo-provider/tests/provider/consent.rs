@@ -193,3 +193,31 @@ async fn a21_consent_page_sends_no_referrer_and_loads_nothing_third_party() {
     let reply = provider.answer(&consent, "alice", "approve").await;
     assert_eq!(reply.header(header::REFERRER_POLICY), Some("no-referrer"));
 }
+
+#[tokio::test]
+async fn the_consent_page_shows_folded_away_what_the_client_asked_for() {
+    let provider = spawn().await;
+    let request = AuthRequest::new();
+    let reply = provider.authorize_raw(&request.query(), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let details = reply
+        .body
+        .split(r#"<details class="request" id="request-details">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</details>").next())
+        .expect("a closed <details> block");
+    assert!(details.contains("<summary>What the app asked for</summary>"));
+    for value in [CLIENT_ID, "photos", "S256", request.pkce.challenge.as_str()] {
+        assert!(details.contains(value), "{value} in {details}");
+    }
+    let escaped_redirect = REDIRECT_URI.replace('/', "&#x2f;");
+    assert!(
+        details.contains(REDIRECT_URI) || details.contains(&escaped_redirect),
+        "the redirect URI in {details}"
+    );
+    assert!(details.contains("sent; it goes back unchanged"), "state");
+    assert!(
+        !details.contains("st-123"),
+        "the state's value is not shown"
+    );
+}

@@ -1,0 +1,239 @@
+//! What `/flow` shows of a record: each step with its title, the RFC sections it implements, a
+//! one-line note per parameter, timings, the sequence diagram's arrows and a "copy as curl".
+
+use super::{
+    Exchange, FlowLog, Step, StepKind,
+    glossary::{describe, note},
+    mask,
+};
+
+/// The four parties of the flow, the sequence diagram's columns.
+pub const ACTORS: [&str; 4] = ["Browser", "This app", "Provider", "Photos API"];
+const BROWSER: usize = 0;
+const APP: usize = 1;
+const PROVIDER: usize = 2;
+const PHOTOS: usize = 3;
+
+pub struct FlowView {
+    pub steps: Vec<StepView>,
+    pub arrows: Vec<Arrow>,
+    /// Later steps no longer kept.
+    pub dropped: u32,
+    /// The token request as a curl command, secrets replaced by placeholders.
+    pub curl: Option<String>,
+}
+
+pub struct StepView {
+    pub number: usize,
+    pub title: &'static str,
+    pub summary: &'static str,
+    /// `21:04:05 UTC, +1.2 s after the link was made`.
+    pub when: String,
+    pub rfcs: &'static [(&'static str, &'static str)],
+    pub params: Vec<ParamView>,
+    pub checks: Vec<super::Check>,
+    pub exchange: Option<ExchangeView>,
+}
+
+pub struct ParamView {
+    pub name: String,
+    pub value: String,
+    pub masked: bool,
+    pub note: Option<&'static str>,
+}
+
+pub struct ExchangeView {
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_form: Vec<ParamView>,
+    /// `HTTP 200`, or `no answer`.
+    pub status: String,
+    pub ok: bool,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    /// `12.3 ms`.
+    pub took: String,
+}
+
+/// One arrow of the sequence diagram, linking to its step.
+pub struct Arrow {
+    pub step: usize,
+    pub label: String,
+    /// `span-02`: the columns it spans (left actor, right actor).
+    pub span: String,
+    /// Points left (an answer going back).
+    pub leftward: bool,
+    pub reply: bool,
+}
+
+impl FlowView {
+    /// `client_id` goes into the curl command (Basic authentication hides it in the record).
+    pub fn new(log: &FlowLog, client_id: &str) -> Self {
+        let start = log.steps.first().map(|s| s.at_ms).unwrap_or_default();
+        let steps: Vec<StepView> = log
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| step_view(i + 1, step, start))
+            .collect();
+        let arrows = log
+            .steps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, step)| arrows(i + 1, step))
+            .collect();
+        let curl = log
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Token)
+            .and_then(|s| s.exchange.as_ref())
+            .map(|e| curl(e, client_id));
+        Self {
+            steps,
+            arrows,
+            dropped: log.dropped,
+            curl,
+        }
+    }
+}
+
+fn step_view(number: usize, step: &Step, start_ms: i64) -> StepView {
+    let (title, summary, rfcs) = describe(step.kind);
+    let seconds = (step.at_ms.saturating_sub(start_ms)) as f64 / 1000.0;
+    let day_ms = step.at_ms.rem_euclid(86_400_000);
+    let (h, m, s) = (day_ms / 3_600_000, day_ms / 60_000 % 60, day_ms / 1000 % 60);
+    StepView {
+        number,
+        title,
+        summary,
+        when: format!("{h:02}:{m:02}:{s:02} UTC, +{seconds:.1} s"),
+        rfcs,
+        params: step
+            .params
+            .iter()
+            .map(|p| param(&p.name, &p.value, p.masked))
+            .collect(),
+        checks: step.checks.clone(),
+        exchange: step.exchange.as_ref().map(exchange_view),
+    }
+}
+
+fn param(name: &str, value: &str, masked: bool) -> ParamView {
+    ParamView {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        masked,
+        note: note(name),
+    }
+}
+
+fn exchange_view(e: &Exchange) -> ExchangeView {
+    ExchangeView {
+        method: e.method.clone(),
+        url: e.url.clone(),
+        request_headers: e.request_headers.clone(),
+        request_form: e
+            .request_form
+            .iter()
+            .map(|(name, value)| param(name, value, mask::is_secret(name)))
+            .collect(),
+        status: e
+            .status
+            .map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}")),
+        ok: e.status.is_some_and(|s| (200..300).contains(&s)) && e.error.is_none(),
+        response_headers: e.response_headers.clone(),
+        response_body: e.response_body.clone(),
+        error: e.error.clone(),
+        took: format!("{:.1} ms", e.micros as f64 / 1000.0),
+    }
+}
+
+/// The diagram's arrows for one step.
+fn arrows(step: usize, s: &Step) -> Vec<Arrow> {
+    let reply = |e: Option<&Exchange>| match e.and_then(|e| e.status) {
+        Some(status) => format!("HTTP {status}"),
+        None => "no answer".to_owned(),
+    };
+    let call = |to: usize, label: &str| {
+        [
+            arrow(step, APP, to, label.to_owned(), false),
+            arrow(step, to, APP, reply(s.exchange.as_ref()), true),
+        ]
+    };
+    match s.kind {
+        StepKind::Authorize => vec![
+            arrow(step, BROWSER, APP, "GET /".into(), false),
+            arrow(
+                step,
+                APP,
+                BROWSER,
+                "page with the Connect link".into(),
+                true,
+            ),
+            arrow(step, BROWSER, PROVIDER, "GET /authorize?…".into(), false),
+        ],
+        StepKind::Callback => vec![
+            arrow(
+                step,
+                PROVIDER,
+                BROWSER,
+                "redirect to /cb?code&state".into(),
+                true,
+            ),
+            arrow(step, BROWSER, APP, "GET /cb?code&state".into(), false),
+        ],
+        StepKind::Token => call(PROVIDER, "POST token: code + verifier").into(),
+        StepKind::RefreshExpiring | StepKind::RefreshRejected => {
+            call(PROVIDER, "POST token: refresh_token").into()
+        }
+        StepKind::Photos => call(PHOTOS, "GET photos, Bearer token").into(),
+        StepKind::RevokeRefresh => call(PROVIDER, "POST revoke: refresh token").into(),
+        StepKind::RevokeAccess => call(PROVIDER, "POST revoke: access token").into(),
+    }
+}
+
+fn arrow(step: usize, from: usize, to: usize, label: String, reply: bool) -> Arrow {
+    Arrow {
+        step,
+        label,
+        span: format!("span-{}{}", from.min(to), from.max(to)),
+        leftward: to < from,
+        reply,
+    }
+}
+
+/// The token request as curl: the same method, URL, headers and fields, with every secret a
+/// placeholder to fill in (the code and verifier are spent anyway).
+fn curl(e: &Exchange, client_id: &str) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut lines = vec![format!("curl -i -X {} {}", e.method, quote(&e.url))];
+    for (name, value) in &e.request_headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            if value.starts_with("Basic") {
+                lines.push(format!(
+                    "  -u {}",
+                    quote(&format!("{client_id}:<client secret>"))
+                ));
+            }
+        } else if !name.eq_ignore_ascii_case("content-type") {
+            lines.push(format!("  -H {}", quote(&format!("{name}: {value}"))));
+        }
+    }
+    for (name, value) in &e.request_form {
+        let value = if mask::is_secret(name) {
+            format!("<{name}>")
+        } else {
+            value.clone()
+        };
+        lines.push(format!(
+            "  --data-urlencode {}",
+            quote(&format!("{name}={value}"))
+        ));
+    }
+    lines.join(" \\\n")
+}
+
+#[cfg(test)]
+mod tests;
