@@ -290,3 +290,28 @@ async fn with_the_inspector_off_nothing_is_recorded_and_flow_is_not_found() {
         "nothing recorded"
     );
 }
+
+#[tokio::test]
+async fn the_record_stays_bounded_however_many_photos_views() {
+    let app = spawn_app().await;
+    app.login_as("alice").await;
+    let size = || async {
+        let records = app.sessions.records().await;
+        let flow = records
+            .iter()
+            .find_map(|r| r.data.get("inspector.flow"))
+            .expect("a record");
+        serde_json::to_string(flow).expect("json").len()
+    };
+    let after_one = size().await;
+    for _ in 0..30 {
+        let (status, _, _) = app.get("/photos").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let after_many = size().await;
+    println!("flow record: {after_one} bytes after one photos view, {after_many} after 31");
+    assert!(after_many < 32 * 1024, "{after_many} bytes");
+    let page = flow_page(&app).await;
+    assert!(page.contains("19 earlier steps are no longer kept"), "{page}");
+    assert!(page.contains(r#"id="step-15""#) && !page.contains(r#"id="step-16""#));
+}
