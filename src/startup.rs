@@ -177,6 +177,8 @@ impl Application {
         let sessions = session::layer(store, cookie_name, https, self.config.session_idle);
         let router = routes::router(state, setup)
             .layer(sessions)
+            // One store write per changed session, not the typed session's and the layer's.
+            .layer(middleware::from_fn(session::save_once))
             // Outside the session layer, so each request's final save happens under the lock.
             .layer(middleware::from_fn_with_state(
                 locks,

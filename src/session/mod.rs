@@ -11,7 +11,7 @@ pub mod redis;
 pub mod store;
 mod stored;
 
-use std::{sync::Arc, time::Duration};
+use std::{cell::Cell, sync::Arc, time::Duration};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use rand::RngCore;
@@ -41,6 +41,27 @@ const LOGOUT_TOKEN: &str = "csrf";
 const FLOW: &str = "inspector.flow";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
+
+tokio::task_local! {
+    /// Whether this request's session was saved by [`AppSession`] and not changed since. Then
+    /// the session layer's own save at the end of the request would write the same record a
+    /// second time, and [`store::AnyStore`] skips it (see [`save_once`]).
+    static SAVED: Cell<bool>;
+}
+
+/// The scope for [`SAVED`], around the session layer: one write per changed session, not two.
+pub async fn save_once(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    SAVED.scope(Cell::new(false), next.run(request)).await
+}
+
+/// Whether the session layer's final save may be skipped (and, once asked, it may not again).
+pub(crate) fn already_saved() -> bool {
+    SAVED.try_with(|saved| saved.replace(false)).unwrap_or(false)
+}
+
+fn mark_saved(saved: bool) {
+    let _ = SAVED.try_with(|flag| flag.set(saved));
+}
 
 /// One browser's session. Every change is saved before the method returns: tower-sessions
 /// skips its automatic save on 5xx responses (a consumed state would come back after a failed
@@ -85,6 +106,7 @@ impl AppSession {
         let before = logins.len();
         let lookup = logins.take(state, now, ttl, accept);
         if logins.len() != before {
+            mark_saved(false);
             if logins.is_empty() {
                 self.0
                     .remove_value(PENDING)
@@ -107,6 +129,7 @@ impl AppSession {
         idle: Duration,
         flow: Option<&FlowLog>,
     ) -> Result<(), AppError> {
+        mark_saved(false);
         self.0.cycle_id().await.map_err(AppError::session)?;
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
@@ -179,6 +202,7 @@ impl AppSession {
             return self.0.flush().await.map_err(AppError::session);
         };
         // Not `flush`: a record saved after it would be created again under the old id.
+        mark_saved(false);
         self.0.clear().await;
         self.0.cycle_id().await.map_err(AppError::session)?;
         self.expire_after(ttl);
@@ -191,6 +215,7 @@ impl AppSession {
 
     /// Ends the session after `idle` without a request.
     fn expire_after(&self, idle: Duration) {
+        mark_saved(false);
         let idle = time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
         self.0.set_expiry(Some(Expiry::OnInactivity(idle)));
     }
@@ -208,11 +233,14 @@ impl AppSession {
     }
 
     async fn insert(&self, key: &str, value: &impl Serialize) -> Result<(), AppError> {
+        mark_saved(false);
         self.0.insert(key, value).await.map_err(AppError::session)
     }
 
     async fn save(&self) -> Result<(), AppError> {
-        self.0.save().await.map_err(AppError::session)
+        self.0.save().await.map_err(AppError::session)?;
+        mark_saved(true);
+        Ok(())
     }
 }
 
@@ -265,6 +293,62 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(a, random_token());
+    }
+
+    /// A store that counts its writes.
+    #[derive(Debug, Default)]
+    struct Counting {
+        inner: tokio::sync::Mutex<std::collections::HashMap<Id, Record>>,
+        writes: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl SessionStore for Counting {
+        async fn create(&self, record: &mut Record) -> tower_sessions::session_store::Result<()> {
+            self.save(record).await
+        }
+        async fn save(&self, record: &Record) -> tower_sessions::session_store::Result<()> {
+            self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.lock().await.insert(record.id, record.clone());
+            Ok(())
+        }
+        async fn load(&self, id: &Id) -> tower_sessions::session_store::Result<Option<Record>> {
+            Ok(self.inner.lock().await.get(id).cloned())
+        }
+        async fn delete(&self, id: &Id) -> tower_sessions::session_store::Result<()> {
+            self.inner.lock().await.remove(id);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_layers_final_save_is_skipped_only_after_an_unchanged_explicit_save() {
+        let counting = Arc::new(Counting::default());
+        let store: Arc<dyn SessionStore> = counting.clone();
+        let layer_store = Arc::new(store::AnyStore(store));
+        let writes = || counting.writes.load(std::sync::atomic::Ordering::SeqCst);
+        SAVED
+            .scope(Cell::new(false), async {
+                let session = AppSession(Session::new(None, layer_store.clone(), None));
+                session.logout_token().await.expect("token");
+                assert_eq!(writes(), 1, "the typed session saved");
+                // What the session layer does when the response leaves: skipped, once.
+                session.0.save().await.expect("final save");
+                assert_eq!(writes(), 1, "the same record is not written twice");
+                session.0.save().await.expect("another save");
+                assert_eq!(writes(), 2, "only the one save right after is skipped");
+                // A change after the explicit save is not lost.
+                session.logout_token().await.expect("no change: nothing saved");
+                session.insert("x", &1).await.expect("insert");
+                session.0.save().await.expect("final save");
+                assert_eq!(writes(), 3, "a changed session is saved");
+            })
+            .await;
+        // Outside the scope (no middleware), nothing is skipped.
+        let session = AppSession(Session::new(None, layer_store.clone(), None));
+        session.logout_token().await.expect("token");
+        session.0.save().await.expect("final save");
+        assert_eq!(writes(), 5);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! new anonymous sessions (the visitor sees "busy, try again in a minute") and never drops
 //! one already stored: a flood cannot cancel sign-ins waiting for their callback.
 //!
+//! Each record is kept serialized (one small allocation: a pending login is about 150 bytes of
+//! JSON), not as a map of JSON values, so an anonymous visitor costs a few hundred bytes.
+//!
 //! Records live in this process only: use a shared store (Redis) to run several instances.
 //! Hand-written rather than a crate: tower-sessions' stores neither cap nor refuse resurrecting
 //! saves (`save` must not bring back a record that a logout or `cycle_id` deleted).
@@ -29,9 +32,41 @@ pub type Expendable = fn(&Record) -> bool;
 /// A purging, bounded in-memory store.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
-    records: Arc<Mutex<HashMap<Id, Record>>>,
+    records: Arc<Mutex<HashMap<Id, Kept>>>,
     max_sessions: usize,
     expendable: Expendable,
+}
+
+/// One record as kept: its expiry, and its data as JSON bytes.
+#[derive(Debug)]
+struct Kept {
+    expiry_date: OffsetDateTime,
+    data: Box<[u8]>,
+}
+
+impl Kept {
+    fn new(record: &Record) -> session_store::Result<Self> {
+        let data = serde_json::to_vec(&record.data)
+            .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+        Ok(Self {
+            expiry_date: record.expiry_date,
+            data: data.into_boxed_slice(),
+        })
+    }
+
+    fn record(&self, id: Id) -> session_store::Result<Record> {
+        let data = serde_json::from_slice(&self.data)
+            .map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        Ok(Record {
+            id,
+            data,
+            expiry_date: self.expiry_date,
+        })
+    }
+
+    fn live(&self, now: OffsetDateTime) -> bool {
+        self.expiry_date > now
+    }
 }
 
 impl MemoryStore {
@@ -54,7 +89,7 @@ impl MemoryStore {
                     break;
                 };
                 let now = OffsetDateTime::now_utc();
-                records.lock().await.retain(|_, r| r.expiry_date > now);
+                records.lock().await.retain(|_, r| r.live(now));
             }
         });
     }
@@ -74,9 +109,9 @@ impl MemoryStore {
         self.records
             .lock()
             .await
-            .values()
-            .filter(|r| r.expiry_date > now)
-            .cloned()
+            .iter()
+            .filter(|(_, r)| r.live(now))
+            .filter_map(|(id, r)| r.record(*id).ok())
             .collect()
     }
 
@@ -86,17 +121,18 @@ impl MemoryStore {
             .lock()
             .await
             .get(id)
-            .is_some_and(|r| r.expiry_date > OffsetDateTime::now_utc())
+            .is_some_and(|r| r.live(OffsetDateTime::now_utc()))
     }
 }
 
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let kept = Kept::new(record)?;
         let mut records = self.records.lock().await;
         if records.len() >= self.max_sessions && (self.expendable)(record) {
             let now = OffsetDateTime::now_utc();
-            records.retain(|_, r| r.expiry_date > now);
+            records.retain(|_, r| r.live(now));
             if records.len() >= self.max_sessions {
                 return Err(session_store::Error::Backend(STORE_FULL.into()));
             }
@@ -104,7 +140,7 @@ impl SessionStore for MemoryStore {
         while records.contains_key(&record.id) {
             record.id = Id::default();
         }
-        records.insert(record.id, record.clone());
+        records.insert(record.id, kept);
         Ok(())
     }
 
@@ -112,21 +148,20 @@ impl SessionStore for MemoryStore {
     /// `cycle_id`) stays deleted: an in-flight request's final save must not bring it back.
     /// New records go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let kept = Kept::new(record)?;
         if let Some(stored) = self.records.lock().await.get_mut(&record.id) {
-            *stored = record.clone();
+            *stored = kept;
         }
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = OffsetDateTime::now_utc();
-        Ok(self
-            .records
-            .lock()
-            .await
-            .get(id)
-            .filter(|r| r.expiry_date > now)
-            .cloned())
+        let records = self.records.lock().await;
+        match records.get(id).filter(|r| r.live(now)) {
+            Some(kept) => kept.record(*id).map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -146,7 +181,12 @@ impl SessionStore for AnyStore {
         self.0.create(record).await
     }
 
+    /// Skips the session layer's final save when the typed session already saved this very
+    /// record in this request ([`super::save_once`]).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        if super::already_saved() {
+            return Ok(());
+        }
         self.0.save(record).await
     }
 
@@ -222,6 +262,19 @@ mod tests {
             .await
             .expect("a completed sign-in is always admitted");
         assert_eq!(store.len().await, 11);
+    }
+
+    #[tokio::test]
+    async fn a_kept_record_loads_back_as_it_was_saved() {
+        let store = MemoryStore::new(10, any);
+        let mut r = record(time::Duration::minutes(5));
+        r.data.insert("k".into(), serde_json::json!({"a": [1, "two"]}));
+        store.create(&mut r).await.expect("create");
+        assert_eq!(store.load(&r.id).await.expect("load"), Some(r.clone()));
+        r.data.insert("k".into(), serde_json::json!(3));
+        store.save(&r).await.expect("save");
+        assert_eq!(store.load(&r.id).await.expect("load"), Some(r.clone()));
+        assert_eq!(store.records().await, vec![r]);
     }
 
     #[tokio::test]
