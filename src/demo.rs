@@ -36,6 +36,7 @@ pub async fn bind(
         client_secret: Secret::new(secret.secret().clone()),
         redirect_uris: vec![startup::redirect_uri(&app_url)?.to_string()],
         name: "photo-connect".into(),
+        require_par: false,
     });
     let provider = demo_provider::spawn(settings).await?;
     tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");

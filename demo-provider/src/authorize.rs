@@ -16,6 +16,7 @@ use crate::{
     RegisteredClient, browser, consent,
     form::{self, param_label},
     pages::{self, ConsentPage},
+    par,
     photos::USERS,
     pkce,
     response::ReplyTo,
@@ -31,20 +32,22 @@ pub const MAX_STATE_BYTES: usize = 1024;
 const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 pub fn router() -> Router<Arc<ProviderState>> {
-    Router::new().route(
-        "/oauth/authorize",
-        get(show_consent).post(consent::answer_consent),
-    )
+    Router::new()
+        .route(
+            "/oauth/authorize",
+            get(show_consent).post(consent::answer_consent),
+        )
+        .route("/oauth/par", axum::routing::post(par::push))
 }
 
 /// The request's parameters: how often each name came, and the non-empty values.
-struct Params<'q> {
+pub(crate) struct Params<'q> {
     counts: HashMap<&'q str, usize>,
     values: HashMap<&'q str, &'q str>,
 }
 
 impl<'q> Params<'q> {
-    fn new(pairs: &'q [(String, String)]) -> Self {
+    pub(crate) fn new(pairs: &'q [(String, String)]) -> Self {
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for (name, _) in pairs {
             *counts.entry(name.as_str()).or_default() += 1;
@@ -58,19 +61,19 @@ impl<'q> Params<'q> {
         Self { counts, values }
     }
 
-    fn repeated(&self, name: &str) -> bool {
+    pub(crate) fn repeated(&self, name: &str) -> bool {
         self.counts.get(name).is_some_and(|n| *n > 1)
     }
 
-    fn get(&self, name: &str) -> Option<&'q str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'q str> {
         self.values.get(name).copied()
     }
 }
 
 /// What a request that passed every check asks for.
-struct Checked<'q> {
-    scope: Vec<String>,
-    code_challenge: Option<&'q str>,
+pub(crate) struct Checked<'q> {
+    pub(crate) scope: Vec<String>,
+    pub(crate) code_challenge: Option<&'q str>,
 }
 
 /// `GET /oauth/authorize`.
@@ -85,6 +88,13 @@ async fn show_consent(
             "The authorization request is not valid form encoding (RFC 6749 §3.1).",
         );
     };
+    // A pushed request (RFC 9126 §4): the front channel carries only `client_id` and the
+    // `request_uri`, which stands for the parameters the client pushed.
+    let (pairs, pushed) = match par::take_pushed(&state, &pairs) {
+        Ok(Some(pushed)) => (pushed, true),
+        Ok(None) => (pairs, false),
+        Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, why),
+    };
     let params = Params::new(&pairs);
     // 1. Client and redirect URI first. Until both are known-good, errors are shown here and
     //    never redirected: redirecting to an unverified URI makes this an open redirector
@@ -93,6 +103,12 @@ async fn show_consent(
         Ok(target) => target,
         Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, why),
     };
+    if !pushed && (state.settings.require_par || client.require_par) {
+        return pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "This client must push its authorization request first, then send only client_id and request_uri (RFC 9126 §5, §6).",
+        );
+    }
     // 2. From here on, errors go back to the client as redirects. An ambiguous `state` is not
     //    echoed at all.
     let state_param = params.get("state").filter(|_| !params.repeated("state"));
@@ -162,7 +178,7 @@ async fn show_consent(
 
 /// The registered client and the redirect URI to answer at, or why the request must not be
 /// redirected anywhere (the text of the error page).
-fn trusted_target<'s>(
+pub(crate) fn trusted_target<'s>(
     state: &'s ProviderState,
     params: &Params<'_>,
 ) -> Result<(&'s RegisteredClient, String), &'static str> {
@@ -197,7 +213,7 @@ fn trusted_target<'s>(
 
 /// Every other rule of the request, or the `error` and `error_description` to send back to the
 /// client (RFC 6749 §4.1.2.1).
-fn check_request<'q>(
+pub(crate) fn check_request<'q>(
     state: &ProviderState,
     params: &Params<'q>,
     state_param: Option<&str>,

@@ -19,6 +19,9 @@ pub struct RegisteredClient {
     pub redirect_uris: Vec<String>,
     /// Shown on the consent page.
     pub name: String,
+    /// This client must push its authorization requests (RFC 9126 §6: the client metadata
+    /// `require_pushed_authorization_requests`); a plain one is refused.
+    pub require_par: bool,
 }
 
 /// Parses a `DEMO_CLIENTS_FILE`: one client per line, `client_id client_secret redirect_uri
@@ -45,6 +48,7 @@ pub fn parse_clients_file(text: &str) -> anyhow::Result<Vec<RegisteredClient>> {
             client_secret: Secret::new(secret),
             redirect_uris,
             name: id.to_owned(),
+            require_par: false,
         });
     }
     Ok(clients)

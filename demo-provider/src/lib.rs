@@ -5,6 +5,7 @@
 //! RFC 8414 metadata at `{issuer}/.well-known/oauth-authorization-server`.
 //!
 //! It follows RFC 6749, RFC 7636 (PKCE, S256 only), RFC 9700, RFC 9207 (`iss`), RFC 8414,
+//! RFC 9126 (pushed authorization requests),
 //! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and every refusal names the rule it
 //! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
 //! client's site and comes back; `cargo run -p demo-provider` runs it alone (see `README.md`).
@@ -16,8 +17,8 @@
 //! - `secret`, `form`, `browser`: its own small tools: redacted secrets and random tokens, the
 //!   strict form parser, the browser-binding cookie;
 //! - `store`: the in-memory state (transactions, codes, grants, tokens) and its purge;
-//! - `authorize`, `response`, `consent`, `pkce`: the authorization endpoint, from the request
-//!   to the redirect back to the client;
+//! - `authorize`, `par`, `response`, `consent`, `pkce`: the authorization endpoint (and its
+//!   pushed requests, RFC 9126), from the request to the redirect back to the client;
 //! - `client_auth`, `error`, `token`, `code_grant`, `refresh_grant`, `revoke`: the token and
 //!   revocation endpoints;
 //! - `api`, `photos`, `pages`: the photos API, the demo users and photos, the HTML pages.
@@ -34,6 +35,7 @@ mod consent;
 mod error;
 mod form;
 mod pages;
+mod par;
 mod photos;
 mod pkce;
 mod quirks;
@@ -122,6 +124,9 @@ async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::V
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        // RFC 9126 §5.
+        "pushed_authorization_request_endpoint": format!("{issuer}/oauth/par"),
+        "require_pushed_authorization_requests": state.settings.require_par,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],

@@ -49,6 +49,13 @@ pub struct DemoSettings {
     pub refresh_delay: Duration,
     /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
     pub quirks: Quirks,
+    /// `DEMO_REQUIRE_PAR=1`: every client must push its authorization requests (RFC 9126 §5,
+    /// the metadata's `require_pushed_authorization_requests`). Default off; a client can also
+    /// require it for itself (`RegisteredClient::require_par`).
+    pub require_par: bool,
+    /// How long a pushed request's `request_uri` may be used (RFC 9126 §2.2: short-lived).
+    /// Default 60 s.
+    pub par_ttl: Duration,
 }
 
 impl DemoSettings {
@@ -61,7 +68,7 @@ impl DemoSettings {
     /// count as unset. Variables:
     ///
     /// - `DEMO_PROVIDER_ADDR` (`127.0.0.1:3001`), `DEMO_PROVIDER_QUIRKS` (none),
-    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_CODE_TTL_SECS` (60),
+    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_REQUIRE_PAR` (`0`), `DEMO_CODE_TTL_SECS` (60),
     ///   `DEMO_ACCESS_TOKEN_TTL_SECS` (3600), `DEMO_REFRESH_TOKEN_TTL_SECS` (2592000);
     /// - one client: `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_REDIRECT_URIS`
     ///   (space-separated), `DEMO_CLIENT_NAME` (optional);
@@ -79,12 +86,17 @@ impl DemoSettings {
         if let Some(list) = var("DEMO_PROVIDER_QUIRKS") {
             settings.quirks = Quirks::parse(&list).context("DEMO_PROVIDER_QUIRKS is not valid")?;
         }
-        if let Some(flag) = var("DEMO_PROVIDER_ALLOW_HTTP") {
-            settings.allow_http = match flag.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                _ => bail!("DEMO_PROVIDER_ALLOW_HTTP={flag:?} is not valid: expected 1 or 0"),
-            };
+        for (name, field) in [
+            ("DEMO_PROVIDER_ALLOW_HTTP", &mut settings.allow_http),
+            ("DEMO_REQUIRE_PAR", &mut settings.require_par),
+        ] {
+            if let Some(flag) = var(name) {
+                *field = match flag.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" => false,
+                    _ => bail!("{name}={flag:?} is not valid: expected 1 or 0"),
+                };
+            }
         }
         for (name, field) in [
             ("DEMO_CODE_TTL_SECS", &mut settings.code_ttl),
@@ -115,6 +127,7 @@ impl DemoSettings {
                     client_id,
                     client_secret: Secret::new(secret),
                     redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
+                    require_par: false,
                 });
             }
             None => {
@@ -147,6 +160,8 @@ impl DemoSettings {
             pkce_required: true,
             refresh_delay: Duration::ZERO,
             quirks: Quirks::default(),
+            require_par: false,
+            par_ttl: Duration::from_secs(60),
         }
     }
 

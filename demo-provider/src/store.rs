@@ -1,4 +1,5 @@
-//! The provider's in-memory state: registered clients, consent transactions, codes, grants and
+//! The provider's in-memory state: registered clients, pushed requests, consent transactions,
+//! codes, grants and
 //! tokens, with expiry and a background purge that keeps memory bounded.
 
 use std::{
@@ -28,6 +29,17 @@ pub struct Transaction {
     pub code_challenge: Option<String>,
     /// The browser that saw the consent page (its cookie); only it may answer (RFC 6749 §10.12).
     pub browser: String,
+    pub expires_at: i64,
+}
+
+/// A pushed authorization request (RFC 9126 §2), waiting for the browser to bring its
+/// `request_uri` to the authorization endpoint. Single use.
+#[derive(Clone, Debug)]
+pub struct PushedRequest {
+    /// The authenticated client that pushed it: only that client's `client_id` may use it.
+    pub client_id: String,
+    /// The authorization parameters, as pushed.
+    pub params: Vec<(String, String)>,
     pub expires_at: i64,
 }
 
@@ -89,6 +101,8 @@ pub struct TokenRequestSeen {
 #[derive(Default)]
 pub struct Tables {
     pub transactions: HashMap<String, Transaction>,
+    /// Pushed authorization requests by the random part of their `request_uri`.
+    pub pushed: HashMap<String, PushedRequest>,
     pub codes: HashMap<String, CodeRecord>,
     pub grants: HashMap<String, Grant>,
     pub access: HashMap<String, AccessRecord>,
@@ -201,6 +215,7 @@ impl ProviderState {
         let mut t = self.tables();
         let grace = secs(self.settings.code_ttl).saturating_mul(10);
         t.transactions.retain(|_, x| x.expires_at > now);
+        t.pushed.retain(|_, x| x.expires_at > now);
         t.codes
             .retain(|_, c| c.expires_at.saturating_add(grace) > now);
         t.access.retain(|_, a| a.expires_at > now);

@@ -50,13 +50,18 @@ tokio::task_local! {
 }
 
 /// The scope for [`SAVED`], around the session layer: one write per changed session, not two.
-pub async fn save_once(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn save_once(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     SAVED.scope(Cell::new(false), next.run(request)).await
 }
 
 /// Whether the session layer's final save may be skipped (and, once asked, it may not again).
 pub(crate) fn already_saved() -> bool {
-    SAVED.try_with(|saved| saved.replace(false)).unwrap_or(false)
+    SAVED
+        .try_with(|saved| saved.replace(false))
+        .unwrap_or(false)
 }
 
 fn mark_saved(saved: bool) {
@@ -308,7 +313,8 @@ mod tests {
             self.save(record).await
         }
         async fn save(&self, record: &Record) -> tower_sessions::session_store::Result<()> {
-            self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.inner.lock().await.insert(record.id, record.clone());
             Ok(())
         }
@@ -338,7 +344,10 @@ mod tests {
                 session.0.save().await.expect("another save");
                 assert_eq!(writes(), 2, "only the one save right after is skipped");
                 // A change after the explicit save is not lost.
-                session.logout_token().await.expect("no change: nothing saved");
+                session
+                    .logout_token()
+                    .await
+                    .expect("no change: nothing saved");
                 session.insert("x", &1).await.expect("insert");
                 session.0.save().await.expect("final save");
                 assert_eq!(writes(), 3, "a changed session is saved");

@@ -268,7 +268,8 @@ mod tests {
     async fn a_kept_record_loads_back_as_it_was_saved() {
         let store = MemoryStore::new(10, any);
         let mut r = record(time::Duration::minutes(5));
-        r.data.insert("k".into(), serde_json::json!({"a": [1, "two"]}));
+        r.data
+            .insert("k".into(), serde_json::json!({"a": [1, "two"]}));
         store.create(&mut r).await.expect("create");
         assert_eq!(store.load(&r.id).await.expect("load"), Some(r.clone()));
         r.data.insert("k".into(), serde_json::json!(3));

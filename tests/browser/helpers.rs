@@ -112,6 +112,7 @@ impl TestApp {
             client_secret: Secret::new(secret.clone()),
             redirect_uris: vec![app_url.join("cb")?.to_string()],
             name: "photo-connect".into(),
+            require_par: false,
         });
         let provider = provider::spawn(settings).await?;
         let config = Config {

@@ -312,6 +312,9 @@ async fn the_record_stays_bounded_however_many_photos_views() {
     println!("flow record: {after_one} bytes after one photos view, {after_many} after 31");
     assert!(after_many < 32 * 1024, "{after_many} bytes");
     let page = flow_page(&app).await;
-    assert!(page.contains("19 earlier steps are no longer kept"), "{page}");
+    assert!(
+        page.contains("19 earlier steps are no longer kept"),
+        "{page}"
+    );
     assert!(page.contains(r#"id="step-15""#) && !page.contains(r#"id="step-16""#));
 }

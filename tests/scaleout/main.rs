@@ -71,6 +71,7 @@ impl Cluster {
             client_secret: Secret::new(SECRET),
             redirect_uris: vec![app_url.join("cb").expect("url").to_string()],
             name: "photo-connect".into(),
+            require_par: false,
         });
         let provider = provider::spawn(settings).await.expect("demo provider");
         Self {

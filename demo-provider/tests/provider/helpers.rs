@@ -38,6 +38,7 @@ pub fn registered(id: &str, secret: &str, uris: &[&str]) -> RegisteredClient {
         client_secret: Secret::new(secret),
         redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
         name: format!("{id} app"),
+        require_par: false,
     }
 }
 

@@ -9,6 +9,7 @@ mod client_auth;
 mod consent;
 mod helpers;
 mod metadata;
+mod par;
 mod quirks;
 mod refresh_revoke;
 mod settings;
