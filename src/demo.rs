@@ -51,6 +51,7 @@ pub async fn bind(
             name: Some(demo_provider::DISPLAY_NAME.into()),
             token_url: None,
             revocation_url: None,
+            par_url: None,
             allow_unadvertised_pkce: false,
         }),
         ..config

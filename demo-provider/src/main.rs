@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
     println!("Demo provider (DEMO ONLY, in memory) running; issuer {issuer}");
     println!("  metadata       {issuer}/.well-known/oauth-authorization-server");
     println!("  authorization  {issuer}/oauth/authorize");
+    println!("  pushed (PAR)   {issuer}/oauth/par");
     println!("  token          {issuer}/oauth/token");
     println!("  revocation     {issuer}/oauth/revoke");
     println!("  photos API     {issuer}/api/photos   (scope: photos)");

@@ -9,8 +9,8 @@ use url::Url;
 
 use super::vars::Vars;
 use super::{
-    Config, Discovery, OutboundProxy, ProviderConfig, ProviderSource, RedisUrl, SessionStoreConfig,
-    TokenAuth, parse_base_url,
+    Config, Discovery, OutboundProxy, ParMode, ProviderConfig, ProviderSource, RedisUrl,
+    SessionStoreConfig, TokenAuth, parse_base_url,
 };
 
 impl Config {
@@ -71,6 +71,13 @@ impl Config {
             url => Ok(SessionStoreConfig::Redis(RedisUrl::parse(url)?)),
         });
         let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds(3600));
+        let par = vars.parse("OAUTH_PAR", "if-required", |v| match v {
+            "if-required" => Ok(ParMode::IfRequired),
+            "auto" => Ok(ParMode::Auto),
+            "on" => Ok(ParMode::On),
+            "off" => Ok(ParMode::Off),
+            _ => bail!("expected auto, on or off"),
+        });
         let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v {
             "on" | "true" => Ok(true),
             "off" | "false" => Ok(false),
@@ -112,6 +119,7 @@ impl Config {
             session_store: session_store.ok_or_else(missing)?,
             shutdown_grace: shutdown_grace.ok_or_else(missing)?,
             flow_inspector: flow_inspector.ok_or_else(missing)?,
+            par: par.ok_or_else(missing)?,
         })
     }
 }
@@ -124,6 +132,7 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
         Ok(RevocationUrl::new(v.into())?)
     });
     let photos_api_url = vars.optional("PHOTOS_API_URL", url);
+    let par_url = vars.optional("OAUTH_PAR_URL", url);
     let issuer = vars.get("OAUTH_ISSUER");
     let name = vars.get("PROVIDER_NAME");
     if vars.get("OAUTH_AUTH_URL").is_some() {
@@ -138,6 +147,8 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
             token_url: token_url?,
             photos_api_url: photos_api_url?,
             revocation_url: revocation_url.flatten(),
+            par_url: par_url.flatten(),
+            require_par: false,
             // Configured by hand with an issuer: every callback must name it (RFC 9207 §2.4).
             require_iss: issuer.is_some(),
             issuer,
@@ -159,10 +170,16 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
             name,
             token_url: token_url.flatten(),
             revocation_url: revocation_url.flatten(),
+            par_url: par_url.flatten(),
             allow_unadvertised_pkce: allow_unadvertised_pkce?,
         }));
     }
-    for name in ["OAUTH_TOKEN_URL", "PHOTOS_API_URL", "OAUTH_REVOCATION_URL"] {
+    for name in [
+        "OAUTH_TOKEN_URL",
+        "PHOTOS_API_URL",
+        "OAUTH_REVOCATION_URL",
+        "OAUTH_PAR_URL",
+    ] {
         if vars.get(name).is_some() {
             vars.errors.push(format!(
                 "{name} is set, but neither OAUTH_AUTH_URL nor OAUTH_ISSUER is: set one of them \
@@ -351,6 +368,8 @@ mod tests {
             token_url: TokenUrl::new(format!("{base}/token")).expect("url"),
             photos_api_url: Url::parse(&format!("{base}/photos")).expect("url"),
             revocation_url: Some(RevocationUrl::new(format!("{base}/revoke")).expect("url")),
+            par_url: Some(Url::parse(&format!("{base}/par")).expect("url")),
+            require_par: false,
             issuer: None,
             require_iss: false,
         };

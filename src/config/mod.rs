@@ -26,6 +26,20 @@ pub enum TokenAuth {
     ClientSecretPost,
 }
 
+/// `OAUTH_PAR`: whether sign-ins push their authorization request first (RFC 9126).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParMode {
+    /// Unset: only when the provider requires it (`require_pushed_authorization_requests`);
+    /// otherwise the Connect link carries the request, as in the classic flow.
+    IfRequired,
+    /// `auto`: whenever the provider has a pushed authorization request endpoint.
+    Auto,
+    /// Always; the app does not start without the endpoint.
+    On,
+    /// Never; the app does not start if the provider requires it.
+    Off,
+}
+
 /// Where the provider's endpoints come from.
 #[derive(Clone, Debug)]
 pub enum ProviderSource {
@@ -51,6 +65,11 @@ pub struct ProviderConfig {
     pub photos_api_url: Url,
     /// `OAUTH_REVOCATION_URL`: the revocation endpoint (RFC 7009), used at logout. Optional.
     pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_PAR_URL`: the pushed authorization request endpoint (RFC 9126), or the metadata's
+    /// `pushed_authorization_request_endpoint`. Optional.
+    pub par_url: Option<Url>,
+    /// The metadata's `require_pushed_authorization_requests` (RFC 9126 §5).
+    pub require_par: bool,
     /// `OAUTH_ISSUER`: the provider's issuer identifier. A callback's `iss`, when present, must
     /// equal it exactly (RFC 9207 §2.4).
     pub issuer: Option<String>,
@@ -71,6 +90,9 @@ impl ProviderConfig {
         ];
         if let Some(revocation) = &self.revocation_url {
             endpoints.push(("OAUTH_REVOCATION_URL", revocation.url()));
+        }
+        if let Some(par) = &self.par_url {
+            endpoints.push(("OAUTH_PAR_URL", par));
         }
         for (name, url) in endpoints {
             if url.scheme() != "https" && !is_loopback(url) {
@@ -94,6 +116,8 @@ pub struct Discovery {
     pub token_url: Option<TokenUrl>,
     /// `OAUTH_REVOCATION_URL`, if set, overrides the metadata's `revocation_endpoint`.
     pub revocation_url: Option<RevocationUrl>,
+    /// `OAUTH_PAR_URL`, if set, overrides the metadata's `pushed_authorization_request_endpoint`.
+    pub par_url: Option<Url>,
     /// `OAUTH_ALLOW_UNADVERTISED_PKCE=true`: start even if the metadata does not list S256 in
     /// `code_challenge_methods_supported` (S256 is still sent; `plain` never is).
     pub allow_unadvertised_pkce: bool,
@@ -145,6 +169,9 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
     /// finish. Default 10.
     pub shutdown_grace: Duration,
+    /// `OAUTH_PAR`: `auto`, `on` or `off`; unset, only when the provider requires it (see
+    /// [`ParMode`]).
+    pub par: ParMode,
     /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
     /// nothing. Unset: on with the embedded demo provider, off with a real one.
     pub flow_inspector: Option<bool>,
@@ -182,6 +209,7 @@ impl Config {
             session_store: SessionStoreConfig::Memory,
             shutdown_grace: Duration::from_secs(10),
             flow_inspector: None,
+            par: ParMode::IfRequired,
         }
     }
 }

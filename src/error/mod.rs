@@ -15,7 +15,7 @@ use axum::{
 mod page;
 
 use crate::{
-    oauth::{CallbackError, ExchangeError},
+    oauth::{CallbackError, ExchangeError, PushError},
     photos_api::PhotosError,
     session::store::STORE_FULL,
 };
@@ -45,6 +45,9 @@ pub enum AppError {
     AuthorizationFailed(String),
     #[error(transparent)]
     Exchange(ExchangeError),
+    /// The pushed authorization request failed (RFC 9126 §2.3).
+    #[error(transparent)]
+    Push(PushError),
     /// The token endpoint refused the app itself (`invalid_client`, `unauthorized_client`): its
     /// registration or credentials are wrong. Nothing the visitor can fix or retry.
     #[error("the provider refused this app's client credentials ({0})")]
@@ -99,6 +102,19 @@ impl From<ExchangeError> for AppError {
     }
 }
 
+impl From<PushError> for AppError {
+    fn from(err: PushError) -> Self {
+        match err {
+            PushError::Rejected { code, .. }
+                if code == "invalid_client" || code == "unauthorized_client" =>
+            {
+                AppError::ClientRejected(code)
+            }
+            other => AppError::Push(other),
+        }
+    }
+}
+
 impl AppError {
     /// Wraps a tower-sessions error.
     pub fn session(err: tower_sessions::session::Error) -> Self {
@@ -122,6 +138,8 @@ impl AppError {
             RefreshUnavailable(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Exchange(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Push(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Push(_) => StatusCode::BAD_GATEWAY,
             Photos(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Exchange(_) => StatusCode::BAD_GATEWAY,
             Photos(PhotosError::InvalidToken) => StatusCode::UNAUTHORIZED,
@@ -140,6 +158,10 @@ impl AppError {
             AppError::ClientRejected(_) => Some(
                 "check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_TOKEN_AUTH against the \
                  app's registration at the provider",
+            ),
+            AppError::Push(PushError::Rejected { .. }) => Some(
+                "the provider refused the pushed authorization request: check OAUTH_CLIENT_ID, \
+                 OAUTH_SCOPES and that APP_URL/cb is registered exactly",
             ),
             AppError::AuthorizationFailed(code)
                 if code != "temporarily_unavailable" && code != "server_error" =>
@@ -193,5 +215,31 @@ impl IntoResponse for AppError {
         let mut response = (status, page).into_response();
         response.extensions_mut().insert(report);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_refused_for_the_client_itself_is_the_registration_page() {
+        let refused = |code: &str| {
+            AppError::from(PushError::Rejected {
+                host: "as".into(),
+                code: code.into(),
+            })
+        };
+        for code in ["invalid_client", "unauthorized_client"] {
+            assert!(matches!(refused(code), AppError::ClientRejected(c) if c == code));
+        }
+        let other = refused("invalid_request");
+        assert!(matches!(other, AppError::Push(PushError::Rejected { .. })));
+        assert_eq!(other.status(), StatusCode::BAD_GATEWAY);
+        assert!(
+            other
+                .operator_hint()
+                .is_some_and(|h| h.contains("OAUTH_SCOPES"))
+        );
     }
 }

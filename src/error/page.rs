@@ -3,7 +3,10 @@
 //! Fixed text only: nothing a visitor or a provider sent is ever echoed.
 
 use super::AppError;
-use crate::{oauth::ExchangeError, photos_api::PhotosError};
+use crate::{
+    oauth::{ExchangeError, PushError},
+    photos_api::PhotosError,
+};
 
 /// What kind of page an error gets: its look and its one button follow from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +127,27 @@ impl AppError {
                 "The provider refused this app's registration, so no one can connect right now. This is not your fault and retrying will not help; the people running this site have been told in their logs.",
                 "/",
                 "Go to the home page",
+            ),
+            Push(err) if err.is_timeout() => page(
+                Transient,
+                "The provider is taking too long",
+                "The provider did not answer in time, so the sign-in could not start. Please try again in a moment.",
+                "/",
+                "Try again",
+            ),
+            Push(PushError::Rejected { .. }) => page(
+                Operator,
+                "The provider refused this app's sign-in request",
+                "The provider did not accept the sign-in request this app sent it, so no one can connect right now. This is not your fault; the people running this site have been told in their logs.",
+                "/",
+                "Go to the home page",
+            ),
+            Push(_) => page(
+                Transient,
+                "The provider is not working right now",
+                "We could not start the sign-in: the provider's answer was not one we understand. Please try again in a moment.",
+                "/",
+                "Try again",
             ),
             Exchange(err) if err.is_timeout() => page(
                 Transient,

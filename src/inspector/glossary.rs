@@ -14,7 +14,7 @@ pub(super) fn describe(kind: StepKind) -> Described {
     match kind {
         StepKind::Authorize => (
             "The Connect link: the authorization request",
-            "This app made the link; your browser carried it to the provider. No request left this server.",
+            "This app made the request, with a fresh state and PKCE challenge. Its parameters reach the provider in the link, through your browser, unless they are pushed first (PAR).",
             &[
                 (
                     "RFC 6749 §4.1.1",
@@ -27,6 +27,20 @@ pub(super) fn describe(kind: StepKind) -> Described {
                 (
                     "RFC 9700 §2.1.1",
                     "https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1",
+                ),
+            ],
+        ),
+        StepKind::Push => (
+            "The push: the request sent over the back channel (PAR)",
+            "Before sending your browser to the provider, the app pushed the parameters to it directly, with its client credentials, and got a one-time request_uri in return.",
+            &[
+                (
+                    "RFC 9126 §2",
+                    "https://www.rfc-editor.org/rfc/rfc9126#section-2",
+                ),
+                (
+                    "RFC 9126 §4",
+                    "https://www.rfc-editor.org/rfc/rfc9126#section-4",
                 ),
             ],
         ),
@@ -149,6 +163,9 @@ pub(super) fn note(name: &str) -> Option<&'static str> {
             "which kind of token it is, to help the provider find it (RFC 7009 §2.1)"
         }
         "client_secret" => "the app's password at the provider: never shown",
+        "request_uri" => {
+            "stands for the pushed parameters: single use and short-lived (RFC 9126 §2.2)"
+        }
         _ => return None,
     })
 }

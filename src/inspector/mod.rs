@@ -55,6 +55,8 @@ impl FlowLog {
 pub enum StepKind {
     /// The Connect link: the authorization request the browser carried to the provider.
     Authorize,
+    /// With PAR: the authorization request pushed over the back channel (RFC 9126).
+    Push,
     /// The provider's answer, brought back by the browser to `/cb`.
     Callback,
     /// The code exchanged for tokens.
@@ -72,9 +74,12 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    /// The three steps every sign-in has, recorded together at `/cb`.
+    /// The steps of the sign-in itself, recorded by the time `/cb` is done.
     pub fn is_sign_in(self) -> bool {
-        matches!(self, Self::Authorize | Self::Callback | Self::Token)
+        matches!(
+            self,
+            Self::Authorize | Self::Push | Self::Callback | Self::Token
+        )
     }
 }
 

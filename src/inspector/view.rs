@@ -78,11 +78,12 @@ impl FlowView {
             .enumerate()
             .map(|(i, step)| step_view(i + 1, step, start))
             .collect();
+        let pushed = log.steps.iter().any(|s| s.kind == StepKind::Push);
         let arrows = log
             .steps
             .iter()
             .enumerate()
-            .flat_map(|(i, step)| arrows(i + 1, step))
+            .flat_map(|(i, step)| arrows(i + 1, step, pushed))
             .collect();
         let curl = log
             .steps
@@ -150,8 +151,9 @@ fn exchange_view(e: &Exchange) -> ExchangeView {
     }
 }
 
-/// The diagram's arrows for one step.
-fn arrows(step: usize, s: &Step) -> Vec<Arrow> {
+/// The diagram's arrows for one step; `pushed`: the flow used PAR, so the browser goes to the
+/// provider only after the push.
+fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
     let reply = |e: Option<&Exchange>| match e.and_then(|e| e.status) {
         Some(status) => format!("HTTP {status}"),
         None => "no answer".to_owned(),
@@ -163,6 +165,35 @@ fn arrows(step: usize, s: &Step) -> Vec<Arrow> {
         ]
     };
     match s.kind {
+        StepKind::Authorize if pushed => vec![
+            arrow(step, BROWSER, APP, "GET /".into(), false),
+            arrow(
+                step,
+                APP,
+                BROWSER,
+                "page with the Connect link".into(),
+                true,
+            ),
+        ],
+        StepKind::Push => {
+            let mut arrows = vec![arrow(step, BROWSER, APP, "GET /connect".into(), false)];
+            arrows.extend(call(PROVIDER, "POST par: the parameters"));
+            arrows.push(arrow(
+                step,
+                APP,
+                BROWSER,
+                "redirect with request_uri".into(),
+                true,
+            ));
+            arrows.push(arrow(
+                step,
+                BROWSER,
+                PROVIDER,
+                "GET /authorize?client_id&request_uri".into(),
+                false,
+            ));
+            arrows
+        }
         StepKind::Authorize => vec![
             arrow(step, BROWSER, APP, "GET /".into(), false),
             arrow(

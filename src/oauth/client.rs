@@ -8,12 +8,13 @@ use oauth2::{
 use url::Url;
 
 use crate::{
-    config::{Config, ProviderConfig, TokenAuth},
+    config::{Config, ParMode, ProviderConfig, TokenAuth},
     http_client::{HttpClient, HttpError, HttpErrorKind, host_of},
     inspector::{self, Recorder, Transport},
     oauth::{
         callback::issuer_matches,
         pending::PendingLogin,
+        pushed::{self, PushError},
         tokens::{ExchangeError, RefreshError, RevokeError, TokenSet, classify_token_error},
     },
 };
@@ -37,6 +38,8 @@ pub struct OAuthClient {
     client_secret: ClientSecret,
     token_auth: TokenAuth,
     revocation_url: Option<RevocationUrl>,
+    /// The pushed authorization request endpoint, when sign-ins use PAR (RFC 9126).
+    par_url: Option<Url>,
     /// The token endpoint's `host[:port]`, named in every error about it.
     token_host: String,
     http: HttpClient,
@@ -65,8 +68,23 @@ impl OAuthClient {
             // The same redirect_uri goes in the authorize and the token request (RFC 6749 §4.1.3).
             .set_redirect_uri(redirect_uri)
             .set_auth_type(auth_type);
+        let par_url = match (config.par, &provider.par_url) {
+            (ParMode::Off, _) if provider.require_par => anyhow::bail!(
+                "the provider requires pushed authorization requests \
+                 (require_pushed_authorization_requests, RFC 9126 §5), but OAUTH_PAR=off"
+            ),
+            (ParMode::Off, _) => None,
+            (ParMode::IfRequired, _) if !provider.require_par => None,
+            (ParMode::On | ParMode::IfRequired, None) => anyhow::bail!(
+                "pushed authorization requests are on (OAUTH_PAR=on, or the provider requires \
+                 them), but the provider has no pushed authorization request endpoint: set \
+                 OAUTH_PAR_URL"
+            ),
+            (_, url) => url.clone(),
+        };
         Ok(Self {
             inner,
+            par_url,
             scopes: config.scopes.clone(),
             issuer: provider.issuer.clone(),
             require_iss: provider.require_iss,
@@ -191,8 +209,59 @@ impl OAuthClient {
         let Some(url) = &self.revocation_url else {
             return Ok(());
         };
-        let mut form = vec![("token", token), ("token_type_hint", hint)];
-        let request = self.http.post(url.url().clone());
+        let form = vec![("token", token), ("token_type_hint", hint)];
+        let response = self.post_authenticated(url.url(), form, recorder).await?;
+        // 200 also means "the token was already invalid" (RFC 7009 §2.2).
+        match response.status.as_u16() {
+            200 => Ok(()),
+            status => Err(HttpError::new(url.url(), HttpErrorKind::Status(status)).into()),
+        }
+    }
+
+    /// Whether sign-ins push their authorization request first (RFC 9126).
+    pub fn uses_par(&self) -> bool {
+        self.par_url.is_some()
+    }
+
+    /// Pushes the parameters of `authorize_url` (made by [`OAuthClient::start`]) to the PAR
+    /// endpoint with the client's authentication, and returns the URL the browser goes to
+    /// instead: the authorization endpoint with only `client_id` and the `request_uri`
+    /// (RFC 9126 §2.1, §4). The parameters never travel through the browser.
+    pub async fn push(
+        &self,
+        authorize_url: &Url,
+        recorder: Option<Recorder>,
+    ) -> Result<Url, PushError> {
+        let Some(par_url) = &self.par_url else {
+            return Ok(authorize_url.clone());
+        };
+        let pairs: Vec<(String, String)> = authorize_url.query_pairs().into_owned().collect();
+        let form = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let response = self
+            .post_authenticated(par_url, form, recorder)
+            .await
+            .map_err(PushError::Http)?;
+        let request_uri = pushed::request_uri(&response, &host_of(par_url))?;
+        let mut url = self.inner.auth_uri().url().clone();
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("client_id", self.client_id.as_str())
+            .append_pair("request_uri", &request_uri);
+        Ok(url)
+    }
+
+    /// POSTs `form` to `url` with the client's authentication, as the token request does: the
+    /// one place the revocation and PAR requests authenticate (RFC 6749 §2.3).
+    async fn post_authenticated(
+        &self,
+        url: &Url,
+        mut form: Vec<(&str, &str)>,
+        recorder: Option<Recorder>,
+    ) -> Result<crate::http_client::Response, HttpError> {
+        let request = self.http.post(url.clone());
         let request = match self.token_auth {
             // The same encoding as the token request: form-urlencode, then Basic (RFC 6749 §2.3.1).
             TokenAuth::ClientSecretBasic => {
@@ -207,15 +276,12 @@ impl OAuthClient {
                 request
             }
         };
-        let request = request.form(&form).build().map_err(|e| {
-            HttpError::new(url.url(), HttpErrorKind::Other(e.without_url().to_string()))
-        })?;
-        let response = inspector::send(&self.http, request, recorder).await?;
-        // 200 also means "the token was already invalid" (RFC 7009 §2.2).
-        match response.status.as_u16() {
-            200 => Ok(()),
-            status => Err(HttpError::new(url.url(), HttpErrorKind::Status(status)).into()),
-        }
+        let request = request
+            .header(http::header::ACCEPT, "application/json")
+            .form(&form)
+            .build()
+            .map_err(|e| HttpError::new(url, HttpErrorKind::Other(e.without_url().to_string())))?;
+        inspector::send(&self.http, request, recorder).await
     }
 }
 
@@ -235,6 +301,8 @@ mod tests {
             token_url: TokenUrl::new("https://as.example/token".into()).expect("url"),
             photos_api_url: Url::parse("https://api.example/photos").expect("url"),
             revocation_url: None,
+            par_url: None,
+            require_par: false,
             issuer: None,
             require_iss: false,
         };

@@ -25,6 +25,11 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126 §5.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
@@ -87,6 +92,16 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         }
         (None, None) => None,
     };
+    let par_url = match (
+        &discovery.par_url,
+        &metadata.pushed_authorization_request_endpoint,
+    ) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(url)) => {
+            Some(Url::parse(url).context("pushed_authorization_request_endpoint is not a URL")?)
+        }
+        (None, None) => None,
+    };
     let provider = ProviderConfig {
         name: discovery
             .name
@@ -96,6 +111,8 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         token_url,
         photos_api_url: discovery.photos_api_url.clone(),
         revocation_url,
+        par_url,
+        require_par: metadata.require_pushed_authorization_requests,
         issuer: Some(metadata.issuer),
         require_iss: metadata.authorization_response_iss_parameter_supported,
     };
@@ -140,6 +157,7 @@ mod tests {
             name: None,
             token_url: None,
             revocation_url: None,
+            par_url: None,
             allow_unadvertised_pkce: false,
         }
     }

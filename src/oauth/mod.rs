@@ -7,15 +7,18 @@
 //!    `iss` checked (RFC 9207).
 //! 3. [`pending`]: the pending login that `state` names is consumed exactly once.
 //! 4. [`tokens`]: what a token response becomes, and the errors, by what to do next.
-//! 5. [`discovery`] (skip on first read): RFC 8414 metadata, with `OAUTH_ISSUER` alone.
+//! 5. [`pushed`]: with PAR (RFC 9126), the pushed request's answer, the `request_uri`.
+//! 6. [`discovery`] (skip on first read): RFC 8414 metadata, with `OAUTH_ISSUER` alone.
 
 pub mod callback;
 pub mod client;
 pub mod discovery;
 pub mod pending;
+pub mod pushed;
 pub mod tokens;
 
 pub use callback::{Callback, CallbackError, parse_callback};
 pub use client::OAuthClient;
 pub use pending::{LoginLookup, MAX_PENDING_LOGINS, PendingLogin, PendingLogins};
+pub use pushed::PushError;
 pub use tokens::{ExchangeError, RefreshError, TokenSet};

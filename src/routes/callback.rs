@@ -14,7 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::{
     error::{AppError, Result},
     inspector::{
-        FlowLog, StepKind,
+        FlowLog, Step, StepKind,
         steps::{self, CallbackChecks},
     },
     oauth::{Callback, LoginLookup, PendingLogin, parse_callback},
@@ -68,9 +68,13 @@ async fn finish_login(
 
     // The inspector's record (when it is on): what the link carried and what was just checked,
     // taken before the code and verifier are spent.
-    let mut flow = state
-        .inspector
-        .then(|| sign_in_steps(&state, &pending, &callback));
+    let mut flow = match state.inspector {
+        true => {
+            let pushed = session.pushed_step(callback_state).await?;
+            Some(sign_in_steps(&state, &pending, &callback, pushed))
+        }
+        false => None,
+    };
 
     match callback {
         // The person said no, or the provider refused: the sign-in is over either way.
@@ -108,9 +112,14 @@ async fn finish_login(
     }
 }
 
-/// The inspector's first two steps: the authorization request, rebuilt from the pending
-/// sign-in, and the callback with the checks it passed.
-fn sign_in_steps(state: &AppState, pending: &PendingLogin, callback: &Callback) -> FlowLog {
+/// The inspector's first steps: the authorization request, rebuilt from the pending sign-in,
+/// the push (with PAR), and the callback with the checks it passed.
+fn sign_in_steps(
+    state: &AppState,
+    pending: &PendingLogin,
+    callback: &Callback,
+    pushed: Option<Step>,
+) -> FlowLog {
     let (code, callback_state, iss) = match callback {
         Callback::Code { code, state, iss } => (Some(code.secret().as_str()), state.as_str(), iss),
         Callback::Error { state, iss, .. } => (None, state.as_deref().unwrap_or_default(), iss),
@@ -127,10 +136,13 @@ fn sign_in_steps(state: &AppState, pending: &PendingLogin, callback: &Callback) 
     let url = state.oauth.authorize_url_of(pending);
     let started_ms = pending.created_at.saturating_mul(1000);
     let mut flow = FlowLog::default();
-    flow.extend([
-        steps::authorize(&url, pending.verifier.secret(), started_ms),
-        answer,
-    ]);
+    flow.extend([steps::authorize(
+        &url,
+        pending.verifier.secret(),
+        started_ms,
+    )]);
+    flow.extend(pushed);
+    flow.extend([answer]);
     flow
 }
 

@@ -41,6 +41,8 @@ struct HomePage {
     mismatch: Option<HostMismatch>,
     /// Whether the flow inspector has a record of this browser's last sign-in.
     has_flow: bool,
+    /// Whether the Connect link goes through `/connect`, which pushes the request (PAR).
+    pushed: bool,
 }
 
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
@@ -66,28 +68,24 @@ async fn show_home(
             notice,
             mismatch,
             has_flow,
+            pushed: false,
         });
     }
 
-    // Only a top-level page navigation starts a sign-in. An `<img>`, a `fetch()` or an
-    // `<iframe>` (a navigation, but into a frame: `Sec-Fetch-Dest: iframe`) aimed here from
-    // another site would otherwise make each of its visitors' browsers store a session.
-    let fetch_is = |name: &str, wanted: &[u8]| {
-        headers
-            .get(name)
-            .is_some_and(|value| value.as_bytes() != wanted)
-    };
-    if fetch_is("sec-fetch-mode", b"navigate") || fetch_is("sec-fetch-dest", b"document") {
-        return Err(AppError::NotANavigation);
+    // With PAR, the link goes to `/connect`, which pushes the request when it is followed: a
+    // view costs no push and stores nothing (RFC 9126 §2.1).
+    if state.oauth.uses_par() {
+        return Ok(HomePage {
+            provider_name,
+            connect_url: Some("/connect".into()),
+            logout_token: None,
+            notice,
+            mismatch,
+            has_flow,
+            pushed: true,
+        });
     }
-
-    // One client cannot fill the store with pending logins (each view stores one).
-    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
-    if let Some(limit) = &state.signin_limit
-        && !limit.allow(peer, &headers)
-    {
-        return Err(AppError::TooManySignIns);
-    }
+    may_start_sign_in(&headers, peer, &state)?;
 
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two
     // tabs can each sign in (the oldest are evicted beyond a small cap).
@@ -100,7 +98,35 @@ async fn show_home(
         notice,
         mismatch,
         has_flow,
+        pushed: false,
     })
+}
+
+/// Whether this request may start a sign-in (each one stores a pending login). Only a
+/// top-level page navigation may: an `<img>`, a `fetch()` or an `<iframe>` (a navigation, but
+/// into a frame: `Sec-Fetch-Dest: iframe`) aimed here from another site would otherwise make
+/// each of its visitors' browsers store a session. And one client cannot fill the store with
+/// pending logins: the per-client limit.
+pub(super) fn may_start_sign_in(
+    headers: &HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    state: &AppState,
+) -> Result<()> {
+    let fetch_is = |name: &str, wanted: &[u8]| {
+        headers
+            .get(name)
+            .is_some_and(|value| value.as_bytes() != wanted)
+    };
+    if fetch_is("sec-fetch-mode", b"navigate") || fetch_is("sec-fetch-dest", b"document") {
+        return Err(AppError::NotANavigation);
+    }
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    if let Some(limit) = &state.signin_limit
+        && !limit.allow(peer, headers)
+    {
+        return Err(AppError::TooManySignIns);
+    }
+    Ok(())
 }
 
 /// A notice above the home page: fixed text for a known `?notice=` value (and a number of

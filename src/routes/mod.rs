@@ -3,6 +3,7 @@
 
 mod assets;
 mod callback;
+mod connect;
 mod flow;
 mod health;
 mod home;
@@ -24,6 +25,7 @@ use crate::{error::AppError, state::AppState};
 pub fn router(state: AppState, setup: setup_check::SetupCheck) -> Router {
     Router::new()
         .merge(home::router())
+        .merge(connect::router())
         .merge(callback::router())
         .merge(photos::router())
         .merge(logout::router())

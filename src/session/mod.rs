@@ -24,7 +24,7 @@ use tower_sessions::{
 
 use crate::{
     error::AppError,
-    inspector::FlowLog,
+    inspector::{FlowLog, Step},
     oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
 };
 
@@ -39,6 +39,8 @@ const TOKENS: &str = "auth.tokens";
 const LOGOUT_TOKEN: &str = "csrf";
 /// The flow inspector's record of the latest sign-in (only when `FLOW_INSPECTOR` is on).
 const FLOW: &str = "inspector.flow";
+/// With PAR: the inspector's record of the push, until the callback joins it to the flow.
+const PUSH: &str = "inspector.push";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
@@ -139,6 +141,7 @@ impl AppSession {
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
         if let Some(flow) = flow {
+            self.forget_push().await?;
             self.insert(FLOW, flow).await?;
         }
         self.update_tokens(tokens).await
@@ -156,8 +159,31 @@ impl AppSession {
 
     /// Keeps the record of a sign-in that did not connect (declined, or the exchange failed).
     pub async fn record_flow(&self, flow: &FlowLog) -> Result<(), AppError> {
+        self.forget_push().await?;
         self.insert(FLOW, flow).await?;
         self.save().await
+    }
+
+    /// Keeps the inspector's record of the push for the sign-in named by `state`.
+    pub async fn keep_push(&self, state: &str, step: Step) -> Result<(), AppError> {
+        self.insert(PUSH, &(state, step)).await?;
+        self.save().await
+    }
+
+    /// The recorded push of the sign-in named by `state`, if it was the latest one pushed.
+    pub async fn pushed_step(&self, state: &str) -> Result<Option<Step>, AppError> {
+        let kept: Option<(String, Step)> = self.get(PUSH).await?;
+        Ok(kept
+            .filter(|(pushed, _)| pushed.as_bytes() == state.as_bytes())
+            .map(|(_, step)| step))
+    }
+
+    async fn forget_push(&self) -> Result<(), AppError> {
+        if self.get::<serde::de::IgnoredAny>(PUSH).await?.is_some() {
+            mark_saved(false);
+            self.0.remove_value(PUSH).await.map_err(AppError::session)?;
+        }
+        Ok(())
     }
 
     /// The session's id, when it has one in the store.

@@ -124,6 +124,7 @@ impl TestApp {
                 name: Some(provider::DISPLAY_NAME.into()),
                 token_url: None,
                 revocation_url: None,
+                par_url: None,
                 allow_unadvertised_pkce: false,
             }),
             ..config

@@ -11,5 +11,6 @@ mod inspector;
 mod lifecycle;
 mod logs;
 mod pages;
+mod par;
 #[path = "../support/mod.rs"]
 mod support;

@@ -27,6 +27,8 @@ fn router() -> &'static (tokio::runtime::Runtime, Router) {
                 token_url: TokenUrl::new("http://127.0.0.1:9/token".into()).expect("url"),
                 photos_api_url: url::Url::parse("http://127.0.0.1:9/photos").expect("url"),
                 revocation_url: None,
+                par_url: None,
+                require_par: false,
                 issuer: Some("http://127.0.0.1:9".into()),
                 require_iss: true,
             });

@@ -272,6 +272,7 @@ fn discovering(mock: &Mock) -> Config {
         name: None,
         token_url: None,
         revocation_url: None,
+        par_url: None,
         allow_unadvertised_pkce: false,
     });
     config

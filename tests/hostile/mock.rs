@@ -291,6 +291,8 @@ pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp 
         revocation_url: Some(
             oauth2::RevocationUrl::new(format!("{}/revoke", mock.url)).expect("url"),
         ),
+        par_url: None,
+        require_par: false,
         issuer: None,
         require_iss: false,
     });

@@ -102,6 +102,7 @@ impl Cluster {
             name: Some(provider::DISPLAY_NAME.into()),
             token_url: None,
             revocation_url: None,
+            par_url: None,
             allow_unadvertised_pkce: false,
         });
         config

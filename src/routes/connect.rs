@@ -1,0 +1,72 @@
+//! `GET /connect`: with pushed authorization requests (RFC 9126), the Connect link's target.
+//! It starts the sign-in (state and PKCE verifier in the session, as the home page does without
+//! PAR), pushes the authorization parameters to the provider over the back channel with the
+//! client's authentication, and sends the browser on with only `client_id` and `request_uri`.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Extension, Router,
+    extract::{ConnectInfo, State},
+    http::HeaderMap,
+    response::Redirect,
+    routing::get,
+};
+
+use crate::{
+    error::Result,
+    inspector::{Step, StepKind},
+    routes::{home::may_start_sign_in, method_not_allowed},
+    session::AppSession,
+    state::{AppState, now},
+    telemetry::Outcome,
+};
+
+pub fn router() -> Router<AppState> {
+    // HEAD must not push: axum would otherwise run the GET handler.
+    Router::new().route("/connect", get(connect).head(method_not_allowed))
+}
+
+async fn connect(
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    State(state): State<AppState>,
+    session: AppSession,
+) -> Result<(Extension<Outcome>, Redirect)> {
+    if session.tokens().await?.is_some() {
+        return Ok((
+            Extension(Outcome("already connected".into())),
+            Redirect::to("/"),
+        ));
+    }
+    may_start_sign_in(&headers, peer, &state)?;
+    let (url, login) = state.oauth.start(now());
+    let login_state = state.inspector.then(|| login.state.secret().clone());
+    // Kept before the push: the callback may come back before this request has finished.
+    session.begin_login(login, state.pending_login_ttl).await?;
+    let tape = state.tape();
+    let recorder = tape.as_ref().map(|t| t.recorder(StepKind::Push));
+    let pushed = state.oauth.push(&url, recorder).await;
+    if let (Some(tape), Some(login_state)) = (tape, login_state) {
+        let mut steps = tape.take();
+        if let (Some(step), Ok(target)) = (steps.first_mut(), &pushed) {
+            let request_uri = target
+                .query_pairs()
+                .find(|(name, _)| name == "request_uri")
+                .map(|(_, value)| value.into_owned())
+                .unwrap_or_default();
+            *step = std::mem::replace(step, Step::new(StepKind::Push))
+                .param("request_uri", &request_uri)
+                .check(
+                    "the browser carries only client_id and request_uri; the parameters went over the back channel (RFC 9126 §4)",
+                    true,
+                );
+        }
+        if let Some(step) = steps.pop() {
+            session.keep_push(&login_state, step).await?;
+        }
+    }
+    let target = pushed?;
+    let outcome = Outcome("authorization request pushed".into());
+    Ok((Extension(outcome), Redirect::to(target.as_str())))
+}
