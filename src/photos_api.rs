@@ -8,6 +8,8 @@ use url::Url;
 use crate::{
     http_client::{HttpClient, HttpError, HttpErrorKind},
     inspector::{self, Recorder},
+    oauth::{dpop::Dpop, tokens::TokenType},
+    state::now,
 };
 
 /// Most photos shown on one page; a provider sending more is cut, not trusted.
@@ -55,23 +57,63 @@ struct PhotoDto {
     url: String,
 }
 
+/// How the access token goes to the API: as a bearer token, or bound to the session's DPoP
+/// key, with a proof (RFC 9449 §7.1).
+pub struct Credential<'a> {
+    pub token: &'a AccessToken,
+    pub token_type: TokenType,
+    pub dpop: Option<Dpop>,
+}
+
 /// Fetches the photos. The token goes only in the `Authorization` header, never in the URL
-/// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2). `recorder`: the flow inspector's, when it is on.
+/// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2). With DPoP, a proof goes with it, and a 401
+/// `use_dpop_nonce` is answered once more with the server's nonce (RFC 9449 §9).
+/// `recorder`: the flow inspector's, when it is on.
 pub async fn fetch_photos(
     http: &HttpClient,
     api_url: &Url,
-    token: &AccessToken,
+    credential: &Credential<'_>,
     recorder: Option<Recorder>,
 ) -> Result<Vec<Photo>, PhotosError> {
-    let request = http
-        .get(api_url.clone())
-        .bearer_auth(token.secret())
-        .header(http::header::ACCEPT, "application/json")
-        .build()
-        .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
-    let response = inspector::send(http, request, recorder)
-        .await
-        .map_err(PhotosError::Http)?;
+    let dpop = credential
+        .dpop
+        .as_ref()
+        .filter(|_| credential.token_type == TokenType::Dpop);
+    let mut retried = false;
+    let response = loop {
+        let mut request = http
+            .get(api_url.clone())
+            .header(http::header::ACCEPT, "application/json");
+        let token = credential.token.secret();
+        request = match dpop {
+            None => request.bearer_auth(token),
+            Some(dpop) => {
+                let nonce = dpop.nonces.get(api_url);
+                let proof = dpop
+                    .key
+                    .proof("GET", api_url, Some(token), nonce.as_deref(), now())
+                    .ok_or_else(|| {
+                        PhotosError::Malformed("the session's DPoP key is unusable".into())
+                    })?;
+                request
+                    .header(http::header::AUTHORIZATION, format!("DPoP {token}"))
+                    .header("dpop", proof)
+            }
+        };
+        let request = request
+            .build()
+            .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
+        let response = inspector::send(http, request, recorder.clone())
+            .await
+            .map_err(PhotosError::Http)?;
+        let Some(dpop) = dpop else { break response };
+        let fresh_nonce = dpop.nonces.remember(api_url, &response.headers);
+        if !retried && fresh_nonce && asks_for_nonce(&response) {
+            retried = true;
+            continue;
+        }
+        break response;
+    };
     match response.status.as_u16() {
         200 => {}
         401 => return Err(PhotosError::InvalidToken),
@@ -84,6 +126,16 @@ pub async fn fetch_photos(
         }
     }
     parse_photos(&response.body, api_url)
+}
+
+/// A 401 whose `WWW-Authenticate` says `use_dpop_nonce` (RFC 9449 §9).
+fn asks_for_nonce(response: &crate::http_client::Response) -> bool {
+    response.status == http::StatusCode::UNAUTHORIZED
+        && response
+            .headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("use_dpop_nonce")))
 }
 
 /// Parses the photos response: unknown fields ignored, unusable image URLs dropped, at most

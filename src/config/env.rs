@@ -9,7 +9,7 @@ use url::Url;
 
 use super::vars::Vars;
 use super::{
-    Config, Discovery, OutboundProxy, ParMode, ProviderConfig, ProviderSource, RedisUrl,
+    Config, Discovery, DpopMode, OutboundProxy, ParMode, ProviderConfig, ProviderSource, RedisUrl,
     SessionStoreConfig, TokenAuth, parse_base_url,
 };
 
@@ -78,6 +78,12 @@ impl Config {
             "off" => Ok(ParMode::Off),
             _ => bail!("expected auto, on or off"),
         });
+        let dpop = vars.parse("OAUTH_DPOP", "off", |v| match v {
+            "off" => Ok(DpopMode::Off),
+            "auto" => Ok(DpopMode::Auto),
+            "on" => Ok(DpopMode::On),
+            _ => bail!("expected auto, on or off"),
+        });
         let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v {
             "on" | "true" => Ok(true),
             "off" | "false" => Ok(false),
@@ -120,6 +126,7 @@ impl Config {
             shutdown_grace: shutdown_grace.ok_or_else(missing)?,
             flow_inspector: flow_inspector.ok_or_else(missing)?,
             par: par.ok_or_else(missing)?,
+            dpop: dpop.ok_or_else(missing)?,
         })
     }
 }
@@ -149,6 +156,7 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
             revocation_url: revocation_url.flatten(),
             par_url: par_url.flatten(),
             require_par: false,
+            dpop_es256: false,
             // Configured by hand with an issuer: every callback must name it (RFC 9207 §2.4).
             require_iss: issuer.is_some(),
             issuer,
@@ -370,6 +378,7 @@ mod tests {
             revocation_url: Some(RevocationUrl::new(format!("{base}/revoke")).expect("url")),
             par_url: Some(Url::parse(&format!("{base}/par")).expect("url")),
             require_par: false,
+            dpop_es256: false,
             issuer: None,
             require_iss: false,
         };

@@ -40,6 +40,17 @@ pub enum ParMode {
     Off,
 }
 
+/// `OAUTH_DPOP`: whether access tokens are bound to a key this app holds (RFC 9449).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpopMode {
+    /// Unset or `off`: bearer tokens.
+    Off,
+    /// `auto`: when the provider's metadata lists ES256 in `dpop_signing_alg_values_supported`.
+    Auto,
+    /// `on`: always (a provider that does not support it answers with a bearer token).
+    On,
+}
+
 /// Where the provider's endpoints come from.
 #[derive(Clone, Debug)]
 pub enum ProviderSource {
@@ -70,6 +81,8 @@ pub struct ProviderConfig {
     pub par_url: Option<Url>,
     /// The metadata's `require_pushed_authorization_requests` (RFC 9126 §5).
     pub require_par: bool,
+    /// Whether the metadata's `dpop_signing_alg_values_supported` lists ES256 (RFC 9449 §5.1).
+    pub dpop_es256: bool,
     /// `OAUTH_ISSUER`: the provider's issuer identifier. A callback's `iss`, when present, must
     /// equal it exactly (RFC 9207 §2.4).
     pub issuer: Option<String>,
@@ -172,6 +185,8 @@ pub struct Config {
     /// `OAUTH_PAR`: `auto`, `on` or `off`; unset, only when the provider requires it (see
     /// [`ParMode`]).
     pub par: ParMode,
+    /// `OAUTH_DPOP`: `auto`, `on` or `off` (the default); see [`DpopMode`].
+    pub dpop: DpopMode,
     /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
     /// nothing. Unset: on with the embedded demo provider, off with a real one.
     pub flow_inspector: Option<bool>,
@@ -210,6 +225,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             flow_inspector: None,
             par: ParMode::IfRequired,
+            dpop: DpopMode::Off,
         }
     }
 }

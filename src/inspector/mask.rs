@@ -87,10 +87,34 @@ pub fn header_value(name: &str, value: &[u8]) -> String {
             None => masked(&value),
         };
     }
+    if name.eq_ignore_ascii_case("dpop") {
+        return dpop_proof(&value);
+    }
     if name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("cookie") {
         return "(hidden)".into();
     }
     shown(&value, MAX_VALUE_CHARS)
+}
+
+/// A DPoP proof (RFC 9449 §4.2) as its header and claims; the signature is elided. Nothing in
+/// it is secret: the key in the header is the public half, `ath` is a hash.
+fn dpop_proof(jws: &str) -> String {
+    use base64::Engine;
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+            .map(|bytes| shown(&String::from_utf8_lossy(&bytes), MAX_VALUE_CHARS))
+    };
+    match jws.split('.').collect::<Vec<_>>().as_slice() {
+        [header, claims, _signature] => match (decode(header), decode(claims)) {
+            (Some(header), Some(claims)) => {
+                format!("header {header} · claims {claims} · signature elided")
+            }
+            _ => "(not a JWS)".into(),
+        },
+        _ => "(not a JWS)".into(),
+    }
 }
 
 /// Headers as kept: at most [`MAX_HEADERS`], each masked by [`header_value`].
@@ -201,6 +225,23 @@ mod tests {
             header_value("content-type", b"application/json"),
             "application/json"
         );
+    }
+
+    #[test]
+    fn a_dpop_proof_shows_its_header_and_claims_but_not_its_signature() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let proof = format!(
+            "{}.{}.SIGNATURE-BYTES",
+            b64(r#"{"typ":"dpop+jwt"}"#),
+            b64(r#"{"htm":"GET"}"#)
+        );
+        let shown = header_value("DPoP", proof.as_bytes());
+        assert_eq!(
+            shown,
+            r#"header {"typ":"dpop+jwt"} · claims {"htm":"GET"} · signature elided"#
+        );
+        assert_eq!(header_value("dpop", b"garbage"), "(not a JWS)");
     }
 
     #[test]

@@ -1,9 +1,7 @@
-//! Recording outbound calls: a [`Tape`] that one request's steps go on, and the transports that
+//! Recording outbound calls: a [`Tape`] that one request's steps go on, and the calls that
 //! record onto it when they are given one, and go straight through when they are not.
 
 use std::{
-    future::Future,
-    pin::Pin,
     sync::{Arc, Mutex},
     time::Instant,
 };
@@ -59,56 +57,34 @@ impl Recorder {
     }
 }
 
-/// The `oauth2` crate's transport for one call: [`HttpClient`] itself (a cheap clone of its
-/// pool handle), or recorded.
-pub struct Transport {
-    http: HttpClient,
-    recorder: Option<Recorder>,
-}
-
-impl Transport {
-    pub fn new(http: &HttpClient, recorder: Option<Recorder>) -> Self {
-        Self {
-            http: http.clone(),
-            recorder,
+/// One `oauth2` request through [`HttpClient`], recorded when a recorder is given (the token
+/// and refresh requests; `oauth::transport` adds DPoP around it).
+pub async fn call(
+    http: &HttpClient,
+    request: oauth2::HttpRequest,
+    recorder: Option<&Recorder>,
+) -> Result<oauth2::HttpResponse, HttpError> {
+    let Some(recorder) = recorder else {
+        return oauth2::AsyncHttpClient::call(http, request).await;
+    };
+    let mut exchange = request_of(
+        request.method().as_str(),
+        &request.uri().to_string(),
+        request.headers(),
+        request.body(),
+    );
+    let started = Instant::now();
+    let result = oauth2::AsyncHttpClient::call(http, request).await;
+    exchange.micros = micros(started);
+    match &result {
+        Ok(response) => {
+            answered(&mut exchange, response.status(), response.headers());
+            exchange.response_body = Some(mask::body(response.body()));
         }
+        Err(err) => failed(&mut exchange, err),
     }
-}
-
-impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
-    type Error = HttpError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + Sync + 'c>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        let http = &self.http;
-        match &self.recorder {
-            None => oauth2::AsyncHttpClient::call(http, request),
-            Some(recorder) => {
-                let recorder = recorder.clone();
-                Box::pin(async move {
-                    let mut exchange = request_of(
-                        request.method().as_str(),
-                        &request.uri().to_string(),
-                        request.headers(),
-                        request.body(),
-                    );
-                    let started = Instant::now();
-                    let result = http.call(request).await;
-                    exchange.micros = micros(started);
-                    match &result {
-                        Ok(response) => {
-                            answered(&mut exchange, response.status(), response.headers());
-                            exchange.response_body = Some(mask::body(response.body()));
-                        }
-                        Err(err) => failed(&mut exchange, err),
-                    }
-                    recorder.record(exchange);
-                    result
-                })
-            }
-        }
-    }
+    recorder.clone().record(exchange);
+    result
 }
 
 /// [`HttpClient::send`], recorded when a recorder is given.

@@ -1,6 +1,8 @@
 //! The app's OAuth client: start a sign-in (authorize URL + pending login), redeem the code,
 //! refresh and revoke tokens. Built on the `oauth2` crate's typestate client; no web types here.
 
+use std::sync::Arc;
+
 use oauth2::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
     PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse, basic::BasicClient,
@@ -8,14 +10,16 @@ use oauth2::{
 use url::Url;
 
 use crate::{
-    config::{Config, ParMode, ProviderConfig, TokenAuth},
+    config::{Config, DpopMode, ParMode, ProviderConfig, TokenAuth},
     http_client::{HttpClient, HttpError, HttpErrorKind, host_of},
-    inspector::{self, Recorder, Transport},
+    inspector::{self, Recorder},
     oauth::{
         callback::issuer_matches,
+        dpop::{Dpop, DpopKey, Nonces},
         pending::PendingLogin,
         pushed::{self, PushError},
         tokens::{ExchangeError, RefreshError, RevokeError, TokenSet, classify_token_error},
+        transport::Transport,
     },
 };
 
@@ -40,6 +44,8 @@ pub struct OAuthClient {
     revocation_url: Option<RevocationUrl>,
     /// The pushed authorization request endpoint, when sign-ins use PAR (RFC 9126).
     par_url: Option<Url>,
+    /// The servers' DPoP nonces, when sign-ins use DPoP (RFC 9449); `None`: no DPoP.
+    dpop: Option<Arc<Nonces>>,
     /// The token endpoint's `host[:port]`, named in every error about it.
     token_host: String,
     http: HttpClient,
@@ -82,9 +88,15 @@ impl OAuthClient {
             ),
             (_, url) => url.clone(),
         };
+        let dpop = match config.dpop {
+            DpopMode::Off => false,
+            DpopMode::On => true,
+            DpopMode::Auto => provider.dpop_es256,
+        };
         Ok(Self {
             inner,
             par_url,
+            dpop: dpop.then(Nonces::shared),
             scopes: config.scopes.clone(),
             issuer: provider.issuer.clone(),
             require_iss: provider.require_iss,
@@ -150,14 +162,17 @@ impl OAuthClient {
         now: i64,
         recorder: Option<Recorder>,
     ) -> Result<TokenSet, ExchangeError> {
+        // With DPoP, each sign-in gets its own key (see `oauth::dpop` for where it lives).
+        let key = self.dpop.is_some().then(DpopKey::generate);
+        let dpop = self.dpop_with(key.as_ref());
         let response = self
             .inner
             .exchange_code(code)
             .set_pkce_verifier(pending.verifier)
-            .request_async(&Transport::new(&self.http, recorder))
+            .request_async(&Transport::new(&self.http, recorder, dpop))
             .await
             .map_err(|err| classify_token_error(err, &self.token_host))?;
-        TokenSet::from_response(&response, &self.scopes, now)
+        TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
     }
 
     /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
@@ -175,11 +190,16 @@ impl OAuthClient {
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, recorder))
+            .request_async(&Transport::new(
+                &self.http,
+                recorder,
+                self.dpop_with(tokens.dpop_key.as_ref()),
+            ))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
-        let mut fresh = TokenSet::from_response(&response, &self.scopes, now)
-            .map_err(RefreshError::Transient)?;
+        let mut fresh =
+            TokenSet::from_response(&response, &self.scopes, now, tokens.dpop_key.as_ref())
+                .map_err(RefreshError::Transient)?;
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = tokens.refresh_token.clone();
         }
@@ -189,6 +209,14 @@ impl OAuthClient {
         }
         fresh.refreshed = tokens.refreshed.saturating_add(1);
         Ok(fresh)
+    }
+
+    /// The key and nonces for a request with `key` (the session's), when DPoP is in use.
+    pub fn dpop_with(&self, key: Option<&DpopKey>) -> Option<Dpop> {
+        Some(Dpop {
+            key: key?.clone(),
+            nonces: self.dpop.clone()?,
+        })
     }
 
     /// Whether the provider has a revocation endpoint (RFC 7009) to tell at logout.
@@ -303,6 +331,7 @@ mod tests {
             revocation_url: None,
             par_url: None,
             require_par: false,
+            dpop_es256: false,
             issuer: None,
             require_iss: false,
         };

@@ -30,6 +30,9 @@ pub struct Metadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
@@ -113,6 +116,9 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         revocation_url,
         par_url,
         require_par: metadata.require_pushed_authorization_requests,
+        dpop_es256: metadata
+            .dpop_signing_alg_values_supported
+            .is_some_and(|algs| algs.iter().any(|a| a == "ES256")),
         issuer: Some(metadata.issuer),
         require_iss: metadata.authorization_response_iss_parameter_supported,
     };

@@ -13,9 +13,11 @@
 pub mod callback;
 pub mod client;
 pub mod discovery;
+pub mod dpop;
 pub mod pending;
 pub mod pushed;
 pub mod tokens;
+mod transport;
 
 pub use callback::{Callback, CallbackError, parse_callback};
 pub use client::OAuthClient;

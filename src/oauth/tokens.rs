@@ -9,7 +9,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{http_client::HttpError, telemetry::escaped};
+use crate::{http_client::HttpError, oauth::dpop::DpopKey, telemetry::escaped};
 
 /// Upper bound on a token lifetime we will believe, so `now + expires_in` never overflows.
 pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -26,6 +26,21 @@ pub struct TokenSet {
     /// How many times these tokens were refreshed (shown on the photos page for the demo).
     #[serde(default)]
     pub refreshed: u32,
+    /// `DPoP` when the access token is bound to [`TokenSet::dpop_key`] (RFC 9449 §5).
+    #[serde(default)]
+    pub token_type: TokenType,
+    /// The session's DPoP key, when DPoP is in use: it signs every proof for these tokens.
+    #[serde(default)]
+    pub dpop_key: Option<DpopKey>,
+}
+
+/// How the access token is presented (RFC 6750 §2.1 `Bearer`, RFC 9449 §7.1 `DPoP`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenType {
+    #[default]
+    Bearer,
+    #[serde(rename = "DPoP")]
+    Dpop,
 }
 
 impl TokenSet {
@@ -91,18 +106,31 @@ pub enum ExchangeError {
 
 impl TokenSet {
     /// Reads a token response (RFC 6749 §5.1). `requested` are the scopes asked for: no `scope`
-    /// in the response means exactly those were granted.
+    /// in the response means exactly those were granted. `dpop`: the key the request's proof
+    /// was signed with, if DPoP is in use.
     pub fn from_response(
         response: &BasicTokenResponse,
         requested: &[String],
         now: i64,
+        dpop: Option<&DpopKey>,
     ) -> Result<Self, ExchangeError> {
-        // `oauth2` matches token_type case-insensitively (RFC 6749 §5.1); anything but Bearer is
-        // refused rather than sent as if it were one (RFC 6749 §7.1).
-        if *response.token_type() != BasicTokenType::Bearer {
-            let kind = response.token_type().as_ref();
-            return Err(ExchangeError::UnsupportedTokenType(escaped(kind, 32)));
-        }
+        // `oauth2` matches token_type case-insensitively (RFC 6749 §5.1). Bearer is always
+        // understood (a server may decline DPoP, RFC 9449 §5); DPoP only if this client asked
+        // for it; anything else is refused rather than sent as if it were Bearer (§7.1).
+        let token_type = match response.token_type() {
+            BasicTokenType::Bearer => TokenType::Bearer,
+            BasicTokenType::Extension(kind)
+                if kind.eq_ignore_ascii_case("dpop") && dpop.is_some() =>
+            {
+                TokenType::Dpop
+            }
+            other => {
+                return Err(ExchangeError::UnsupportedTokenType(escaped(
+                    other.as_ref(),
+                    32,
+                )));
+            }
+        };
         let expires_at = response.expires_in().map(|d| {
             let secs = d.as_secs().min(MAX_TOKEN_LIFETIME_SECS);
             now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
@@ -117,6 +145,8 @@ impl TokenSet {
             expires_at,
             scopes,
             refreshed: 0,
+            token_type,
+            dpop_key: dpop.cloned(),
         })
     }
 }
@@ -180,7 +210,7 @@ mod tests {
     fn token_set_rejects_non_bearer_and_clamps_expiry() {
         let mac = parse(r#"{"access_token":"t","token_type":"mac"}"#);
         assert!(matches!(
-            TokenSet::from_response(&mac, &requested(), 0),
+            TokenSet::from_response(&mac, &requested(), 0, None),
             Err(ExchangeError::UnsupportedTokenType(_))
         ));
 
@@ -188,7 +218,7 @@ mod tests {
             r#"{{"access_token":"t","token_type":"bEARER","expires_in":{}}}"#,
             u64::MAX
         ));
-        let set = TokenSet::from_response(&huge, &requested(), 1_000)
+        let set = TokenSet::from_response(&huge, &requested(), 1_000, None)
             .expect("bearer in any case is accepted");
         assert_eq!(set.expires_at, Some(1_000 + MAX_TOKEN_LIFETIME_SECS as i64));
         assert_eq!(
@@ -199,10 +229,33 @@ mod tests {
 
         let narrowed = parse(r#"{"access_token":"t","token_type":"Bearer","scope":"photos.read"}"#);
         assert_eq!(
-            TokenSet::from_response(&narrowed, &requested(), 0)
+            TokenSet::from_response(&narrowed, &requested(), 0, None)
                 .expect("ok")
                 .scopes,
             vec!["photos.read"]
+        );
+    }
+
+    #[test]
+    fn a_dpop_token_is_accepted_only_when_dpop_was_asked_for() {
+        let dpop = parse(r#"{"access_token":"t","token_type":"DPoP"}"#);
+        assert!(matches!(
+            TokenSet::from_response(&dpop, &requested(), 0, None),
+            Err(ExchangeError::UnsupportedTokenType(kind)) if kind.to_lowercase().contains("dpop")
+        ));
+        let key = DpopKey::generate();
+        let set = TokenSet::from_response(&dpop, &requested(), 0, Some(&key)).expect("asked for");
+        assert_eq!(set.token_type, TokenType::Dpop);
+        assert!(set.dpop_key.is_some());
+        let lower = parse(r#"{"access_token":"t","token_type":"dpop"}"#);
+        assert!(TokenSet::from_response(&lower, &requested(), 0, Some(&key)).is_ok());
+        // A server may decline DPoP and answer Bearer: then the token is a bearer token.
+        let bearer = parse(r#"{"access_token":"t","token_type":"Bearer"}"#);
+        let set = TokenSet::from_response(&bearer, &requested(), 0, Some(&key)).expect("ok");
+        assert_eq!(set.token_type, TokenType::Bearer);
+        assert!(
+            format!("{set:?}").contains("DpopKey(jkt"),
+            "Debug shows no key material"
         );
     }
 
@@ -211,7 +264,7 @@ mod tests {
         let at = |secs: u64| {
             let json =
                 format!(r#"{{"access_token":"t","token_type":"Bearer","expires_in":{secs}}}"#);
-            TokenSet::from_response(&parse(&json), &requested(), 0)
+            TokenSet::from_response(&parse(&json), &requested(), 0, None)
                 .expect("valid")
                 .expires_at
         };
@@ -223,7 +276,8 @@ mod tests {
             TokenSet::from_response(
                 &parse(r#"{"access_token":"t","token_type":"Bearer"}"#),
                 &requested(),
-                5
+                5,
+                None
             )
             .expect("valid")
             .expires_at,
@@ -263,6 +317,8 @@ mod tests {
             expires_at: Some(1_000),
             scopes: vec![],
             refreshed: 0,
+            token_type: TokenType::Bearer,
+            dpop_key: None,
         };
         let skew = Duration::from_secs(30);
         assert!(!tokens.needs_refresh(900, skew));
@@ -288,6 +344,8 @@ mod tests {
             expires_at: None,
             scopes: vec![],
             refreshed: 0,
+            token_type: TokenType::Bearer,
+            dpop_key: None,
         };
         let debug = format!("{tokens:?}");
         for secret in ["the-access-token", "the-refresh-token"] {
@@ -304,7 +362,7 @@ mod tests {
             fn token_responses_never_panic(expires in any::<u64>(), kind in "[A-Za-z_]{0,12}", scope in "[ -~]{0,30}") {
                 let json = serde_json::json!({"access_token": "t", "token_type": kind, "expires_in": expires, "scope": scope});
                 if let Ok(response) = serde_json::from_value::<BasicTokenResponse>(json)
-                    && let Ok(set) = TokenSet::from_response(&response, &requested(), i64::MAX - 10)
+                    && let Ok(set) = TokenSet::from_response(&response, &requested(), i64::MAX - 10, None)
                 {
                     prop_assert!(set.expires_at.is_some());
                 }

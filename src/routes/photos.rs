@@ -10,8 +10,8 @@ use axum::{Extension, Router, extract::State, routing::get};
 use crate::{
     error::{AppError, Result},
     inspector::{Recorder, Step, StepKind, Tape},
-    oauth::{RefreshError, TokenSet},
-    photos_api::{self, Photo, PhotosError},
+    oauth::{RefreshError, TokenSet, tokens::TokenType},
+    photos_api::{self, Credential, Photo, PhotosError},
     routes::method_not_allowed,
     session::{AppSession, Connected, StoredSession},
     state::{AppState, now},
@@ -34,6 +34,8 @@ struct PhotosPage {
     refreshed: u32,
     /// Whether `/flow` has this sign-in's record.
     inspector: bool,
+    /// Whether the access token is bound to the session's DPoP key.
+    dpop: bool,
 }
 
 /// Why a refresh is attempted.
@@ -83,21 +85,13 @@ async fn photos_page(
         tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
         refreshed.push(RefreshReason::Expiring);
     }
-    let api = &state.photos_api_url;
-    let first = photos_api::fetch_photos(
-        &state.http,
-        api,
-        &tokens.access_token,
-        recorder(StepKind::Photos),
-    )
-    .await;
+    let first = fetch(state, &tokens, recorder(StepKind::Photos)).await;
     let photos = match first {
         Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
             let reason = RefreshReason::Rejected;
             tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
             refreshed.push(reason);
-            let recorder = recorder(StepKind::Photos);
-            photos_api::fetch_photos(&state.http, api, &tokens.access_token, recorder).await
+            fetch(state, &tokens, recorder(StepKind::Photos)).await
         }
         first => first,
     };
@@ -126,8 +120,23 @@ async fn photos_page(
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
         inspector: state.inspector,
+        dpop: tokens.token_type == TokenType::Dpop,
     };
     Ok((Extension(Outcome(outcome)), page))
+}
+
+/// One photos API call with `tokens` (a bearer token, or DPoP-bound with a proof).
+async fn fetch(
+    state: &AppState,
+    tokens: &TokenSet,
+    recorder: Option<Recorder>,
+) -> std::result::Result<Vec<Photo>, PhotosError> {
+    let credential = Credential {
+        token: &tokens.access_token,
+        token_type: tokens.token_type,
+        dpop: state.oauth.dpop_with(tokens.dpop_key.as_ref()),
+    };
+    photos_api::fetch_photos(&state.http, &state.photos_api_url, &credential, recorder).await
 }
 
 /// Refreshes the tokens under the session's lock (across instances with Redis), held only for

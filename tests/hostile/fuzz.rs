@@ -29,6 +29,7 @@ fn router() -> &'static (tokio::runtime::Runtime, Router) {
                 revocation_url: None,
                 par_url: None,
                 require_par: false,
+                dpop_es256: false,
                 issuer: Some("http://127.0.0.1:9".into()),
                 require_iss: true,
             });

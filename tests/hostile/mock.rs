@@ -293,6 +293,7 @@ pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp 
         ),
         par_url: None,
         require_par: false,
+        dpop_es256: false,
         issuer: None,
         require_iss: false,
     });
