@@ -11,7 +11,14 @@
 //! Hand-written rather than a crate: tower-sessions' stores neither cap nor refuse resurrecting
 //! saves (`save` must not bring back a record that a logout or `cycle_id` deleted).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -35,6 +42,9 @@ pub struct MemoryStore {
     records: Arc<Mutex<HashMap<Id, Kept>>>,
     max_sessions: usize,
     expendable: Expendable,
+    /// Unix second of the last sweep a full store made: at most one a second, so a flood of
+    /// refused sign-ins costs a lookup each, not a scan of every record each.
+    last_sweep: Arc<AtomicI64>,
 }
 
 /// One record as kept: its expiry, and its data as JSON bytes.
@@ -75,6 +85,7 @@ impl MemoryStore {
             records: Arc::default(),
             max_sessions,
             expendable,
+            last_sweep: Arc::default(),
         }
     }
 
@@ -132,7 +143,10 @@ impl SessionStore for MemoryStore {
         let mut records = self.records.lock().await;
         if records.len() >= self.max_sessions && (self.expendable)(record) {
             let now = OffsetDateTime::now_utc();
-            records.retain(|_, r| r.live(now));
+            let second = now.unix_timestamp();
+            if self.last_sweep.swap(second, Ordering::Relaxed) != second {
+                records.retain(|_, r| r.live(now));
+            }
             if records.len() >= self.max_sessions {
                 return Err(session_store::Error::Backend(STORE_FULL.into()));
             }
@@ -276,6 +290,39 @@ mod tests {
         store.save(&r).await.expect("save");
         assert_eq!(store.load(&r.id).await.expect("load"), Some(r.clone()));
         assert_eq!(store.records().await, vec![r]);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_sweeps_at_most_once_a_second() {
+        let store = MemoryStore::new(1, any);
+        let mut held = record(time::Duration::minutes(5));
+        store.create(&mut held).await.expect("create");
+        let mut refused = record(time::Duration::minutes(5));
+        assert!(
+            store.create(&mut refused).await.is_err(),
+            "full: sweeps, still full"
+        );
+        // Expired now, but this second's sweep is spent: still refused until the next second.
+        store
+            .records
+            .lock()
+            .await
+            .get_mut(&held.id)
+            .expect("held")
+            .expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        store.last_sweep.store(
+            OffsetDateTime::now_utc().unix_timestamp(),
+            Ordering::Relaxed,
+        );
+        assert!(
+            store.create(&mut refused).await.is_err(),
+            "no second sweep this second"
+        );
+        store.last_sweep.store(0, Ordering::Relaxed);
+        store
+            .create(&mut refused)
+            .await
+            .expect("the next sweep makes room");
     }
 
     #[tokio::test]
