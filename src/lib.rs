@@ -12,6 +12,8 @@
 //! 7. `error`: the one error type and its page.
 //! 8. `inspector` and `routes::flow`: the flow inspector, the record of a sign-in's real requests
 //!    that `/flow` shows (on by default with the demo provider).
+//! 9. Beyond the classic flow, both opt-in: `routes::connect` and `oauth::pushed` (pushed
+//!    authorization requests, RFC 9126), `oauth::dpop` and `oauth::transport` (DPoP, RFC 9449).
 //!
 //! Skip on first read (hardening): `form` (strict parameter parsing), `http_client` (no
 //! redirects, timeouts, body cap), `photos_api` (response checks), `oauth::discovery`,

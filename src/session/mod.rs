@@ -6,12 +6,14 @@
 //! in-memory store).
 
 pub mod connected;
+mod flow;
 pub mod lock;
 pub mod redis;
+mod save_once;
 pub mod store;
 mod stored;
 
-use std::{cell::Cell, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use rand::RngCore;
@@ -24,12 +26,14 @@ use tower_sessions::{
 
 use crate::{
     error::AppError,
-    inspector::{FlowLog, Step},
+    inspector::FlowLog,
     oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
 };
 
 pub use connected::Connected;
+pub use save_once::save_once;
 pub use stored::StoredSession;
+use save_once::mark_saved;
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
 const PENDING: &str = "oauth.pending";
@@ -43,32 +47,6 @@ const FLOW: &str = "inspector.flow";
 const PUSH: &str = "inspector.push";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
-
-tokio::task_local! {
-    /// Whether this request's session was saved by [`AppSession`] and not changed since. Then
-    /// the session layer's own save at the end of the request would write the same record a
-    /// second time, and [`store::AnyStore`] skips it (see [`save_once`]).
-    static SAVED: Cell<bool>;
-}
-
-/// The scope for [`SAVED`], around the session layer: one write per changed session, not two.
-pub async fn save_once(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    SAVED.scope(Cell::new(false), next.run(request)).await
-}
-
-/// Whether the session layer's final save may be skipped (and, once asked, it may not again).
-pub(crate) fn already_saved() -> bool {
-    SAVED
-        .try_with(|saved| saved.replace(false))
-        .unwrap_or(false)
-}
-
-fn mark_saved(saved: bool) {
-    let _ = SAVED.try_with(|flag| flag.set(saved));
-}
 
 /// One browser's session. Every change is saved before the method returns: tower-sessions
 /// skips its automatic save on 5xx responses (a consumed state would come back after a failed
@@ -145,45 +123,6 @@ impl AppSession {
             self.insert(FLOW, flow).await?;
         }
         self.update_tokens(tokens).await
-    }
-
-    /// The inspector's record of this browser's latest sign-in.
-    pub async fn flow(&self) -> Result<Option<FlowLog>, AppError> {
-        self.get(FLOW).await
-    }
-
-    /// Whether there is such a record (without reading it whole).
-    pub async fn has_flow(&self) -> Result<bool, AppError> {
-        Ok(self.get::<serde::de::IgnoredAny>(FLOW).await?.is_some())
-    }
-
-    /// Keeps the record of a sign-in that did not connect (declined, or the exchange failed).
-    pub async fn record_flow(&self, flow: &FlowLog) -> Result<(), AppError> {
-        self.forget_push().await?;
-        self.insert(FLOW, flow).await?;
-        self.save().await
-    }
-
-    /// Keeps the inspector's record of the push for the sign-in named by `state`.
-    pub async fn keep_push(&self, state: &str, step: Step) -> Result<(), AppError> {
-        self.insert(PUSH, &(state, step)).await?;
-        self.save().await
-    }
-
-    /// The recorded push of the sign-in named by `state`, if it was the latest one pushed.
-    pub async fn pushed_step(&self, state: &str) -> Result<Option<Step>, AppError> {
-        let kept: Option<(String, Step)> = self.get(PUSH).await?;
-        Ok(kept
-            .filter(|(pushed, _)| pushed.as_bytes() == state.as_bytes())
-            .map(|(_, step)| step))
-    }
-
-    async fn forget_push(&self) -> Result<(), AppError> {
-        if self.get::<serde::de::IgnoredAny>(PUSH).await?.is_some() {
-            mark_saved(false);
-            self.0.remove_value(PUSH).await.map_err(AppError::session)?;
-        }
-        Ok(())
     }
 
     /// The session's id, when it has one in the store.

@@ -198,7 +198,7 @@ impl SessionStore for AnyStore {
     /// Skips the session layer's final save when the typed session already saved this very
     /// record in this request ([`super::save_once`]).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        if super::already_saved() {
+        if super::save_once::already_saved() {
             return Ok(());
         }
         self.0.save(record).await
