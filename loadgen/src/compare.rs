@@ -45,11 +45,6 @@ pub struct Comparison {
 
 pub async fn compare(plan: &Plan) -> anyhow::Result<Comparison> {
     let stack = Stack::new(plan.bin_dir.clone(), plan.out_dir.clone())?;
-    let provider = stack
-        .provider()
-        .await
-        .context("starting the demo provider")?;
-    let provider_addr = (Ipv4Addr::LOCALHOST, 3001);
     let http = browser::client(Some([127, 0, 0, 2].into()), plan.users.max(64))?;
     let clients = [
         Client::Bare,
@@ -65,37 +60,12 @@ pub async fn compare(plan: &Plan) -> anyhow::Result<Comparison> {
     };
     let mut open_rate = None;
     for which in &clients {
-        let running = stack.client(which).await?;
-        let pids = Pids {
-            app: Some(running.pid),
-            provider: Some(provider.pid),
-        };
-        let flow_plan = FlowPlan {
-            app: Url::parse(which.url())?,
-            user: "alice".into(),
-            extra_photos: plan.extra_photos,
-        };
-        let warmup = Load::Closed {
-            users: plan.users,
-            flows: Some(plan.warmup_flows),
-            duration: None,
-        };
-        crate::run::run(&http, &flow_plan, warmup).await;
         let closed = Load::Closed {
             users: plan.users,
             flows: Some(plan.flows_per_user),
             duration: None,
         };
-        let report = measure(
-            &which.name(),
-            &http,
-            &flow_plan,
-            closed,
-            pids,
-            provider_addr,
-        )
-        .await?;
-        report.print();
+        let report = phase(&stack, which, plan, &http, closed).await?;
         let rate = *open_rate.get_or_insert(report.flows_per_sec * plan.open_fraction);
         comparison.closed.push(report);
         if rate > 0.0 {
@@ -104,35 +74,82 @@ pub async fn compare(plan: &Plan) -> anyhow::Result<Comparison> {
                 duration: plan.open_duration,
                 max_in_flight: plan.max_in_flight,
             };
-            let report =
-                measure(&which.name(), &http, &flow_plan, open, pids, provider_addr).await?;
-            report.print();
-            comparison.open.push(report);
+            comparison
+                .open
+                .push(phase(&stack, which, plan, &http, open).await?);
         }
-        running.stop().await;
     }
     if let Some(flood) = &plan.flood {
         let which = Client::App { rust_log: None };
+        let provider = stack
+            .provider()
+            .await
+            .context("starting the demo provider")?;
         let running = stack.client(&which).await?;
-        let flow_plan = FlowPlan {
-            app: Url::parse(which.url())?,
-            user: "bob".into(),
-            extra_photos: 0,
-        };
+        let flow_plan = flow_plan(&which, 0)?;
         let watch = Watch {
             pid: Some(running.pid),
             provider_pid: Some(provider.pid),
             client_ip: Ipv4Addr::LOCALHOST,
-            provider: provider_addr,
+            provider: PROVIDER,
         };
         let report = flood::flood(&http, &flow_plan, flood, running.pid, watch).await?;
         report.print();
         comparison.flood = Some(report);
         running.stop().await;
+        provider.stop().await;
     }
-    provider.stop().await;
     print_ratios(&comparison);
     Ok(comparison)
+}
+
+const PROVIDER: (Ipv4Addr, u16) = (Ipv4Addr::LOCALHOST, 3001);
+
+fn flow_plan(which: &Client, extra_photos: u32) -> anyhow::Result<FlowPlan> {
+    Ok(FlowPlan {
+        app: Url::parse(which.url())?,
+        user: "alice".into(),
+        extra_photos,
+    })
+}
+
+/// One measurement on fresh processes: a new provider (it keeps every code for 11 minutes and
+/// at most 10 000 of them) and a new client, warmed up, then `load`.
+async fn phase(
+    stack: &Stack,
+    which: &Client,
+    plan: &Plan,
+    http: &reqwest::Client,
+    load: Load,
+) -> anyhow::Result<Report> {
+    if let Load::Open { rate, duration, .. } = load
+        && crate::run::scheduled_count(rate, duration) + plan.warmup_flows * plan.users as u64
+            > 9_000
+    {
+        println!("note: more than 9 000 flows: the demo provider may refuse codes past 10 000");
+    }
+    let provider = stack
+        .provider()
+        .await
+        .context("starting the demo provider")?;
+    let running = stack.client(which).await?;
+    let pids = Pids {
+        app: Some(running.pid),
+        provider: Some(provider.pid),
+    };
+    let flow_plan = flow_plan(which, plan.extra_photos)?;
+    let warmup = Load::Closed {
+        users: plan.users,
+        flows: Some(plan.warmup_flows),
+        duration: None,
+    };
+    crate::run::run(http, &flow_plan, warmup).await;
+    let report = measure(&which.name(), http, &flow_plan, load, pids, PROVIDER).await;
+    running.stop().await;
+    provider.stop().await;
+    let report = report?;
+    report.print();
+    Ok(report)
 }
 
 /// `a / b`, or NaN when `b` is 0.
