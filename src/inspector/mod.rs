@@ -6,6 +6,7 @@
 //! calls go straight through, with no allocation. Everything kept is masked as it is recorded
 //! ([`mask`]): no client secret, and codes, verifiers and tokens only as a prefix and a length.
 
+mod curl;
 mod glossary;
 pub mod mask;
 pub mod steps;

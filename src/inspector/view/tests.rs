@@ -1,4 +1,5 @@
 use super::*;
+use crate::inspector::curl::curl;
 use crate::inspector::{Exchange, FlowLog, Step, StepKind};
 
 fn token_step() -> Step {
