@@ -27,8 +27,9 @@ pub struct DemoSettings {
     pub refresh_token_ttl: Duration,
     /// How long a consent screen stays answerable. Default 10 minutes.
     pub transaction_ttl: Duration,
-    /// Most live consent transactions, and most live codes, kept at once. Past it the provider
-    /// answers `temporarily_unavailable` instead of growing (memory stays bounded). Default 10 000.
+    /// Most live consent transactions, most live codes, and most remembered DPoP proof `jti`s,
+    /// kept at once. Past it the provider answers `temporarily_unavailable` instead of growing
+    /// (memory stays bounded). Default 10 000.
     pub max_pending: usize,
     /// The registered clients (`DEMO_CLIENT_ID`… or `DEMO_CLIENTS_FILE`).
     pub clients: Vec<RegisteredClient>,
