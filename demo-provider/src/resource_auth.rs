@@ -171,8 +171,8 @@ fn check_proof(
     })
 }
 
-/// Whether the request uses DPoP: then the server's nonce goes back on every answer, when
-/// nonces are on (RFC 9449 section 9).
+/// Puts the server's nonce on the answer to a request that uses DPoP (the scheme or a proof),
+/// when nonces are on: on errors and successes alike (RFC 9449 section 9).
 pub(crate) fn add_nonce(state: &ProviderState, headers: &HeaderMap, response: &mut Response) {
     let dpop_scheme = headers.get_all(header::AUTHORIZATION).iter().any(|v| {
         v.to_str()
