@@ -1,6 +1,7 @@
 //! The `authorization_code` grant (RFC 6749 §4.1.3): the code consumed once and atomically,
 //! bound to its client, redirect URI and PKCE challenge (RFC 7636 §4.6), with replay detection
-//! (RFC 6749 §4.1.2).
+//! (RFC 6749 §4.1.2). With a DPoP proof, the grant and its access tokens are DPoP-bound
+//! (RFC 9449 §5).
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ pub(crate) fn redeem_code(
     client_id: &str,
     params: &HashMap<String, String>,
     seen: &mut TokenRequestSeen,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, OAuthError> {
     let code = params
         .get("code")
@@ -77,9 +79,16 @@ pub(crate) fn redeem_code(
             user: record.user.clone(),
             scope: record.scope.clone(),
             revoked: false,
+            dpop_bound: jkt.is_some(),
         },
     );
-    Ok(issue_tokens(state, &mut tables, &grant_id, &record.scope))
+    Ok(issue_tokens(
+        state,
+        &mut tables,
+        &grant_id,
+        &record.scope,
+        jkt,
+    ))
 }
 
 /// The PKCE check (RFC 7636 §4.6): a verifier is required exactly when the code has a

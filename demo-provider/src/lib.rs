@@ -5,7 +5,7 @@
 //! RFC 8414 metadata at `{issuer}/.well-known/oauth-authorization-server`.
 //!
 //! It follows RFC 6749, RFC 7636 (PKCE, S256 only), RFC 9700, RFC 9207 (`iss`), RFC 8414,
-//! RFC 9126 (pushed authorization requests),
+//! RFC 9126 (pushed authorization requests), RFC 9449 (DPoP),
 //! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and every refusal names the rule it
 //! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
 //! client's site and comes back; `cargo run -p demo-provider` runs it alone (see `README.md`).
@@ -21,17 +21,22 @@
 //!   pushed requests, RFC 9126), from the request to the redirect back to the client;
 //! - `client_auth`, `error`, `token`, `code_grant`, `refresh_grant`, `revoke`: the token and
 //!   revocation endpoints;
-//! - `api`, `photos`, `pages`: the photos API, the demo users and photos, the HTML pages.
+//! - `dpop`, `dpop_state`: DPoP proofs (RFC 9449), their nonce and their replay table;
+//! - `api`, `resource_auth`, `challenge`, `photos`, `pages`: the photos API, how it
+//!   authenticates (Bearer or DPoP) and refuses, the demo users and photos, the HTML pages.
 //!
 //! This file holds [`spawn`], the router and the metadata handler.
 
 mod api;
 mod authorize;
 mod browser;
+mod challenge;
 mod client_auth;
 mod clients;
 mod code_grant;
 mod consent;
+mod dpop;
+mod dpop_state;
 mod error;
 mod form;
 mod pages;
@@ -40,6 +45,7 @@ mod photos;
 mod pkce;
 mod quirks;
 mod refresh_grant;
+mod resource_auth;
 mod response;
 mod revoke;
 mod secret;
@@ -135,5 +141,7 @@ async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::V
         "scopes_supported": store::SCOPES,
         // RFC 9207 §3; false only under the `no-iss` quirk, which stops sending it.
         "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": [dpop::ALG],
     }))
 }

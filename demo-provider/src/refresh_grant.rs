@@ -1,5 +1,6 @@
 //! The `refresh_token` grant (RFC 6749 §6): rotation on every use and reuse detection that
-//! revokes the whole grant (RFC 9700 §4.14.2); the scope may narrow, never widen.
+//! revokes the whole grant (RFC 9700 §4.14.2); the scope may narrow, never widen. A grant whose
+//! access tokens are DPoP-bound stays bound (RFC 9449 §5).
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub(crate) fn refresh(
     state: &ProviderState,
     client_id: &str,
     params: &HashMap<String, String>,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, OAuthError> {
     let token = params.get("refresh_token").ok_or_else(|| {
         OAuthError::invalid_request("refresh_token is missing (RFC 6749 section 6)")
@@ -48,6 +50,17 @@ pub(crate) fn refresh(
             "the refresh token has expired (RFC 6749 section 5.2)",
         ));
     }
+    // A grant bound once stays bound: refreshing it without a proof would silently downgrade
+    // its tokens to Bearer, and a stolen refresh token would then yield unbound tokens
+    // (RFC 9449 section 5). The refresh token itself is bound to the client's authentication
+    // (all clients here are confidential), so a proof with a new key is accepted.
+    if grant.dpop_bound && jkt.is_none() {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            "this grant's tokens are DPoP-bound: a refresh needs a DPoP proof too, it is not downgraded to Bearer (RFC 9449 section 5)",
+        ));
+    }
     let scope = match params.get("scope") {
         None => grant.scope.clone(),
         Some(requested) => {
@@ -69,5 +82,8 @@ pub(crate) fn refresh(
     if let Some(old) = tables.refresh.get_mut(token) {
         old.rotated = true;
     }
-    Ok(issue_tokens(state, &mut tables, &record.grant, &scope))
+    if let Some(grant) = tables.grants.get_mut(&record.grant) {
+        grant.dpop_bound |= jkt.is_some();
+    }
+    Ok(issue_tokens(state, &mut tables, &record.grant, &scope, jkt))
 }

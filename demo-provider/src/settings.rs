@@ -27,8 +27,9 @@ pub struct DemoSettings {
     pub refresh_token_ttl: Duration,
     /// How long a consent screen stays answerable. Default 10 minutes.
     pub transaction_ttl: Duration,
-    /// Most live consent transactions, and most live codes, kept at once. Past it the provider
-    /// answers `temporarily_unavailable` instead of growing (memory stays bounded). Default 10 000.
+    /// Most live consent transactions, most live codes, and most remembered DPoP proof `jti`s,
+    /// kept at once. Past it the provider answers `temporarily_unavailable` instead of growing
+    /// (memory stays bounded). Default 10 000.
     pub max_pending: usize,
     /// The registered clients (`DEMO_CLIENT_ID`… or `DEMO_CLIENTS_FILE`).
     pub clients: Vec<RegisteredClient>,
@@ -56,6 +57,11 @@ pub struct DemoSettings {
     /// How long a pushed request's `request_uri` may be used (RFC 9126 §2.2: short-lived).
     /// Default 60 s.
     pub par_ttl: Duration,
+    /// `DEMO_DPOP_NONCE=1`: every DPoP proof must carry this server's nonce (RFC 9449 sections 8
+    /// and 9). A proof without it is answered `use_dpop_nonce` with the nonce in a `DPoP-Nonce`
+    /// header (400 at the token endpoint, 401 at the photos API). One random nonce per provider
+    /// start. Default off.
+    pub dpop_nonce: bool,
 }
 
 impl DemoSettings {
@@ -68,7 +74,8 @@ impl DemoSettings {
     /// count as unset. Variables:
     ///
     /// - `DEMO_PROVIDER_ADDR` (`127.0.0.1:3001`), `DEMO_PROVIDER_QUIRKS` (none),
-    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_REQUIRE_PAR` (`0`), `DEMO_CODE_TTL_SECS` (60),
+    ///   `DEMO_PROVIDER_ALLOW_HTTP` (`0`), `DEMO_REQUIRE_PAR` (`0`), `DEMO_DPOP_NONCE` (`0`),
+    ///   `DEMO_CODE_TTL_SECS` (60),
     ///   `DEMO_ACCESS_TOKEN_TTL_SECS` (3600), `DEMO_REFRESH_TOKEN_TTL_SECS` (2592000);
     /// - one client: `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_REDIRECT_URIS`
     ///   (space-separated), `DEMO_CLIENT_NAME` (optional);
@@ -89,6 +96,7 @@ impl DemoSettings {
         for (name, field) in [
             ("DEMO_PROVIDER_ALLOW_HTTP", &mut settings.allow_http),
             ("DEMO_REQUIRE_PAR", &mut settings.require_par),
+            ("DEMO_DPOP_NONCE", &mut settings.dpop_nonce),
         ] {
             if let Some(flag) = var(name) {
                 *field = match flag.trim().to_ascii_lowercase().as_str() {
@@ -162,6 +170,7 @@ impl DemoSettings {
             quirks: Quirks::default(),
             require_par: false,
             par_ttl: Duration::from_secs(60),
+            dpop_nonce: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The provider's in-memory state: registered clients, pushed requests, consent transactions,
-//! codes, grants and
-//! tokens, with expiry and a background purge that keeps memory bounded.
+//! codes, grants and tokens (and the DPoP state, `dpop_state`), with expiry and a
+//! background purge that keeps memory bounded.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -8,7 +8,9 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use crate::{DemoSettings, RegisteredClient, client_auth::FAILURE_WINDOW_SECS};
+use crate::{
+    DemoSettings, RegisteredClient, client_auth::FAILURE_WINDOW_SECS, dpop_state::DpopState,
+};
 
 /// How many token requests [`ProviderState::token_requests`] remembers.
 pub const MAX_SEEN: usize = 10_000;
@@ -68,6 +70,8 @@ pub struct Grant {
     pub user: String,
     pub scope: Vec<String>,
     pub revoked: bool,
+    /// Its access tokens were DPoP-bound: a refresh must bring a proof too (RFC 9449 section 5).
+    pub dpop_bound: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +79,8 @@ pub struct AccessRecord {
     pub grant: String,
     pub scope: Vec<String>,
     pub expires_at: i64,
+    /// The `cnf.jkt` of a DPoP-bound token (RFC 9449 section 6): the proof key's thumbprint.
+    pub jkt: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -119,6 +125,8 @@ pub struct ProviderState {
     /// The latest [`MAX_SEEN`] token requests (a diagnostic, so it must not grow forever).
     seen: Mutex<VecDeque<TokenRequestSeen>>,
     api_requests: Mutex<u64>,
+    /// The DPoP nonce and the `jti`s seen (RFC 9449 sections 8, 11.1).
+    pub(crate) dpop: DpopState,
 }
 
 impl ProviderState {
@@ -129,6 +137,7 @@ impl ProviderState {
             tables: Mutex::default(),
             seen: Mutex::default(),
             api_requests: Mutex::default(),
+            dpop: DpopState::new(),
         }
     }
 
@@ -177,6 +186,12 @@ impl ProviderState {
         *self.api_requests.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How many DPoP proof `jti`s are remembered: at most `max_pending`, each for its `iat`
+    /// window only (RFC 9449 section 11.1).
+    pub fn dpop_jtis(&self) -> usize {
+        self.dpop.remembered()
+    }
+
     /// Whether an access token is currently valid (not expired, grant not revoked).
     pub fn access_token_valid(&self, token: &str) -> bool {
         let tables = self.tables();
@@ -208,10 +223,12 @@ impl ProviderState {
     }
 
     /// Deletes what expired before `now` (Unix seconds): consent transactions, codes, access
-    /// and refresh tokens, grants left without tokens, and stale brute-force counters. Redeemed
+    /// and refresh tokens, grants left without tokens, stale brute-force counters and DPoP
+    /// `jti`s past their window. Redeemed
     /// codes are kept a little longer than their lifetime so that a late replay is still
     /// recognised (RFC 6749 §4.1.2).
     pub fn purge(&self, now: i64) {
+        self.dpop.purge(now);
         let mut t = self.tables();
         let grace = secs(self.settings.code_ttl).saturating_mul(10);
         t.transactions.retain(|_, x| x.expires_at > now);

@@ -1,6 +1,7 @@
 //! The token endpoint, `POST /oauth/token` (RFC 6749 §3.2): the strict form body, client
 //! authentication, the dispatch to the `authorization_code` grant (`code_grant`) or the
-//! `refresh_token` grant (`refresh_grant`), and the token response (RFC 6749 §5.1). Every
+//! `refresh_token` grant (`refresh_grant`), and the token response (RFC 6749 §5.1). A request
+//! with a valid DPoP proof gets a `DPoP` token bound to the proof's key (RFC 9449 §5). Every
 //! refusal is an RFC 6749 §5.2 JSON error whose `error_description` says which rule was broken.
 
 use std::{collections::HashMap, sync::Arc};
@@ -18,6 +19,7 @@ use serde_json::json;
 use crate::{
     client_auth::{self, Method},
     code_grant,
+    dpop::{self, Expected, Refusal},
     error::OAuthError,
     form, refresh_grant,
     secret::random_token,
@@ -97,7 +99,7 @@ async fn token(
         None => handle_token(&state, &headers, &params, &mut seen),
         Some(err) => Err(err),
     };
-    let response = match result {
+    let mut response = match result {
         Ok(json) => {
             let mut response = Json(json).into_response();
             response
@@ -113,6 +115,13 @@ async fn token(
             err.with_quirks(&state).into_response()
         }
     };
+    // RFC 9449 §8: the nonce goes to every client that uses DPoP, on errors and successes.
+    if state.settings.dpop_nonce
+        && headers.contains_key("dpop")
+        && let Ok(nonce) = HeaderValue::from_str(state.dpop.nonce())
+    {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
     seen.status = response.status().as_u16();
     state.record_token_request(seen);
     response
@@ -125,12 +134,16 @@ fn handle_token(
     seen: &mut TokenRequestSeen,
 ) -> Result<serde_json::Value, OAuthError> {
     let (client_id, _method) = client_auth::authenticate(state, headers, params)?;
+    // Checked before the grant, so a refused proof (or a nonce retry) consumes no code and
+    // rotates no refresh token.
+    let jkt = proof_key(state, headers)?;
+    let jkt = jkt.as_deref();
     match params.get("grant_type").map(String::as_str) {
         None => Err(OAuthError::invalid_request(
             "grant_type is missing (RFC 6749 section 4.1.3)",
         )),
-        Some("authorization_code") => code_grant::redeem_code(state, &client_id, params, seen),
-        Some("refresh_token") => refresh_grant::refresh(state, &client_id, params),
+        Some("authorization_code") => code_grant::redeem_code(state, &client_id, params, seen, jkt),
+        Some("refresh_token") => refresh_grant::refresh(state, &client_id, params, jkt),
         Some("code") => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -144,12 +157,47 @@ fn handle_token(
     }
 }
 
-/// Mints an access token and a refresh token for `grant` (RFC 6749 §5.1).
+/// The thumbprint of the request's DPoP proof key, `None` without a `DPoP` header (then
+/// everything is as without DPoP: a Bearer token). The proof is for `POST` to this endpoint
+/// and carries no `ath` (RFC 9449 §4.3, §5).
+fn proof_key(state: &ProviderState, headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+    let expected = Expected {
+        method: "POST",
+        url: format!("{}/oauth/token", state.issuer),
+        access_token: None,
+    };
+    let result = dpop::header(headers).and_then(|proof| {
+        proof
+            .map(|proof| dpop::verify(state, proof, &expected, now()))
+            .transpose()
+    });
+    result.map_err(|refusal| match refusal {
+        Refusal::Invalid(why) => {
+            OAuthError::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", why)
+        }
+        Refusal::UseNonce => OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "use_dpop_nonce",
+            "this server requires a DPoP proof with the nonce given in the DPoP-Nonce header (RFC 9449 section 8)",
+        ),
+        Refusal::Busy => OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many DPoP proofs are remembered; try again in a minute (RFC 9449 section 11.1)",
+        ),
+    })
+}
+
+/// Mints an access token and a refresh token for `grant` (RFC 6749 §5.1): a `DPoP` access token
+/// bound to `jkt` when the request had a proof (RFC 9449 §5, §6), a `Bearer` one otherwise. The
+/// refresh token is not bound to the key: every client here is confidential, so it stays
+/// bound to the client's authentication (RFC 9449 §5 binds refresh tokens of public clients).
 pub(crate) fn issue_tokens(
     state: &ProviderState,
     tables: &mut Tables,
     grant: &str,
     scope: &[String],
+    jkt: Option<&str>,
 ) -> serde_json::Value {
     let now = now();
     let access_token = random_token();
@@ -161,6 +209,7 @@ pub(crate) fn issue_tokens(
             grant: grant.into(),
             scope: scope.to_vec(),
             expires_at: expiry(now, settings.access_token_ttl),
+            jkt: jkt.map(str::to_owned),
         },
     );
     tables.refresh.insert(
@@ -174,7 +223,7 @@ pub(crate) fn issue_tokens(
     let quirks = settings.quirks;
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": secs(settings.access_token_ttl),
         "refresh_token": refresh_token,
         // Space-separated (RFC 6749 §3.3), unless the `scope-commas` quirk is on.

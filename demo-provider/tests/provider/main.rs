@@ -7,6 +7,7 @@ mod api;
 mod authorize;
 mod client_auth;
 mod consent;
+mod dpop;
 mod helpers;
 mod metadata;
 mod par;
