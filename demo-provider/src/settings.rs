@@ -121,6 +121,12 @@ impl DemoSettings {
                 }
             }
         }
+        if let Some(value) = var("DEMO_MAX_PENDING") {
+            settings.max_pending = match value.trim().parse::<usize>() {
+                Ok(n) if (1..=10_000_000).contains(&n) => n,
+                _ => bail!("DEMO_MAX_PENDING={value:?} is not valid: expected 1 to 10000000"),
+            };
+        }
 
         match var("DEMO_CLIENT_ID") {
             Some(client_id) => {

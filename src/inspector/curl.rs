@@ -33,4 +33,3 @@ pub(super) fn curl(e: &Exchange, client_id: &str) -> String {
     }
     lines.join(" \\\n")
 }
-

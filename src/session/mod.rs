@@ -31,9 +31,9 @@ use crate::{
 };
 
 pub use connected::Connected;
+use save_once::mark_saved;
 pub use save_once::save_once;
 pub use stored::StoredSession;
-use save_once::mark_saved;
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
 const PENDING: &str = "oauth.pending";

@@ -46,7 +46,11 @@ fn attackers_proof(url: &str, token: &str) -> String {
         "jti": format!("attacker-{now}"), "htm": "GET", "htu": url, "iat": now,
         "ath": b64(&Sha256::digest(token.as_bytes())),
     });
-    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
     let signature: Signature = key.sign(input.as_bytes());
     format!("{input}.{}", b64(&signature.to_bytes()))
 }
@@ -56,12 +60,21 @@ async fn with_dpop_the_token_is_bound_and_every_call_carries_a_proof() {
     let app = dpop_app(Config::for_tests(), DemoSettings::for_tests()).await;
     let photos = app.login_as("bob").await;
     assert!(photos.contains("Your photos (4)"));
-    assert!(photos.contains(r#"id="dpop-note""#), "the photos page says the token is bound");
+    assert!(
+        photos.contains(r#"id="dpop-note""#),
+        "the photos page says the token is bound"
+    );
     let (_, bound) = access_token(&app);
-    assert!(bound, "the provider bound the access token to a key (cnf.jkt)");
+    assert!(
+        bound,
+        "the provider bound the access token to a key (cnf.jkt)"
+    );
 
     let (_, _, flow) = app.get("/flow").await;
-    assert!(flow.contains("dpop+jwt") && flow.contains("signature elided"), "{flow}");
+    assert!(
+        flow.contains("dpop+jwt") && flow.contains("signature elided"),
+        "{flow}"
+    );
     assert!(flow.contains("DPoP"), "the token response's token_type");
     assert!(!flow.contains(CLIENT_SECRET));
 }
@@ -80,10 +93,22 @@ async fn a_stolen_dpop_token_is_useless_without_the_key() {
         }
         async move { request.send().await.expect("api").status() }
     };
-    assert_eq!(send(format!("Bearer {token}"), None).await, StatusCode::UNAUTHORIZED, "as a bearer token");
-    assert_eq!(send(format!("DPoP {token}"), None).await, StatusCode::UNAUTHORIZED, "without a proof");
+    assert_eq!(
+        send(format!("Bearer {token}"), None).await,
+        StatusCode::UNAUTHORIZED,
+        "as a bearer token"
+    );
+    assert_eq!(
+        send(format!("DPoP {token}"), None).await,
+        StatusCode::UNAUTHORIZED,
+        "without a proof"
+    );
     let forged = attackers_proof(&api, &token);
-    assert_eq!(send(format!("DPoP {token}"), Some(forged)).await, StatusCode::UNAUTHORIZED, "another key");
+    assert_eq!(
+        send(format!("DPoP {token}"), Some(forged)).await,
+        StatusCode::UNAUTHORIZED,
+        "another key"
+    );
     // The app itself still gets in: only its key fits.
     let (status, _, _) = app.get("/photos").await;
     assert_eq!(status, StatusCode::OK);
@@ -109,11 +134,25 @@ async fn nonce_challenges_are_answered_once_and_a_refresh_keeps_the_binding_with
     let callback = app.answer_consent(&transaction, "carol", "approve").await;
     let (status, _, body) = fetch(&app.client, callback).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let statuses: Vec<u16> = app.provider.state.token_requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [400, 200], "use_dpop_nonce once, then the token with the nonce");
+    let statuses: Vec<u16> = app
+        .provider
+        .state
+        .token_requests()
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [400, 200],
+        "use_dpop_nonce once, then the token with the nonce"
+    );
 
     let (status, _, page) = app.get("/photos").await;
-    assert_eq!(status, StatusCode::OK, "the photos API's nonce challenge was answered: {page}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the photos API's nonce challenge was answered: {page}"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, _, page) = app.get("/photos").await;
     assert_eq!(status, StatusCode::OK, "{page}");

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod callback;
+mod dpop;
 mod flow;
 mod helpers;
 mod inspector;

@@ -119,6 +119,8 @@ fn clients_come_from_the_environment() {
         &[("DEMO_CLIENT_ID", "x"), ("DEMO_CLIENT_SECRET", "y")][..],
         &[("DEMO_CLIENT_SECRET", "y")][..],
         &[("DEMO_CODE_TTL_SECS", "0")][..],
+        &[("DEMO_MAX_PENDING", "0")][..],
+        &[("DEMO_MAX_PENDING", "many")][..],
         &[("DEMO_PROVIDER_ADDR", "localhost")][..],
     ] {
         assert!(
@@ -128,6 +130,12 @@ fn clients_come_from_the_environment() {
     }
     let defaults = DemoSettings::from_lookup(lookup(&[])).expect("defaults");
     assert_eq!(defaults.addr.to_string(), "127.0.0.1:3001");
+    assert_eq!(defaults.max_pending, 10_000);
+    let raised = DemoSettings::from_lookup(lookup(&[("DEMO_MAX_PENDING", "200000")])).expect("ok");
+    assert_eq!(
+        raised.max_pending, 200_000,
+        "a load test can raise the bound"
+    );
     assert!(defaults.clients.is_empty());
 }
 
