@@ -14,7 +14,7 @@ use std::{sync::Arc, time::Duration};
 use oauth2::ClientSecret;
 use photo_connect::{
     Application,
-    config::{Config, Discovery, ProviderSource, RedisUrl, SessionStoreConfig},
+    config::{Config, Discovery, DpopMode, ProviderSource, RedisUrl, SessionStoreConfig},
     demo::provider::{self, DemoProvider, DemoSettings, RegisteredClient, Secret},
 };
 use reqwest::{StatusCode, cookie::Jar};
@@ -34,6 +34,8 @@ struct Cluster {
     first: Option<TcpListener>,
     /// `FLOW_INSPECTOR` for the instances started from now on.
     flow_inspector: Option<bool>,
+    /// `OAUTH_DPOP` for the instances started from now on.
+    dpop: DpopMode,
 }
 
 /// One running instance and its own address.
@@ -80,6 +82,7 @@ impl Cluster {
             store,
             first: Some(first),
             flow_inspector: None,
+            dpop: DpopMode::Off,
         }
     }
 
@@ -95,6 +98,7 @@ impl Cluster {
         config.token_refresh_skew = Duration::ZERO;
         config.session_store = self.store.clone();
         config.flow_inspector = self.flow_inspector;
+        config.dpop = self.dpop;
         config.provider = ProviderSource::Discover(Discovery {
             issuer: self.provider.issuer.clone(),
             photos_api_url: Url::parse(&format!("{}/api/photos", self.provider.issuer))
@@ -220,6 +224,42 @@ async fn the_flow_inspector_record_lives_in_redis_and_follows_the_browser_across
     }
     let (_, _, other) = fetch(&browser_jar(), b.at("/flow")).await;
     assert!(other.contains("Nothing recorded in this browser yet"));
+}
+
+#[tokio::test]
+async fn a_dpop_bound_session_works_on_every_instance_and_after_a_restart() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut settings = DemoSettings::for_tests();
+    settings.dpop_nonce = true;
+    let mut cluster = Cluster::redis(&redis, settings).await;
+    cluster.dpop = DpopMode::On;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "bob").await;
+    let (status, _, _) = fetch(&client, a.rewrite(&callback)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The key lives with the tokens in Redis: B signs proofs A's key would, and so does an
+    // instance started after both are gone (the nonce it has not seen yet costs one retry).
+    let bound = cluster
+        .provider
+        .state
+        .tables()
+        .access
+        .values()
+        .all(|a| a.jkt.is_some());
+    assert!(bound, "the token is DPoP-bound");
+    for at in [&a, &b] {
+        let (status, page) = photos(&client, at).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+    }
+    a.stop();
+    b.stop();
+    let restarted = cluster.instance().await;
+    let (status, page) = photos(&client, &restarted).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"id="dpop-note""#));
 }
 
 #[tokio::test]
