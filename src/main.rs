@@ -22,7 +22,8 @@ async fn main() -> anyhow::Result<()> {
     cli().get_matches();
     // A missing `.env` is fine: every variable has a default or is reported by name below.
     dotenvy::dotenv().ok();
-    telemetry::init()?;
+    // Held to the end: dropping it flushes the last log lines.
+    let _logs = telemetry::init()?;
 
     let config = Config::from_env().context("invalid configuration")?;
     #[cfg(feature = "demo")] // DEMO-PROVIDER

@@ -24,8 +24,11 @@ const DEFAULT_FILTER: &str = concat!(
 );
 
 /// Installs the global subscriber on stderr: human-readable lines (coloured only on a terminal),
-/// or one JSON object per line with `LOG_FORMAT=json` for log shippers. Call once from `main`.
-pub fn init() -> anyhow::Result<()> {
+/// or one JSON object per line with `LOG_FORMAT=json` for log shippers. Call once from `main`
+/// and keep the guard until the end: lines are written by a background thread, in batches (one
+/// `write` for many lines under load, so a request never waits on stderr), and the guard
+/// flushes what is left when it is dropped. Never lossy: a full queue makes the logger wait.
+pub fn init() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = match std::env::var("LOG_FORMAT").unwrap_or_default().trim() {
@@ -37,8 +40,13 @@ pub fn init() -> anyhow::Result<()> {
         ),
     };
     let ansi = !json && std::io::stderr().is_terminal();
-    tracing::subscriber::set_global_default(subscriber(filter, json, ansi, std::io::stderr))
-        .map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("photo-connect-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
+    tracing::subscriber::set_global_default(subscriber(filter, json, ansi, writer))
+        .map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))?;
+    Ok(guard)
 }
 
 /// Installs a subscriber that writes every event, at the given filter, to `writer`, as text or
