@@ -125,5 +125,32 @@ mod tests {
             parse_unique(&"a".repeat(101), 100),
             Err(FormError::TooLong(100))
         );
+        // Too long wins over a bad escape further on: the length is checked first.
+        assert_eq!(
+            parse_unique(&format!("{}%zz", "a".repeat(98)), 100),
+            Err(FormError::TooLong(100))
+        );
+    }
+
+    #[test]
+    fn the_length_cap_is_exact() {
+        let at_limit = format!("state={}", "s".repeat(94));
+        assert_eq!(at_limit.len(), 100);
+        let p = parse_unique(&at_limit, 100).expect("exactly the limit is allowed");
+        assert_eq!(p.get("state").map(String::len), Some(94));
+        assert_eq!(
+            parse_unique(&format!("{at_limit}s"), 100),
+            Err(FormError::TooLong(100)),
+            "one byte over is refused"
+        );
+        assert_eq!(parse_unique("", 0), Ok(HashMap::new()), "empty fits in 0");
+    }
+
+    #[test]
+    fn escapes_anywhere_in_a_component_decode_to_their_byte() {
+        let p = parse_unique("%73tate=%41%42c%2B%25&c%6Fde=x%20y+z", 100).expect("valid");
+        assert_eq!(p.get("state").map(String::as_str), Some("ABc+%"));
+        assert_eq!(p.get("code").map(String::as_str), Some("x y z"));
+        assert_eq!(p.len(), 2);
     }
 }

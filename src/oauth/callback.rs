@@ -217,6 +217,107 @@ mod tests {
         );
     }
 
+    #[test]
+    fn c78_debug_of_a_callback_shows_the_shape_and_iss_only() {
+        let code = parse_callback(Some("code=the-code&state=the-state&iss=https%3A%2F%2Fas"))
+            .expect("parses");
+        assert_eq!(
+            format!("{code:?}"),
+            r#"Code { code: "[redacted]", state: "[redacted]", iss: Some("https://as") }"#
+        );
+        let error = parse_callback(Some("error=access_denied&state=the-state")).expect("parses");
+        assert_eq!(
+            format!("{error:?}"),
+            r#"Error { error: "access_denied", state: "[redacted]", iss: None }"#
+        );
+    }
+
+    #[test]
+    fn the_state_and_code_limits_are_exact() {
+        let state = |n: usize| format!("code=c&state={}", "s".repeat(n));
+        match parse_callback(Some(&state(MAX_STATE_LEN))) {
+            Ok(Callback::Code { state, .. }) => assert_eq!(state.len(), MAX_STATE_LEN),
+            other => panic!("a state of exactly the limit is allowed: {other:?}"),
+        }
+        assert_eq!(
+            parse_callback(Some(&state(MAX_STATE_LEN + 1))).unwrap_err(),
+            CallbackError::TooLong("state")
+        );
+        // The state limit holds for error responses too.
+        let error_state = format!(
+            "error=access_denied&state={}",
+            "s".repeat(MAX_STATE_LEN + 1)
+        );
+        assert_eq!(
+            parse_callback(Some(&error_state)).unwrap_err(),
+            CallbackError::TooLong("state")
+        );
+
+        let code = |n: usize| format!("code={}&state=s", "c".repeat(n));
+        match parse_callback(Some(&code(MAX_CODE_LEN))) {
+            Ok(Callback::Code { code, .. }) => assert_eq!(code.secret().len(), MAX_CODE_LEN),
+            other => panic!("a code of exactly the limit is allowed: {other:?}"),
+        }
+        assert_eq!(
+            parse_callback(Some(&code(MAX_CODE_LEN + 1))).unwrap_err(),
+            CallbackError::TooLong("code")
+        );
+    }
+
+    #[test]
+    fn the_query_limit_is_exact() {
+        let query = |n: usize| format!("code=c&state=s&pad={}", "p".repeat(n));
+        let fixed = query(0).len();
+        let at_limit = query(MAX_CALLBACK_QUERY - fixed);
+        assert_eq!(at_limit.len(), MAX_CALLBACK_QUERY);
+        assert!(
+            matches!(parse_callback(Some(&at_limit)), Ok(Callback::Code { .. })),
+            "a query of exactly the limit is parsed"
+        );
+        let over = query(MAX_CALLBACK_QUERY - fixed + 1);
+        assert_eq!(
+            parse_callback(Some(&over)).unwrap_err(),
+            CallbackError::Malformed(FormError::TooLong(MAX_CALLBACK_QUERY))
+        );
+        assert_eq!(MAX_CALLBACK_QUERY, 8192);
+    }
+
+    #[test]
+    fn every_implicit_flow_artifact_is_refused_even_in_an_error_response() {
+        for artifact in ["access_token", "id_token", "token_type", "token"] {
+            for query in [
+                format!("code=a&state=s&{artifact}=t"),
+                format!("error=access_denied&state=s&{artifact}=t"),
+            ] {
+                assert_eq!(
+                    parse_callback(Some(&query)).unwrap_err(),
+                    CallbackError::ImplicitArtifact(artifact),
+                    "{query}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_response_keeps_its_state_and_iss_and_escapes_its_code() {
+        match parse_callback(Some("error=a%0Ab&state=s")) {
+            Err(CallbackError::Malformed(FormError::BadEncoding)) => {}
+            other => panic!("controls are refused by the parser: {other:?}"),
+        }
+        match parse_callback(Some("error=%22quoted%22&state=s&iss=i")) {
+            Ok(Callback::Error { error, state, iss }) => {
+                assert_eq!(error, r#"\"quoted\""#);
+                assert_eq!(state.as_deref(), Some("s"));
+                assert_eq!(iss.as_deref(), Some("i"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse_callback(Some("error=server_error")) {
+            Ok(Callback::Error { state: None, .. }) => {}
+            other => panic!("an error without a state is still an error: {other:?}"),
+        }
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;

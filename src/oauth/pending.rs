@@ -184,6 +184,54 @@ mod tests {
     }
 
     #[test]
+    fn a_record_stored_over_the_cap_is_cut_to_the_cap_by_the_next_push() {
+        // A session saved by a version with a larger cap (or edited in the store) arrives with
+        // more pending logins than this one allows: the next push brings it back to the cap,
+        // keeping the newest.
+        let mut logins = PendingLogins((0..12).map(|i| pending(&format!("s{i}"), 0)).collect());
+        logins.push(pending("new", 0));
+        assert_eq!(logins.len(), MAX_PENDING_LOGINS);
+        for evicted in 0..8 {
+            assert!(matches!(
+                take(&mut logins, &format!("s{evicted}"), 0),
+                LoginLookup::Unknown
+            ));
+        }
+        for kept in ["s8", "s9", "s10", "s11", "new"] {
+            assert!(
+                matches!(take(&mut logins, kept, 0), LoginLookup::Found(_)),
+                "{kept}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lookup_removes_only_the_entry_it_found_and_the_expired_ones() {
+        let mut logins = PendingLogins::default();
+        logins.push(pending("a", 100));
+        logins.push(pending("b", 100));
+        logins.push(pending("c", 100));
+        let lookup = take(&mut logins, "b", 100);
+        assert!(matches!(lookup, LoginLookup::Found(ref l) if l.state.secret() == "b"));
+        assert_eq!(logins.len(), 2);
+        assert!(!logins.is_empty());
+        assert!(matches!(take(&mut logins, "a", 160), LoginLookup::Found(_)));
+        assert!(matches!(take(&mut logins, "c", 160), LoginLookup::Found(_)));
+        assert!(logins.is_empty());
+        assert_eq!(logins.len(), 0);
+    }
+
+    #[test]
+    fn a_huge_ttl_never_overflows() {
+        let mut logins = PendingLogins::default();
+        logins.push(pending("s", i64::MIN));
+        assert!(matches!(
+            logins.take("s", i64::MAX, Duration::MAX, || true),
+            LoginLookup::Found(_)
+        ));
+    }
+
+    #[test]
     fn state_comparison_is_exact() {
         let mut logins = PendingLogins::default();
         logins.push(pending("AbC", 0));

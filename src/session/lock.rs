@@ -249,6 +249,49 @@ mod tests {
         assert_eq!(key(&[]), None);
     }
 
+    #[tokio::test]
+    async fn a_held_lock_makes_the_same_session_wait_and_then_gives_up_but_not_other_sessions() {
+        let locks = SessionLocks::in_process("session", Duration::from_millis(50));
+        let held = locks.acquire("a").await.expect("free");
+        assert!(
+            matches!(locks.acquire("a").await, Err(AppError::SessionBusy)),
+            "the same session waits at most `wait`, then is told it is busy"
+        );
+        let other = locks
+            .acquire("b")
+            .await
+            .expect("another session is not held up");
+        held.release().await;
+        let again = locks.acquire("a").await.expect("free again once released");
+        drop((other, again));
+    }
+
+    #[test]
+    fn only_an_empty_500_becomes_the_try_again_page() {
+        let report = |response: &Response| {
+            response
+                .extensions()
+                .get::<crate::error::ErrorReport>()
+                .map(|r| r.message.to_string())
+        };
+        let replaced = no_empty_500(http::StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        assert_eq!(replaced.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(report(&replaced).is_some_and(|m| m.contains("could not be saved")));
+
+        let ours = no_empty_500(AppError::Internal(anyhow::anyhow!("ours")).into_response());
+        assert_eq!(ours.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            report(&ours).is_some_and(|m| m.contains("ours")),
+            "an app-made 500 keeps its own report"
+        );
+
+        for other in [http::StatusCode::OK, http::StatusCode::BAD_GATEWAY] {
+            let response = no_empty_500((other, "page").into_response());
+            assert_eq!(response.status(), other);
+            assert!(report(&response).is_none());
+        }
+    }
+
     #[test]
     fn the_same_key_shares_one_lock_while_it_is_held() {
         let locks = LockTable::default();

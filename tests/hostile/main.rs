@@ -5,6 +5,7 @@
 mod cli;
 mod fuzz;
 mod lifecycle;
+mod lock;
 mod logs;
 mod mock;
 mod photos;

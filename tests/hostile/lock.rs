@@ -1,0 +1,88 @@
+//! The per-session request lock (`src/session/lock.rs`), made certain rather than left to
+//! timing. A logout is sent by hand with `Expect: 100-continue` and its body held back: the app
+//! answers `100 Continue` only once the handler starts reading the body, that is, once the
+//! middleware has taken the session's lock, and the handler then waits for the body for as long
+//! as the test wants. A second request of the same session sent now must not run: it waits out
+//! the lock's bounded wait and gets the "another page of yours is still being answered" 503.
+//! Without the lock it would be answered at once.
+
+use std::sync::Arc;
+
+use reqwest::{StatusCode, cookie::CookieStore, cookie::Jar};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::{
+    mock::{Mock, TestApp, spawn_app},
+    support::*,
+};
+
+/// Reads from `stream` until `marker` has arrived; returns everything read.
+async fn read_until(stream: &mut TcpStream, marker: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(marker) {
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(
+            n > 0,
+            "closed before {marker:?}: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
+    let mock = Mock::start().await;
+    let app = spawn_app(&mock, |_| {}).await;
+    let jar = Arc::new(Jar::default());
+    let app = TestApp {
+        url: app.url,
+        client: browser(jar.clone()),
+    };
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    let (_, _, home) = fetch(&app.client, app.at("/")).await;
+    let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
+    let cookies = jar.cookies(&app.url).expect("the session cookie");
+    let cookies = cookies.to_str().expect("ascii");
+
+    // The first request: a logout whose body is held back.
+    let body = format!("csrf_token={token}");
+    let mut first = TcpStream::connect(app.url.socket_addrs(|| None).expect("addr")[0])
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /logout HTTP/1.1\r\nHost: {}\r\nCookie: {cookies}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        app.url.authority(),
+        body.len()
+    );
+    first.write_all(head.as_bytes()).await.expect("write");
+    // The handler is reading the body: the lock is held, and stays held until the body comes.
+    let interim = read_until(&mut first, "\r\n\r\n").await;
+    assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+
+    // The second request of the same session, while the first is in progress.
+    let (status, _, page) = fetch(&app.client, app.at("/")).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the second request ran while the first held the session: {page}"
+    );
+    assert!(
+        page.contains("Another page of yours is still being answered"),
+        "{page}"
+    );
+
+    // The first request finishes normally once its body arrives.
+    first.write_all(body.as_bytes()).await.expect("write");
+    let answer = read_until(&mut first, "\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert!(answer.contains("location: /?notice=signed-out"), "{answer}");
+    assert!(!app.is_connected().await, "the logout went through");
+}
