@@ -37,6 +37,9 @@ pub enum PhotosError {
     Http(HttpError),
     #[error("the photos API sent an invalid response: {0}")]
     Malformed(String),
+    /// The token is DPoP-bound, but DPoP is off now (`OAUTH_DPOP`) or its key is gone.
+    #[error("the access token is DPoP-bound and DPoP is not available")]
+    DpopUnavailable,
 }
 
 impl PhotosError {
@@ -75,10 +78,12 @@ pub async fn fetch_photos(
     credential: &Credential<'_>,
     recorder: Option<Recorder>,
 ) -> Result<Vec<Photo>, PhotosError> {
-    let dpop = credential
-        .dpop
-        .as_ref()
-        .filter(|_| credential.token_type == TokenType::Dpop);
+    let dpop = match (credential.token_type, &credential.dpop) {
+        (TokenType::Bearer, _) => None,
+        (TokenType::Dpop, Some(dpop)) => Some(dpop),
+        // A DPoP-bound token is never sent as a bearer token (RFC 9449 §7.1).
+        (TokenType::Dpop, None) => return Err(PhotosError::DpopUnavailable),
+    };
     let mut retried = false;
     let response = loop {
         let mut request = http

@@ -123,7 +123,7 @@ pub fn headers(map: &http::HeaderMap) -> Vec<(String, String)> {
         .take(MAX_HEADERS)
         .map(|(name, value)| {
             (
-                name.as_str().to_owned(),
+                shown(name.as_str(), 64),
                 header_value(name.as_str(), value.as_bytes()),
             )
         })
@@ -151,7 +151,9 @@ pub fn body(bytes: &[u8]) -> String {
             let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
             shown_keeping(&pretty, MAX_BODY_CHARS, true)
         }
-        Err(_) => shown_keeping(&String::from_utf8_lossy(bytes), MAX_BODY_CHARS, true),
+        // Not JSON (an HTML error page, a form-encoded token response): not kept at all, since
+        // it could hold a token that nothing here would mask.
+        Err(_) => format!("(not JSON: {} bytes, not kept)", bytes.len()),
     }
 }
 
@@ -258,10 +260,17 @@ mod tests {
     }
 
     #[test]
-    fn bodies_that_are_not_json_are_printable_and_bounded() {
-        let text = body(b"<html>\x1b[2J\n</html>");
-        assert_eq!(text, "<html>\\u{1b}[2J\n</html>");
-        let long = body(&vec![b'a'; MAX_BODY_CHARS + 10]);
+    fn bodies_that_are_not_json_are_not_kept() {
+        assert_eq!(
+            body(b"access_token=live-token&token_type=bearer"),
+            "(not JSON: 41 bytes, not kept)"
+        );
+        assert_eq!(
+            body(b"<html>\x1b[2J</html>"),
+            "(not JSON: 17 bytes, not kept)"
+        );
+        // JSON is bounded.
+        let long = body(format!("\"{}\"", "a".repeat(MAX_BODY_CHARS + 10)).as_bytes());
         assert_eq!(long.chars().count(), MAX_BODY_CHARS + 1);
     }
 }

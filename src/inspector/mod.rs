@@ -28,6 +28,10 @@ pub struct FlowLog {
     /// Later steps no longer kept (see [`MAX_LATER_STEPS`]).
     #[serde(default)]
     pub dropped: u32,
+    /// Set at logout: after this Unix second the record is no longer shown (it then lives in
+    /// the anonymous session that follows, for the revocations to be seen, not for good).
+    #[serde(default)]
+    pub kept_until: Option<i64>,
 }
 
 impl FlowLog {

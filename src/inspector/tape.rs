@@ -112,7 +112,12 @@ pub async fn send(
     match &result {
         Ok(response) => {
             answered(&mut exchange, response.status, &response.headers);
-            exchange.response_body = Some(mask::body(&response.body));
+            // The photos themselves are the visitor's data, shown on the photos page: the
+            // record keeps only their size (it outlives a logout by a few minutes).
+            exchange.response_body = Some(match recorder.kind {
+                StepKind::Photos => format!("({} bytes of photos, not kept)", response.body.len()),
+                _ => mask::body(&response.body),
+            });
         }
         Err(err) => failed(&mut exchange, err),
     }

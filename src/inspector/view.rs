@@ -89,7 +89,8 @@ impl FlowView {
         let curl = log
             .steps
             .iter()
-            .find(|s| s.kind == StepKind::Token)
+            // The last one: after a DPoP nonce retry, the first was refused.
+            .rfind(|s| s.kind == StepKind::Token)
             .and_then(|s| s.exchange.as_ref())
             .map(|e| curl(e, client_id));
         Self {

@@ -188,19 +188,17 @@ impl OAuthClient {
             .refresh_token
             .as_ref()
             .ok_or_else(|| RefreshError::Fatal("no refresh token".into()))?;
+        let dpop = self.dpop_with(tokens.dpop_key.as_ref());
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(
-                &self.http,
-                recorder,
-                self.dpop_with(tokens.dpop_key.as_ref()),
-            ))
+            .request_async(&Transport::new(&self.http, recorder, dpop.clone()))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
-        let mut fresh =
-            TokenSet::from_response(&response, &self.scopes, now, tokens.dpop_key.as_ref())
-                .map_err(RefreshError::Transient)?;
+        // The key the proof was signed with, if one was sent: only then is `DPoP` understood.
+        let used = dpop.as_ref().map(|d| &d.key);
+        let mut fresh = TokenSet::from_response(&response, &self.scopes, now, used)
+            .map_err(RefreshError::Transient)?;
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = tokens.refresh_token.clone();
         }

@@ -70,6 +70,7 @@ async fn logout(
     let flow = match tape {
         Some(tape) => session.flow().await?.map(|mut flow| {
             flow.extend(tape.take());
+            flow.kept_until = Some(now().saturating_add(state.pending_login_ttl.as_secs() as i64));
             flow
         }),
         None => None,

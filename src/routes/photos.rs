@@ -103,6 +103,11 @@ async fn photos_page(
             forget_dead_token(state, &session).await?;
             return Err(PhotosError::InvalidToken.into());
         }
+        // Bound to a key this app can no longer use (DPoP switched off): connect again.
+        Err(PhotosError::DpopUnavailable) => {
+            forget_dead_token(state, &session).await?;
+            return Err(AppError::Reconnect("DPoP-bound token, DPoP off".into()));
+        }
         Err(err) => return Err(err.into()),
     };
     let outcome = match refreshed.as_slice() {

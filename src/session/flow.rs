@@ -10,12 +10,13 @@ use crate::{
 impl AppSession {
     /// The inspector's record of this browser's latest sign-in.
     pub async fn flow(&self) -> Result<Option<FlowLog>, AppError> {
-        self.get(FLOW).await
+        let flow: Option<FlowLog> = self.get(FLOW).await?;
+        Ok(flow.filter(|f| f.kept_until.is_none_or(|until| until > crate::state::now())))
     }
 
-    /// Whether there is such a record (without reading it whole).
+    /// Whether there is such a record to show.
     pub async fn has_flow(&self) -> Result<bool, AppError> {
-        Ok(self.get::<serde::de::IgnoredAny>(FLOW).await?.is_some())
+        Ok(self.flow().await?.is_some())
     }
 
     /// Keeps the record of a sign-in that did not connect (declined, or the exchange failed).

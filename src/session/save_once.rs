@@ -26,6 +26,12 @@ pub(crate) fn already_saved() -> bool {
         .unwrap_or(false)
 }
 
+/// Runs `future` inside the scope, as the middleware does (for tests).
+#[cfg(test)]
+pub(super) async fn scoped<F: std::future::Future>(future: F) -> F::Output {
+    SAVED.scope(Cell::new(false), future).await
+}
+
 pub(super) fn mark_saved(saved: bool) {
     let _ = SAVED.try_with(|flag| flag.set(saved));
 }

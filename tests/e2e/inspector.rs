@@ -166,6 +166,14 @@ async fn the_flow_page_shows_what_the_provider_received_and_no_secret() {
     let access_token = access_token.expect("an access token");
     assert!(photos_step.contains(&format!("Bearer {}", masked(&access_token))));
     assert!(photos_step.contains("/api/photos") && photos_step.contains("HTTP 200"));
+    assert!(
+        photos_step.contains("bytes of photos, not kept"),
+        "the photos themselves are not kept"
+    );
+    assert!(
+        !photos_step.contains("/images/"),
+        "no image URL in the record"
+    );
 
     // No secret, full code, verifier or token anywhere.
     let mut secrets = vec![CLIENT_SECRET.to_owned(), code.clone(), access_token];
@@ -317,4 +325,33 @@ async fn the_record_stays_bounded_however_many_photos_views() {
         "{page}"
     );
     assert!(page.contains(r#"id="step-15""#) && !page.contains(r#"id="step-16""#));
+}
+
+#[tokio::test]
+async fn after_logout_the_record_is_shown_only_for_a_few_minutes() {
+    let mut config = Config::for_tests();
+    config.pending_login_ttl = Duration::from_secs(1);
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    let photos = app.login_as("alice").await;
+    let token = attribute_after(&photos, r#"name="csrf_token" value=""#).expect("csrf field");
+    let response = app
+        .client
+        .post(app.at("/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        flow_page(&app)
+            .await
+            .contains("Logout: the access token revoked")
+    );
+    // Whole seconds: two seconds later the one-second window has certainly passed.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let page = flow_page(&app).await;
+    assert!(
+        page.contains("Nothing recorded in this browser yet"),
+        "{page}"
+    );
 }

@@ -84,6 +84,20 @@ async fn with_par_the_browser_carries_only_client_id_and_request_uri() {
 }
 
 #[tokio::test]
+async fn par_works_with_client_secret_post_and_sends_client_id_once() {
+    let mut config = Config::for_tests();
+    config.par = ParMode::On;
+    config.token_auth = photo_connect::config::TokenAuth::ClientSecretPost;
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    let authorize = connect(&app).await;
+    let transaction = app.open_consent(&authorize).await;
+    let callback = app.answer_consent(&transaction, "alice", "approve").await;
+    let (status, _, _) = fetch(&app.client, callback).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(app.is_connected().await);
+}
+
+#[tokio::test]
 async fn a_provider_that_requires_par_gets_it_without_configuration() {
     let mut settings = DemoSettings::for_tests();
     settings.require_par = true;

@@ -263,6 +263,37 @@ async fn a_dpop_bound_session_works_on_every_instance_and_after_a_restart() {
 }
 
 #[tokio::test]
+async fn switching_dpop_off_asks_to_connect_again_and_never_sends_the_bound_token_as_bearer() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    cluster.dpop = DpopMode::On;
+    let a = cluster.instance().await;
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "alice").await;
+    let (status, _, _) = fetch(&client, a.rewrite(&callback)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    a.stop();
+    cluster.dpop = DpopMode::Off;
+    let b = cluster.instance().await;
+    let calls = cluster.provider.state.api_requests();
+    let (status, page) = photos(&client, &b).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");
+    assert_eq!(
+        cluster.provider.state.api_requests(),
+        calls,
+        "the bound token never went out as a bearer token"
+    );
+    let (status, _, _) = fetch(&client, b.at("/photos")).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the tokens were forgotten: connect again"
+    );
+}
+
+#[tokio::test]
 async fn c85_a_restart_mid_flow_completes_and_a_connected_user_stays_connected() {
     let Some(redis) = RedisServer::start() else {
         return;

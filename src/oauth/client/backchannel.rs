@@ -66,8 +66,8 @@ impl OAuthClient {
             .map_err(PushError::Http)?;
         let request_uri = pushed::request_uri(&response, &host_of(par_url))?;
         let mut url = self.inner.auth_uri().url().clone();
+        // Appended: a query the endpoint's URL already has is kept (RFC 6749 §3.1).
         url.query_pairs_mut()
-            .clear()
             .append_pair("client_id", self.client_id.as_str())
             .append_pair("request_uri", &request_uri);
         Ok(url)
@@ -91,7 +91,11 @@ impl OAuthClient {
                 request.basic_auth(enc(&self.client_id), Some(enc(self.client_secret.secret())))
             }
             TokenAuth::ClientSecretPost => {
-                form.push(("client_id", self.client_id.as_str()));
+                // A pushed request already names the client: a parameter is never sent twice
+                // (RFC 6749 §3.2).
+                if !form.iter().any(|(name, _)| *name == "client_id") {
+                    form.push(("client_id", self.client_id.as_str()));
+                }
                 form.push(("client_secret", self.client_secret.secret()));
                 request
             }
