@@ -166,8 +166,9 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
             arrow(step, to, APP, reply(s.exchange.as_ref()), true),
         ]
     };
-    match s.kind {
-        StepKind::Authorize if pushed => vec![
+    // The home page and its Connect link, the start of every flow.
+    let home = || {
+        vec![
             arrow(step, BROWSER, APP, "GET /".into(), false),
             arrow(
                 step,
@@ -176,7 +177,16 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
                 "page with the Connect link".into(),
                 true,
             ),
-        ],
+        ]
+    };
+    let to_provider = |label: &str| arrow(step, BROWSER, PROVIDER, label.into(), false);
+    match s.kind {
+        StepKind::Authorize if pushed => home(),
+        StepKind::Authorize => {
+            let mut arrows = home();
+            arrows.push(to_provider("GET /authorize?…"));
+            arrows
+        }
         StepKind::Push => {
             let mut arrows = vec![arrow(step, BROWSER, APP, "GET /connect".into(), false)];
             arrows.extend(call(PROVIDER, "POST par: the parameters"));
@@ -187,26 +197,9 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
                 "redirect with request_uri".into(),
                 true,
             ));
-            arrows.push(arrow(
-                step,
-                BROWSER,
-                PROVIDER,
-                "GET /authorize?client_id&request_uri".into(),
-                false,
-            ));
+            arrows.push(to_provider("GET /authorize?client_id&request_uri"));
             arrows
         }
-        StepKind::Authorize => vec![
-            arrow(step, BROWSER, APP, "GET /".into(), false),
-            arrow(
-                step,
-                APP,
-                BROWSER,
-                "page with the Connect link".into(),
-                true,
-            ),
-            arrow(step, BROWSER, PROVIDER, "GET /authorize?…".into(), false),
-        ],
         StepKind::Callback => vec![
             arrow(
                 step,

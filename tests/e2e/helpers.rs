@@ -118,6 +118,17 @@ impl TestApp {
         body
     }
 
+    /// Logs out with the logout form's token from `page` (a photos or connected home page).
+    pub async fn logout_from(&self, page: &str) -> reqwest::Response {
+        let token = attribute_after(page, r#"name="csrf_token" value=""#).expect("csrf field");
+        self.client
+            .post(self.at("/logout"))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .expect("logout")
+    }
+
     /// How many token requests the provider has received.
     pub fn token_requests(&self) -> usize {
         self.provider.state.token_requests().len()

@@ -222,15 +222,8 @@ async fn a_refresh_and_the_logout_revocations_join_the_record() {
     assert!(refresh.contains("refresh_token") && refresh.contains("HTTP 200"));
     assert!(step(&page, 6).contains("A photos API call"));
 
-    let token = attribute_after(&photos, r#"name="csrf_token" value=""#).expect("csrf field");
     let old_cookie = app.session_cookie();
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&photos).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(!app.is_connected().await, "logged out");
     assert_ne!(app.session_cookie(), old_cookie, "a new session id");
@@ -333,14 +326,7 @@ async fn after_logout_the_record_is_shown_only_for_a_few_minutes() {
     config.pending_login_ttl = Duration::from_secs(1);
     let app = spawn_app_with(config, DemoSettings::for_tests()).await;
     let photos = app.login_as("alice").await;
-    let token = attribute_after(&photos, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&photos).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
         flow_page(&app)

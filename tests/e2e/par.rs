@@ -17,6 +17,15 @@ async fn par_app(par: ParMode, settings: DemoSettings) -> TestApp {
     spawn_app_with(config, settings).await
 }
 
+/// Consent as alice, then the callback: the visitor is connected.
+async fn approve_and_return(app: &TestApp, authorize: &url::Url) {
+    let transaction = app.open_consent(authorize).await;
+    let callback = app.answer_consent(&transaction, "alice", "approve").await;
+    let (status, _, _) = fetch(&app.client, callback).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(app.is_connected().await);
+}
+
 /// Home → `/connect` → the provider's authorize URL; returns that URL.
 async fn connect(app: &TestApp) -> url::Url {
     let (status, _, home) = app.get("/").await;
@@ -90,11 +99,7 @@ async fn par_works_with_client_secret_post_and_sends_client_id_once() {
     config.token_auth = photo_connect::config::TokenAuth::ClientSecretPost;
     let app = spawn_app_with(config, DemoSettings::for_tests()).await;
     let authorize = connect(&app).await;
-    let transaction = app.open_consent(&authorize).await;
-    let callback = app.answer_consent(&transaction, "alice", "approve").await;
-    let (status, _, _) = fetch(&app.client, callback).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(app.is_connected().await);
+    approve_and_return(&app, &authorize).await;
 }
 
 #[tokio::test]
@@ -104,11 +109,7 @@ async fn a_provider_that_requires_par_gets_it_without_configuration() {
     let app = par_app(ParMode::IfRequired, settings).await;
     let authorize = connect(&app).await;
     assert!(param(&authorize, "request_uri").is_some());
-    let transaction = app.open_consent(&authorize).await;
-    let callback = app.answer_consent(&transaction, "alice", "approve").await;
-    let (status, _, _) = fetch(&app.client, callback).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(app.is_connected().await);
+    approve_and_return(&app, &authorize).await;
 }
 
 #[tokio::test]
