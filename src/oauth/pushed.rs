@@ -88,6 +88,27 @@ mod tests {
     }
 
     #[test]
+    fn only_a_timed_out_push_is_a_timeout() {
+        let timeout = PushError::Http(HttpError {
+            host: "as".into(),
+            kind: HttpErrorKind::Timeout,
+        });
+        assert!(timeout.is_timeout());
+        let refused = PushError::Http(HttpError {
+            host: "as".into(),
+            kind: HttpErrorKind::Connect,
+        });
+        assert!(!refused.is_timeout());
+        assert!(
+            !PushError::Rejected {
+                host: "as".into(),
+                code: "invalid_request".into()
+            }
+            .is_timeout()
+        );
+    }
+
+    #[test]
     fn a_created_answer_gives_its_request_uri() {
         let ok = response(
             201,
