@@ -97,7 +97,7 @@ impl OAuthClient {
         Ok(Self {
             inner,
             par_url,
-            dpop: dpop.then(Nonces::shared),
+            dpop: dpop.then(Arc::default),
             scopes: config.scopes.clone(),
             issuer: provider.issuer.clone(),
             require_iss: provider.require_iss,

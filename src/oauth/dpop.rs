@@ -116,10 +116,6 @@ pub struct Nonces(Mutex<HashMap<String, String>>);
 const MAX_NONCE: usize = 256;
 
 impl Nonces {
-    pub fn shared() -> Arc<Self> {
-        Arc::default()
-    }
-
     pub fn get(&self, url: &Url) -> Option<String> {
         self.lock()
             .get(&url.origin().ascii_serialization())
