@@ -272,4 +272,19 @@ mod tests {
         headers.insert("dpop-nonce", "a b".parse().expect("value"));
         assert!(!nonces.remember(&url, &headers), "not printable: ignored");
     }
+
+    #[test]
+    fn the_nonce_table_keeps_every_origin_up_to_its_bound() {
+        let nonces = Nonces::default();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("dpop-nonce", "n".parse().expect("value"));
+        let origin = |i: usize| Url::parse(&format!("https://host{i}.example/")).expect("url");
+        for i in 0..16 {
+            assert!(nonces.remember(&origin(i), &headers));
+        }
+        assert!((0..16).all(|i| nonces.get(&origin(i)).is_some()), "16 origins are all kept");
+        nonces.remember(&origin(16), &headers);
+        assert!(nonces.get(&origin(0)).is_none(), "past the bound the table starts over");
+        assert!(nonces.get(&origin(16)).is_some());
+    }
 }
