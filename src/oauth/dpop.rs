@@ -282,9 +282,15 @@ mod tests {
         for i in 0..16 {
             assert!(nonces.remember(&origin(i), &headers));
         }
-        assert!((0..16).all(|i| nonces.get(&origin(i)).is_some()), "16 origins are all kept");
+        assert!(
+            (0..16).all(|i| nonces.get(&origin(i)).is_some()),
+            "16 origins are all kept"
+        );
         nonces.remember(&origin(16), &headers);
-        assert!(nonces.get(&origin(0)).is_none(), "past the bound the table starts over");
+        assert!(
+            nonces.get(&origin(0)).is_none(),
+            "past the bound the table starts over"
+        );
         assert!(nonces.get(&origin(16)).is_some());
     }
 }

@@ -140,6 +140,20 @@ mod tests {
                 ..
             }))
         ));
+        // A server error is the provider failing, not refusing, even with an OAuth error body.
+        let failing = response(503, r#"{"error":"temporarily_unavailable"}"#);
+        assert!(matches!(
+            request_uri(&failing, "as"),
+            Err(PushError::Http(HttpError {
+                kind: HttpErrorKind::Status(503),
+                ..
+            }))
+        ));
+        let refusing = response(499, r#"{"error":"x"}"#);
+        assert!(matches!(
+            request_uri(&refusing, "as"),
+            Err(PushError::Rejected { .. })
+        ));
         for body in [
             "{}",
             r#"{"request_uri":"","expires_in":60}"#,
