@@ -147,7 +147,7 @@ pub fn form(body: &[u8]) -> Vec<(String, String)> {
 pub fn body(bytes: &[u8]) -> String {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(mut json) => {
-            mask_json(&mut json, 0);
+            mask_json(&mut json);
             let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
             shown_keeping(&pretty, MAX_BODY_CHARS, true)
         }
@@ -157,22 +157,22 @@ pub fn body(bytes: &[u8]) -> String {
     }
 }
 
-fn mask_json(value: &mut Value, depth: usize) {
+/// Masks every secret member at any depth: `serde_json` refuses documents nested deeper than
+/// 128, so the recursion is bounded by the parse.
+fn mask_json(value: &mut Value) {
     match value {
-        Value::Object(members) if depth < 8 => {
+        Value::Object(members) => {
             for (name, member) in members.iter_mut() {
                 match member {
                     Value::String(s) if HIDDEN.contains(&name.as_str()) => {
                         *s = "(hidden: never shown)".into()
                     }
                     Value::String(s) if MASKED.contains(&name.as_str()) => *s = masked(s),
-                    other => mask_json(other, depth + 1),
+                    other => mask_json(other),
                 }
             }
         }
-        Value::Array(items) if depth < 8 => {
-            items.iter_mut().for_each(|item| mask_json(item, depth + 1));
-        }
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
         _ => {}
     }
 }
@@ -219,7 +219,23 @@ mod tests {
     #[test]
     fn credentials_in_headers_are_masked() {
         let basic = header_value("Authorization", b"Basic cGhvdG8tY29ubmVjdDpzZWNyZXQ=");
-        assert!(!basic.contains("cGhvdG8"), "{basic}");
+        assert_eq!(basic, "Basic (hidden: base64 of client_id:client_secret)");
+        let mut map = http::HeaderMap::new();
+        map.insert(
+            "authorization",
+            "Basic c2VjcmV0LXZhbHVl".parse().expect("value"),
+        );
+        map.insert("accept", "application/json".parse().expect("value"));
+        assert_eq!(
+            headers(&map),
+            vec![
+                (
+                    "authorization".to_owned(),
+                    "Basic (hidden: base64 of client_id:client_secret)".to_owned()
+                ),
+                ("accept".to_owned(), "application/json".to_owned()),
+            ]
+        );
         let bearer = header_value("authorization", format!("Bearer {TOKEN}").as_bytes());
         assert_eq!(bearer, "Bearer AYjcyM… (43 characters)");
         assert_eq!(header_value("set-cookie", b"id=secret"), "(hidden)");
@@ -256,6 +272,19 @@ mod tests {
         );
         assert!(!body.contains(TOKEN) && !body.contains("zzz"), "{body}");
         assert!(body.contains("\"token_type\": \"Bearer\""), "{body}");
+        assert!(
+            body.starts_with("{\n  \""),
+            "pretty-printed, real newlines: {body}"
+        );
+        // Any depth: a token ten levels down is masked too.
+        let deep = format!(
+            r#"{{"a":[{{"b":{{"c":[[{{"d":{{"e":[{{"access_token":"{TOKEN}"}}]}}}}]]}}}}]}}"#
+        );
+        let deep = super::body(deep.as_bytes());
+        assert!(
+            !deep.contains(TOKEN) && deep.contains("AYjcyM… (43 characters)"),
+            "{deep}"
+        );
         assert!(body.contains("AYjcyM… (43 characters)"));
     }
 
