@@ -15,7 +15,7 @@ use axum::{
 mod page;
 
 use crate::{
-    oauth::{CallbackError, ExchangeError, PushError},
+    oauth::{CallbackError, ExchangeError, PushError, tokens::is_client_refusal},
     photos_api::PhotosError,
     session::store::STORE_FULL,
 };
@@ -92,9 +92,7 @@ impl From<ExchangeError> for AppError {
     fn from(err: ExchangeError) -> Self {
         match err {
             // RFC 6749 §5.2: the client, not the grant, was refused.
-            ExchangeError::Rejected { code, .. }
-                if code == "invalid_client" || code == "unauthorized_client" =>
-            {
+            ExchangeError::Rejected { code, .. } if is_client_refusal(&code) => {
                 AppError::ClientRejected(code)
             }
             other => AppError::Exchange(other),
@@ -105,9 +103,7 @@ impl From<ExchangeError> for AppError {
 impl From<PushError> for AppError {
     fn from(err: PushError) -> Self {
         match err {
-            PushError::Rejected { code, .. }
-                if code == "invalid_client" || code == "unauthorized_client" =>
-            {
+            PushError::Rejected { code, .. } if is_client_refusal(&code) => {
                 AppError::ClientRejected(code)
             }
             other => AppError::Push(other),

@@ -80,6 +80,12 @@ impl From<ExchangeError> for RefreshError {
     }
 }
 
+/// Whether an OAuth error code refuses the client itself rather than the request or grant
+/// (RFC 6749 §5.2): its registration or credentials are wrong, for every visitor alike.
+pub fn is_client_refusal(code: &str) -> bool {
+    code == "invalid_client" || code == "unauthorized_client"
+}
+
 /// Why a revocation failed (RFC 7009 §2.2.1). Logged only; logout goes on regardless.
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeError {

@@ -15,7 +15,7 @@ use axum::{
 
 use crate::{
     error::Result,
-    inspector::{Step, StepKind},
+    inspector::StepKind,
     routes::{home::may_start_sign_in, method_not_allowed},
     session::AppSession,
     state::{AppState, now},
@@ -47,24 +47,20 @@ async fn connect(
     let tape = state.tape();
     let recorder = tape.as_ref().map(|t| t.recorder(StepKind::Push));
     let pushed = state.oauth.push(&url, recorder).await;
-    if let (Some(tape), Some(login_state)) = (tape, login_state) {
-        let mut steps = tape.take();
-        if let (Some(step), Ok(target)) = (steps.first_mut(), &pushed) {
+    // One push, one step: with the request_uri it got, and the check the push stands for.
+    if let (Some(mut step), Some(login_state)) = (tape.and_then(|t| t.take().pop()), login_state) {
+        if let Ok(target) = &pushed {
             let request_uri = target
                 .query_pairs()
                 .find(|(name, _)| name == "request_uri")
                 .map(|(_, value)| value.into_owned())
                 .unwrap_or_default();
-            *step = std::mem::replace(step, Step::new(StepKind::Push))
-                .param("request_uri", &request_uri)
-                .check(
-                    "the browser carries only client_id and request_uri; the parameters went over the back channel (RFC 9126 §4)",
-                    true,
-                );
+            step = step.param("request_uri", &request_uri).check(
+                "the browser carries only client_id and request_uri; the parameters went over the back channel (RFC 9126 §4)",
+                true,
+            );
         }
-        if let Some(step) = steps.pop() {
-            session.keep_push(&login_state, step).await?;
-        }
+        session.keep_push(&login_state, step).await?;
     }
     let target = pushed?;
     let outcome = Outcome("authorization request pushed".into());

@@ -84,11 +84,7 @@ async fn logout(
 }
 
 /// The inspector's step for a revocation that was given up on (its request never finished).
-fn unanswered(hint: &str, why: &str) -> Step {
-    let kind = match hint {
-        "refresh_token" => StepKind::RevokeRefresh,
-        _ => StepKind::RevokeAccess,
-    };
+fn unanswered(kind: StepKind, why: &str) -> Step {
     let mut step = Step::new(kind);
     step.exchange = Some(crate::inspector::Exchange {
         method: "POST".into(),
@@ -140,17 +136,21 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet, tape: Option<&Arc<Tape
         tokio::time::timeout(timeout, refresh),
         tokio::time::timeout(timeout, access)
     );
-    let failures: Vec<String> = [("refresh_token", refresh), ("access_token", access)]
+    let outcomes = [
+        ("refresh_token", StepKind::RevokeRefresh, refresh),
+        ("access_token", StepKind::RevokeAccess, access),
+    ];
+    let failures: Vec<String> = outcomes
         .into_iter()
-        .filter_map(|(kind, result)| match result {
+        .filter_map(|(hint, step, result)| match result {
             Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(format!("{kind}: {err}")),
+            Ok(Err(err)) => Some(format!("{hint}: {err}")),
             Err(_) => {
                 let why = format!("no answer within {} s", timeout.as_secs());
                 if let Some(tape) = tape {
-                    tape.push(unanswered(kind, &why));
+                    tape.push(unanswered(step, &why));
                 }
-                Some(format!("{kind}: {why}"))
+                Some(format!("{hint}: {why}"))
             }
         })
         .collect();

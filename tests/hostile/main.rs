@@ -4,6 +4,7 @@
 
 mod cli;
 mod fuzz;
+mod inspector;
 mod lifecycle;
 mod lock;
 mod logs;
