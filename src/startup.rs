@@ -9,7 +9,8 @@ use axum::{Router, middleware, response::IntoResponse};
 use fred::clients::Pool;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::SessionStore;
 use tower_sessions_redis_store::RedisStore;
 use url::Url;
@@ -19,8 +20,7 @@ use crate::{
     error::AppError,
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
-    routes,
-    routes::rate_limit::SigninLimit,
+    routes::{self, headers::SecurityHeaders, rate_limit::SigninLimit},
     session::{self, lock::SessionLocks, store::MemoryStore},
     shutdown,
     state::{AppState, Readiness},
@@ -175,14 +175,17 @@ impl Application {
 
         let setup = routes::setup_check::SetupCheck::new(&self.app_url);
         let sessions = session::layer(store, cookie_name, https, self.config.session_idle);
-        let router = routes::router(state, setup)
-            .layer(sessions)
-            // One store write per changed session, not the typed session's and the layer's.
-            .layer(middleware::from_fn(session::save_once))
-            // Outside the session layer, so each request's final save happens under the lock.
-            .layer(middleware::from_fn_with_state(
-                locks,
-                SessionLocks::serialize,
+        let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
+        let headers = SecurityHeaders::new(&image_origin, https)?;
+        // Outermost first. Built around the router, not with `Router::layer`, which would wrap
+        // every route in each layer, boxed, and clone that whole chain on every request (a
+        // quarter of the app's instructions per sign-in in the profile, see BENCHMARKS.md).
+        let stack = ServiceBuilder::new()
+            // The request's one log line, when its response (with its headers) leaves.
+            .layer(middleware::from_fn(telemetry::log_request))
+            .layer(middleware::map_response_with_state(
+                headers,
+                SecurityHeaders::apply,
             ))
             // A bug that panics in a handler becomes the 500 page, not a dropped connection.
             .layer(CatchPanicLayer::custom(
@@ -190,16 +193,17 @@ impl Application {
                     AppError::Internal(anyhow::anyhow!("a request handler panicked"))
                         .into_response()
                 },
-            ));
-        let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
-        let router = routes::security_headers(router, &image_origin, https)?.layer(
-            TraceLayer::new_for_http()
-                .make_span_with(telemetry::http_span)
-                .on_request(())
-                .on_response(telemetry::log_response)
-                // `log_response` already says a request failed: no second ERROR line.
-                .on_failure(()),
-        );
+            ))
+            // Outside the session layer, so each request's final save happens under the lock;
+            // it also skips the layer's second write of a session already saved (`save_once`).
+            .layer(middleware::from_fn_with_state(
+                locks,
+                SessionLocks::serialize,
+            ))
+            .layer(sessions)
+            .map_request(move |request| setup.check(request))
+            .service(routes::router(state));
+        let router = Router::new().fallback_service(stack);
         Ok((router, memory))
     }
 

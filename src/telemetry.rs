@@ -2,15 +2,16 @@
 //! (`LOG_FORMAT`), and the one helper through which outside text reaches a log line.
 //!
 //! Nothing secret is ever passed to a log macro: tokens, codes, verifiers and states live in
-//! redacting types, and the request span records the path only. Each request is logged once,
-//! when it ends (see `startup::log_response`), with its error if it failed.
+//! redacting types, and a request's line has its path only. Each request is logged once, when
+//! it ends ([`log_request`]), with its error if it failed.
 
-use std::io::IsTerminal;
-
-use std::time::Duration;
+use std::{
+    io::IsTerminal,
+    time::{Duration, Instant},
+};
 
 use anyhow::bail;
-use axum::{extract::Request, response::Response};
+use axum::{extract::Request, http::Method, middleware::Next, response::Response};
 
 use crate::error::ErrorReport;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
@@ -64,8 +65,7 @@ where
     ));
 }
 
-/// The one subscriber shape: the filter, then text (ANSI colours only if `ansi`) or JSON with
-/// the request span's fields on every line.
+/// The one subscriber shape: the filter, then text (ANSI colours only if `ansi`) or JSON.
 fn subscriber<W>(
     filter: EnvFilter,
     json: bool,
@@ -79,7 +79,7 @@ where
         .with_env_filter(filter)
         .with_writer(writer);
     if json {
-        Box::new(builder.json().with_current_span(true).finish())
+        Box::new(builder.json().finish())
     } else {
         Box::new(builder.with_ansi(ansi).finish())
     }
@@ -107,25 +107,27 @@ pub fn escaped(text: &str, max: usize) -> String {
 #[derive(Clone, Debug)]
 pub struct Outcome(pub String);
 
-/// The request span: method and *path* only. tower-http's default records the full URI, which
-/// on `/cb` includes the code and state (RFC 6749 §10.3: keep them out of logs). The path is the
-/// visitor's text, so it is escaped and bounded.
-pub fn http_span(request: &Request) -> tracing::Span {
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %escaped(request.uri().path(), 200),
-    )
+/// The middleware that writes each request's one line when its response leaves (see
+/// [`log_response`]). Method and *path* only: the full URI of `/cb` carries the code and state
+/// (RFC 6749 §10.3: keep them out of logs); the path is the visitor's text, so it is escaped and
+/// bounded. No span per request: it cost more than the line itself (BENCHMARKS.md), and the few
+/// events a request writes on its own say what they are about.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = escaped(request.uri().path(), 200);
+    let started = Instant::now();
+    let response = next.run(request).await;
+    log_response(&method, &path, &response, started.elapsed());
+    response
 }
 
-/// The request's one log line, written when the response leaves: INFO when it went well (with
-/// what the handler said it did), WARN when it was refused, ERROR when it failed, with the error
-/// that `AppError` left behind.
-pub fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
+/// The request's one log line: INFO when it went well (with what the handler said it did), WARN
+/// when it was refused, ERROR when it failed, with the error that `AppError` left behind.
+fn log_response(method: &Method, path: &str, response: &Response, latency: Duration) {
     let status = response.status().as_u16();
     let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
     if let Some(Outcome(outcome)) = response.extensions().get() {
-        tracing::info!(status, ms, outcome = %outcome, "request done");
+        tracing::info!(%method, path, status, ms, outcome = %outcome, "request done");
         return;
     }
     match response.extensions().get::<ErrorReport>() {
@@ -133,13 +135,15 @@ pub fn log_response(response: &Response, latency: Duration, _span: &tracing::Spa
             // Display, not Debug: the message's outside text was escaped when it was made
             // (`telemetry::escaped`), so the line reads cleanly and stays one line.
             let (error, hint) = (&report.message, report.hint);
-            tracing::error!(status, ms, %error, hint, "request failed");
+            tracing::error!(%method, path, status, ms, %error, hint, "request failed");
         }
-        Some(report) => tracing::warn!(status, ms, error = %report.message, "request refused"),
+        Some(report) => {
+            tracing::warn!(%method, path, status, ms, error = %report.message, "request refused")
+        }
         None if response.status().is_server_error() => {
-            tracing::error!(status, ms, "request failed")
+            tracing::error!(%method, path, status, ms, "request failed")
         }
-        None => tracing::info!(status, ms, "request done"),
+        None => tracing::info!(%method, path, status, ms, "request done"),
     }
 }
 
@@ -168,33 +172,64 @@ mod tests {
         let writer = buffer.clone();
         let subscriber = subscriber(EnvFilter::new("info"), json, ansi, move || writer.clone());
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("request", method = "GET", path = "/cb");
-            let _entered = span.enter();
-            tracing::error!(
-                status = 502,
-                error = "a \"quoted\" reason",
-                "request failed"
-            );
-            tracing::info!(status = 200, "request done");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            runtime.block_on(requests());
         });
         let bytes = buffer.0.lock().expect("buffer").clone();
         String::from_utf8(bytes).expect("utf-8")
     }
 
-    #[test]
-    fn json_logs_are_one_parseable_object_per_line_with_the_request_span() {
-        let out = capture(true, false);
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 2, "{out}");
-        for line in lines {
-            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
-            assert_eq!(value["span"]["path"], "/cb", "{line}");
-            assert!(value["fields"]["message"].is_string(), "{line}");
-            assert!(value["level"].is_string() && value["timestamp"].is_string());
+    /// Two requests through [`log_request`]: a failed callback (with its code and state in the
+    /// query) and a good page with an outcome.
+    async fn requests() {
+        use axum::{Extension, Router, response::IntoResponse, routing::get};
+        use tower::ServiceExt;
+        let failed = || async {
+            let mut response = http::StatusCode::BAD_GATEWAY.into_response();
+            response.extensions_mut().insert(ErrorReport {
+                message: "a \"quoted\" reason".into(),
+                hint: "a hint",
+            });
+            response
+        };
+        let done = || async { (Extension(Outcome("showed 3 photos".into())), "page") };
+        let app = Router::new()
+            .route("/cb", get(failed))
+            .route("/photos", get(done))
+            .layer(axum::middleware::from_fn(log_request));
+        for uri in ["/cb?code=SECRET-CODE&state=SECRET-STATE", "/photos"] {
+            let request = Request::get(uri)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            app.clone().oneshot(request).await.expect("infallible");
         }
-        let first: serde_json::Value =
-            serde_json::from_str(out.lines().next().unwrap_or_default()).expect("json");
-        assert_eq!(first["fields"]["error"], "a \"quoted\" reason");
+    }
+
+    #[test]
+    fn each_request_is_one_line_with_method_path_status_and_what_happened() {
+        let out = capture(true, false);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        let (failed, done) = (&lines[0]["fields"], &lines[1]["fields"]);
+        assert_eq!(lines[0]["level"], "ERROR");
+        assert_eq!(failed["message"], "request failed");
+        assert_eq!(failed["method"], "GET");
+        assert_eq!(failed["path"], "/cb");
+        assert_eq!(failed["status"], 502);
+        assert_eq!(failed["error"], "a \"quoted\" reason");
+        assert_eq!(failed["hint"], "a hint");
+        assert!(failed["ms"].is_u64(), "{out}");
+        assert_eq!(lines[1]["level"], "INFO");
+        assert_eq!(done["path"], "/photos");
+        assert_eq!(done["status"], 200);
+        assert_eq!(done["outcome"], "showed 3 photos");
+        assert!(lines.iter().all(|l| l["timestamp"].is_string()));
+        assert!(!out.contains("SECRET"), "never the query: {out}");
     }
 
     #[test]
@@ -205,6 +240,7 @@ mod tests {
             plain.contains("request failed") && plain.contains("path=\"/cb\""),
             "{plain}"
         );
+        assert_eq!(plain.lines().count(), 2, "{plain}");
         assert!(
             capture(false, true).contains('\u{1b}'),
             "a terminal gets colours"

@@ -183,7 +183,7 @@ pub struct ErrorPage {
     pub action_label: &'static str,
 }
 
-/// What went wrong, for the request's one log line (`startup::log_response` writes it when the
+/// What went wrong, for the request's one log line (`telemetry::log_request` writes it when the
 /// response leaves). Built only from codes and reasons; outside text in it went through
 /// `telemetry::escaped` when the error was made.
 #[derive(Clone, Debug)]

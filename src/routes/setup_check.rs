@@ -10,10 +10,8 @@ use std::sync::{
 };
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, header},
-    middleware::Next,
-    response::Response,
 };
 use url::Url;
 
@@ -26,6 +24,8 @@ const MAX_SEEN: usize = 100;
 #[derive(Clone, Debug)]
 pub struct SetupCheck {
     app_url: Arc<Url>,
+    /// `APP_URL`'s `host[:port]`, as a browser sends it in `Host`.
+    authority: Arc<str>,
     host_warned: Arc<AtomicBool>,
     scheme_warned: Arc<AtomicBool>,
 }
@@ -40,72 +40,75 @@ pub struct HostMismatch {
 
 impl SetupCheck {
     pub fn new(app_url: &Url) -> Self {
+        let host = app_url.host_str().unwrap_or_default();
+        let authority = match app_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
         Self {
             app_url: Arc::new(app_url.clone()),
+            authority: authority.into(),
             host_warned: Arc::default(),
             scheme_warned: Arc::default(),
         }
     }
 
-    /// The middleware function.
-    pub async fn check(State(this): State<Self>, mut request: Request, next: Next) -> Response {
-        if let Some(seen) = seen_host(request.headers())
-            && !same_authority(&seen, &this.app_url)
-        {
-            if !this.host_warned.swap(true, Ordering::Relaxed) {
+    /// The middleware function (synchronous: `tower::ServiceBuilder::map_request`).
+    pub fn check(&self, mut request: Request) -> Request {
+        if let Some(seen) = seen_host(request.headers(), &self.authority) {
+            if !self.host_warned.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
-                    app_url = %this.app_url,
+                    app_url = %self.app_url,
                     seen = ?seen,
                     "a request reached the app at another address than APP_URL: after Approve, \
                      the provider will send the browser to APP_URL; set APP_URL to the address \
                      people open (logged once)"
                 );
             }
-            if config::is_loopback(&this.app_url) {
+            if config::is_loopback(&self.app_url) {
                 request.extensions_mut().insert(HostMismatch {
                     seen,
-                    app_url: this.app_url.to_string(),
+                    app_url: self.app_url.to_string(),
                 });
             }
         }
         // APP_URL says https, yet this request came over plain http with nothing in front to
         // say otherwise: the cookie is `Secure`, so the browser will not send it back here.
-        if this.app_url.scheme() == "https"
+        if self.app_url.scheme() == "https"
             && !forwarded_https(request.headers())
-            && !this.scheme_warned.swap(true, Ordering::Relaxed)
+            && !self.scheme_warned.swap(true, Ordering::Relaxed)
         {
             tracing::warn!(
-                app_url = %this.app_url,
+                app_url = %self.app_url,
                 "APP_URL is https, but a request arrived over plain http without \
                  `X-Forwarded-Proto: https`; put a TLS-terminating proxy in front or use an \
                  http APP_URL (logged once)"
             );
         }
-        next.run(request).await
+        request
     }
 }
 
-/// The address the browser used: `X-Forwarded-Host` behind a proxy, else `Host`. Diagnostics
-/// only: never trusted for anything else (RFC 9700 §4.13).
-fn seen_host(headers: &HeaderMap) -> Option<String> {
+/// The address the browser used, when it is not `authority` (compared without case): the first
+/// `X-Forwarded-Host` behind a proxy, else `Host`; bounded and printable. Diagnostics only: never
+/// trusted for anything else (RFC 9700 §4.13).
+fn seen_host(headers: &HeaderMap, authority: &str) -> Option<String> {
     let value = headers
         .get("x-forwarded-host")
         .or_else(|| headers.get(header::HOST))?;
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let first = text.split(',').next().unwrap_or_default().trim();
-    Some(first.escape_debug().take(MAX_SEEN).collect())
-}
-
-/// Whether `seen` (`host[:port]`) names `app_url`'s host and port.
-fn same_authority(seen: &str, app_url: &Url) -> bool {
-    let Some(host) = app_url.host_str() else {
-        return false;
-    };
-    let expected = match app_url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
-    seen.eq_ignore_ascii_case(&expected)
+    let first = value
+        .as_bytes()
+        .split(|&b| b == b',')
+        .next()
+        .unwrap_or_default();
+    if first
+        .trim_ascii()
+        .eq_ignore_ascii_case(authority.as_bytes())
+    {
+        return None;
+    }
+    let text = String::from_utf8_lossy(first);
+    Some(text.trim().escape_debug().take(MAX_SEEN).collect())
 }
 
 fn forwarded_https(headers: &HeaderMap) -> bool {
@@ -122,35 +125,80 @@ mod tests {
         Url::parse(s).expect("url")
     }
 
+    /// What `check` reports for a request with this `Host`.
+    fn seen(app_url: &str, host: &str) -> Option<String> {
+        let check = SetupCheck::new(&url(app_url));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, host.parse().expect("ascii"));
+        seen_host(&headers, &check.authority)
+    }
+
     #[test]
     fn the_authority_must_match_host_and_port() {
-        let app = url("http://localhost:3000/");
-        assert!(same_authority("localhost:3000", &app));
-        assert!(same_authority("LOCALHOST:3000", &app));
-        for other in [
-            "127.0.0.1:3000",
-            "localhost:3001",
-            "localhost",
-            "evil:3000",
-            "",
-        ] {
-            assert!(!same_authority(other, &app), "{other}");
+        let app = "http://localhost:3000/";
+        assert_eq!(seen(app, "localhost:3000"), None);
+        assert_eq!(seen(app, "LOCALHOST:3000"), None);
+        for other in ["127.0.0.1:3000", "localhost:3001", "localhost", "evil:3000"] {
+            assert_eq!(seen(app, other).as_deref(), Some(other));
         }
-        let default_port = url("https://photos.example/");
-        assert!(same_authority("photos.example", &default_port));
-        assert!(!same_authority("photos.example:8443", &default_port));
+        assert_eq!(seen("https://photos.example/", "photos.example"), None);
+        assert_eq!(
+            seen("https://photos.example/", "photos.example:8443").as_deref(),
+            Some("photos.example:8443")
+        );
+    }
+
+    #[test]
+    fn a_mismatch_is_put_in_the_extensions_only_for_a_loopback_app_url() {
+        let request = |host: &str| {
+            Request::builder()
+                .header(header::HOST, host)
+                .body(axum::body::Body::empty())
+                .expect("request")
+        };
+        let local = SetupCheck::new(&url("http://localhost:3000/"));
+        let checked = local.check(request("127.0.0.1:3000"));
+        let mismatch = checked
+            .extensions()
+            .get::<HostMismatch>()
+            .expect("a mismatch");
+        assert_eq!(mismatch.seen, "127.0.0.1:3000");
+        assert_eq!(mismatch.app_url, "http://localhost:3000/");
+        assert!(
+            local
+                .check(request("localhost:3000"))
+                .extensions()
+                .get::<HostMismatch>()
+                .is_none()
+        );
+        let public = SetupCheck::new(&url("https://photos.example/"));
+        let checked = public.check(request("photos.internal"));
+        assert!(
+            checked.extensions().get::<HostMismatch>().is_none(),
+            "no banner in production"
+        );
     }
 
     #[test]
     fn the_seen_host_prefers_the_proxy_header_and_is_bounded_and_escaped() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "127.0.0.1:3000".parse().expect("ascii"));
+        let seen_host = |headers: &HeaderMap| seen_host(headers, "localhost:3000");
         assert_eq!(seen_host(&headers).as_deref(), Some("127.0.0.1:3000"));
         headers.insert(
             "x-forwarded-host",
             "a.example, b.example".parse().expect("ascii"),
         );
         assert_eq!(seen_host(&headers).as_deref(), Some("a.example"));
+        headers.insert(
+            "x-forwarded-host",
+            " localhost:3000 , b.example".parse().expect("ascii"),
+        );
+        assert_eq!(
+            seen_host(&headers),
+            None,
+            "the proxy's first entry, trimmed"
+        );
         headers.insert("x-forwarded-host", "x".repeat(500).parse().expect("ascii"));
         assert_eq!(seen_host(&headers).map(|s| s.len()), Some(MAX_SEEN));
         let mut raw = HeaderMap::new();

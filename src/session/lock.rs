@@ -24,7 +24,10 @@ use axum::{
 };
 use fred::clients::Pool;
 
-use crate::{error::AppError, session::random_token};
+use crate::{
+    error::AppError,
+    session::{random_token, save_once},
+};
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
@@ -53,8 +56,10 @@ pub struct LockGuard {
 impl LockGuard {
     /// Releases the lock now (Redis: waits for the release; dropping releases in the background).
     pub async fn release(mut self) {
+        // Boxed, like the Redis wait in `acquire`: inline, its few kilobytes would be built and
+        // copied on every request.
         if let Some((pool, key, owner)) = self.redis.take()
-            && let Err(err) = super::redis::unlock(&pool, &key, &owner).await
+            && let Err(err) = Box::pin(super::redis::unlock(&pool, &key, &owner)).await
         {
             tracing::warn!(error = %err, "could not release a session lock; it expires on its own");
         }
@@ -90,18 +95,19 @@ impl SessionLocks {
         }
     }
 
-    /// The middleware function.
+    /// The middleware function. Every request, locked or not, also runs in the scope of
+    /// [`save_once`]: one store write per changed session.
     pub async fn serialize(State(this): State<Self>, request: Request, next: Next) -> Response {
         let path = request.uri().path();
         let key = (!path.starts_with("/static/") && path != "/photos")
             .then(|| cookie_value(request.headers(), this.cookie_name))
             .flatten();
         let Some(key) = key else {
-            return no_empty_500(next.run(request).await);
+            return no_empty_500(save_once(next.run(request)).await);
         };
         match this.acquire(&key).await {
             Ok(guard) => {
-                let response = next.run(request).await;
+                let response = save_once(next.run(request)).await;
                 guard.release().await;
                 no_empty_500(response)
             }
@@ -123,32 +129,36 @@ impl SessionLocks {
                     redis: None,
                 })
             }
-            Backend::Redis(pool) => {
-                let key = format!("photo-connect:lock:{key}");
-                let owner = random_token();
-                let deadline = Instant::now() + self.wait;
-                let mut pause = Duration::from_millis(5);
-                loop {
-                    // The lock outlives the wait, so a holder that dies frees it eventually.
-                    match super::redis::try_lock(pool, &key, &owner, self.wait * 2).await {
-                        Ok(true) => {
-                            return Ok(LockGuard {
-                                _in_process: None,
-                                redis: Some((pool.clone(), key, owner)),
-                            });
-                        }
-                        Ok(false) if Instant::now() < deadline => {
-                            tokio::time::sleep(pause).await;
-                            pause = (pause * 2).min(Duration::from_millis(50));
-                        }
-                        Ok(false) => return Err(AppError::SessionBusy),
-                        Err(err) => {
-                            return Err(AppError::Session(crate::telemetry::escaped(
-                                &format!("session lock: {err}"),
-                                200,
-                            )));
-                        }
-                    }
+            // Boxed: the Redis wait's future is about 7 KB, and inline it would be built and
+            // copied on every request, Redis or not (4% of the app's instructions, BENCHMARKS.md).
+            Backend::Redis(pool) => Box::pin(self.acquire_in_redis(pool, key)).await,
+        }
+    }
+
+    async fn acquire_in_redis(&self, pool: &Pool, key: &str) -> Result<LockGuard, AppError> {
+        let key = format!("photo-connect:lock:{key}");
+        let owner = random_token();
+        let deadline = Instant::now() + self.wait;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            // The lock outlives the wait, so a holder that dies frees it eventually.
+            match super::redis::try_lock(pool, &key, &owner, self.wait * 2).await {
+                Ok(true) => {
+                    return Ok(LockGuard {
+                        _in_process: None,
+                        redis: Some((pool.clone(), key, owner)),
+                    });
+                }
+                Ok(false) if Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Ok(false) => return Err(AppError::SessionBusy),
+                Err(err) => {
+                    return Err(AppError::Session(crate::telemetry::escaped(
+                        &format!("session lock: {err}"),
+                        200,
+                    )));
                 }
             }
         }

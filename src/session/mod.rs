@@ -302,7 +302,7 @@ mod tests {
         let store: Arc<dyn SessionStore> = counting.clone();
         let layer_store = Arc::new(store::AnyStore(store));
         let writes = || counting.writes.load(std::sync::atomic::Ordering::SeqCst);
-        save_once::scoped(async {
+        save_once::save_once(async {
             let session = AppSession(Session::new(None, layer_store.clone(), None));
             session.logout_token().await.expect("token");
             assert_eq!(writes(), 1, "the typed session saved");

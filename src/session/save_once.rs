@@ -11,12 +11,11 @@ tokio::task_local! {
     static SAVED: Cell<bool>;
 }
 
-/// The scope for [`SAVED`], around the session layer: one write per changed session, not two.
-pub async fn save_once(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    SAVED.scope(Cell::new(false), next.run(request)).await
+/// Runs `request` (the session layer and what it wraps) in the scope of [`SAVED`]: one write
+/// per changed session, not two. Called by the lock middleware, [`super::lock`], for every
+/// request.
+pub async fn save_once<F: std::future::Future>(request: F) -> F::Output {
+    SAVED.scope(Cell::new(false), request).await
 }
 
 /// Whether the session layer's final save may be skipped (and, once asked, it may not again).
@@ -24,12 +23,6 @@ pub(crate) fn already_saved() -> bool {
     SAVED
         .try_with(|saved| saved.replace(false))
         .unwrap_or(false)
-}
-
-/// Runs `future` inside the scope, as the middleware does (for tests).
-#[cfg(test)]
-pub(super) async fn scoped<F: std::future::Future>(future: F) -> F::Output {
-    SAVED.scope(Cell::new(false), future).await
 }
 
 pub(super) fn mark_saved(saved: bool) {
