@@ -4,11 +4,14 @@
 # natively and the same small fixed load from loadgen. The counters are zeroed after a warm-up and
 # dumped after the load; the script prints instructions per flow for both and their ratio, and
 # annotates photo-connect's profile. Needs valgrind.
-# Usage: loadgen/profile.sh [FLOWS_PER_USER] [RUST_LOG]   (4 users; default 50 flows each)
+# Usage: loadgen/profile.sh [FLOWS_PER_USER] [RUST_LOG] [PHOTOS_VIEWS]
+#   4 users; default 50 flows each, the default log level, and 5 photos-page views per flow (the
+#   issue's flow: home, authorize, consent, /cb, then /photos five times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flows=${1:-50}
 log=${2:-}
+views=${3:-5}
 users=4
 target=${CARGO_TARGET_DIR:-target}
 cargo build --release -p photo-connect -p demo-provider -p loadgen
@@ -48,10 +51,10 @@ profile() {
     local pid
     pid=$(pgrep -P "$app" || echo "$app")
     local app_url=http://localhost:$port/
-    "$bin/loadgen" run --app "$app_url" --users "$users" --flows 2 --warmup 1 > /dev/null
+    "$bin/loadgen" run --app "$app_url" --users "$users" --flows 2 --warmup 1 --photos $((views - 1)) > /dev/null
     callgrind_control -z "$pid" > /dev/null 2>&1
     "$bin/loadgen" run --app "$app_url" --users "$users" --flows "$flows" --warmup 0 \
-        --app-pid "$pid" > "$out/load.txt"
+        --photos $((views - 1)) --app-pid "$pid" > "$out/load.txt"
     callgrind_control -d "$pid" > /dev/null 2>&1
     kill -TERM "$pid" "$provider"
     wait "$app" || true
@@ -67,7 +70,7 @@ profile() {
 
 bare=$(profile bare bare-client 3100)
 app=$(profile app photo-connect 3000)
-echo "instructions per flow (${users}x${flows} flows, RUST_LOG=${log:-default}):"
+echo "instructions per flow (${users}x${flows} flows, $views photos views each, RUST_LOG=${log:-default}):"
 echo "  bare client    $bare"
 echo "  photo-connect  $app"
 awk -v a="$app" -v b="$bare" 'BEGIN { printf "  ratio          %.2fx\n", a / b }'

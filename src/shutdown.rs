@@ -3,13 +3,13 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::{Router, extract::connect_info::IntoMakeServiceWithConnectInfo};
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use tokio::net::TcpListener;
 
 /// Serves `service` on `listener` until `stop` resolves, then for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
-    service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    service: IntoMakeServiceWithConnectInfo<crate::startup::App, SocketAddr>,
     stop: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {

@@ -1,8 +1,9 @@
 //! Development diagnostics for the most common OAuth set-up mistake: the browser reaches the app
 //! at another address than `APP_URL`, so after Approve the provider sends it to a host that is
 //! not there. Middleware: the first such request logs a warning naming both; the home page shows
-//! a banner while `APP_URL` is a loopback (development) address. Nothing here changes what a
-//! request may do: the redirect URI always comes from `APP_URL` (RFC 9700 §4.13).
+//! a banner while `APP_URL` is a loopback (development) address. At startup, warnings about
+//! `APP_URL`'s scheme. Nothing here changes what a request may do: the redirect URI always comes
+//! from `APP_URL` (RFC 9700 §4.13).
 
 use std::sync::{
     Arc,
@@ -11,11 +12,15 @@ use std::sync::{
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, header},
+    http::{HeaderMap, HeaderName, header},
 };
 use url::Url;
 
 use crate::config;
+
+// Named once: looking a header up by `&str` parses the name on every request.
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Longest `Host` value echoed into a log line or the banner.
 const MAX_SEEN: usize = 100;
@@ -89,12 +94,29 @@ impl SetupCheck {
     }
 }
 
+/// The warnings `APP_URL` alone deserves, once at startup.
+pub fn warn_at_startup(app_url: &Url) {
+    if app_url.scheme() != "https" && !config::is_loopback(app_url) {
+        tracing::warn!("APP_URL is not https: the session cookie travels in clear text");
+    }
+    // This app serves plain http only. An https APP_URL on this machine's own name almost
+    // always means no TLS proxy is in front (one for localhost is rare): the browser would
+    // be sent to https://localhost… after Approve and find nothing there.
+    if app_url.scheme() == "https" && config::is_loopback(app_url) {
+        tracing::warn!(
+            %app_url,
+            "APP_URL is https on a loopback address, but this app serves plain http: \
+             unless a TLS proxy on this machine forwards to LISTEN_ADDR, use http://"
+        );
+    }
+}
+
 /// The address the browser used, when it is not `authority` (compared without case): the first
 /// `X-Forwarded-Host` behind a proxy, else `Host`; bounded and printable. Diagnostics only: never
 /// trusted for anything else (RFC 9700 §4.13).
 fn seen_host(headers: &HeaderMap, authority: &str) -> Option<String> {
     let value = headers
-        .get("x-forwarded-host")
+        .get(X_FORWARDED_HOST)
         .or_else(|| headers.get(header::HOST))?;
     let first = value
         .as_bytes()
@@ -113,7 +135,7 @@ fn seen_host(headers: &HeaderMap, authority: &str) -> Option<String> {
 
 fn forwarded_https(headers: &HeaderMap) -> bool {
     headers
-        .get("x-forwarded-proto")
+        .get(X_FORWARDED_PROTO)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 

@@ -4,8 +4,9 @@
 //! new anonymous sessions (the visitor sees "busy, try again in a minute") and never drops
 //! one already stored: a flood cannot cancel sign-ins waiting for their callback.
 //!
-//! Each record is kept serialized (one small allocation: a pending login is about 150 bytes of
-//! JSON), not as a map of JSON values, so an anonymous visitor costs a few hundred bytes.
+//! An anonymous record is kept serialized (one small allocation: a pending login is about 150
+//! bytes of JSON), not as a map of JSON values, so an anonymous visitor costs a few hundred
+//! bytes; a connected session's is kept as values, cheaper to read on every page.
 //!
 //! Records live in this process only: use a shared store (Redis) to run several instances.
 //! Hand-written rather than a crate: tower-sessions' stores neither cap nor refuse resurrecting
@@ -47,26 +48,44 @@ pub struct MemoryStore {
     last_sweep: Arc<AtomicI64>,
 }
 
-/// One record as kept: its expiry, and its data as JSON bytes.
+/// One record as kept: its expiry and its data.
 #[derive(Debug)]
 struct Kept {
     expiry_date: OffsetDateTime,
-    data: Box<[u8]>,
+    data: Data,
+}
+
+#[derive(Debug)]
+enum Data {
+    /// An expendable (anonymous) record, serialized: one small allocation, so that a flood of
+    /// home-page views costs a few hundred bytes each.
+    Json(Box<[u8]>),
+    /// A connected session's, as values: it is read on every page, and copying it costs about a
+    /// third of parsing it (BENCHMARKS.md); there are only as many as signed-in visitors.
+    Values(HashMap<String, serde_json::Value>),
 }
 
 impl Kept {
-    fn new(record: &Record) -> session_store::Result<Self> {
-        let data = serde_json::to_vec(&record.data)
-            .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+    fn new(record: &Record, expendable: Expendable) -> session_store::Result<Self> {
+        let data = if expendable(record) {
+            let json = serde_json::to_vec(&record.data)
+                .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+            Data::Json(json.into_boxed_slice())
+        } else {
+            Data::Values(record.data.clone())
+        };
         Ok(Self {
             expiry_date: record.expiry_date,
-            data: data.into_boxed_slice(),
+            data,
         })
     }
 
     fn record(&self, id: Id) -> session_store::Result<Record> {
-        let data = serde_json::from_slice(&self.data)
-            .map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        let data = match &self.data {
+            Data::Json(json) => serde_json::from_slice(json)
+                .map_err(|err| session_store::Error::Decode(err.to_string()))?,
+            Data::Values(values) => values.clone(),
+        };
         Ok(Record {
             id,
             data,
@@ -139,7 +158,7 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let kept = Kept::new(record)?;
+        let kept = Kept::new(record, self.expendable)?;
         let mut records = self.records.lock().await;
         if records.len() >= self.max_sessions && (self.expendable)(record) {
             let now = OffsetDateTime::now_utc();
@@ -162,7 +181,7 @@ impl SessionStore for MemoryStore {
     /// `cycle_id`) stays deleted: an in-flight request's final save must not bring it back.
     /// New records go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let kept = Kept::new(record)?;
+        let kept = Kept::new(record, self.expendable)?;
         if let Some(stored) = self.records.lock().await.get_mut(&record.id) {
             *stored = kept;
         }
@@ -231,6 +250,28 @@ mod tests {
             data: Default::default(),
             expiry_date: OffsetDateTime::now_utc() + expires_in,
         }
+    }
+
+    #[tokio::test]
+    async fn anonymous_records_are_kept_serialized_and_connected_ones_as_values() {
+        let store = MemoryStore::new(10, unless_kept);
+        let mut anonymous = record(time::Duration::minutes(5));
+        anonymous
+            .data
+            .insert("pending".into(), serde_json::json!([{"state": "s"}]));
+        let mut connected = record(time::Duration::minutes(5));
+        connected
+            .data
+            .insert("kept".into(), serde_json::json!({"token": "t", "n": 1}));
+        for r in [&mut anonymous, &mut connected] {
+            store.create(r).await.expect("create");
+            let loaded = store.load(&r.id).await.expect("load").expect("there");
+            assert_eq!(loaded.data, r.data, "what is loaded is what was stored");
+            assert_eq!(loaded.expiry_date, r.expiry_date);
+        }
+        let records = store.records.lock().await;
+        assert!(matches!(records[&anonymous.id].data, Data::Json(_)));
+        assert!(matches!(records[&connected.id].data, Data::Values(_)));
     }
 
     #[tokio::test]

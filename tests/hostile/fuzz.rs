@@ -3,8 +3,9 @@
 
 use std::sync::OnceLock;
 
-use axum::{Router, body::Body, http::Request};
+use axum::{body::Body, http::Request};
 use oauth2::{AuthUrl, ClientSecret, TokenUrl};
+use photo_connect::startup::App;
 use photo_connect::{
     Application,
     config::{Config, ProviderConfig, ProviderSource},
@@ -14,8 +15,8 @@ use tower::ServiceExt;
 
 /// One router for all cases; the provider URLs point at a closed loopback port (never reached:
 /// no generated request carries a valid state).
-fn router() -> &'static (tokio::runtime::Runtime, Router) {
-    static ROUTER: OnceLock<(tokio::runtime::Runtime, Router)> = OnceLock::new();
+fn router() -> &'static (tokio::runtime::Runtime, App) {
+    static ROUTER: OnceLock<(tokio::runtime::Runtime, App)> = OnceLock::new();
     ROUTER.get_or_init(|| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let router = runtime.block_on(async {
@@ -36,7 +37,7 @@ fn router() -> &'static (tokio::runtime::Runtime, Router) {
             Application::bind(config)
                 .await
                 .expect("bind")
-                .build_router()
+                .build_app()
                 .expect("router")
                 .0
         });
