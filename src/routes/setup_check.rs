@@ -231,6 +231,89 @@ mod tests {
         assert_eq!(seen_host(&raw).as_deref(), Some("a\u{fffd}\\\"b"));
     }
 
+    /// The warnings `run` logs, one per line.
+    fn warnings(run: impl FnOnce()) -> Vec<String> {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("lines").extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, run);
+        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        text.lines().map(str::to_owned).collect()
+    }
+
+    fn request(host: &str, forwarded_proto: Option<&str>) -> Request {
+        let mut request = Request::builder().header(header::HOST, host);
+        if let Some(proto) = forwarded_proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        request.body(axum::body::Body::empty()).expect("request")
+    }
+
+    #[test]
+    fn another_host_is_warned_about_once() {
+        let check = SetupCheck::new(&url("http://localhost:3000/"));
+        let logged = warnings(|| {
+            check.check(request("localhost:3000", None));
+            check.check(request("127.0.0.1:3000", None));
+            check.check(request("127.0.0.1:3000", None));
+        });
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(
+            logged[0].contains("another address than APP_URL"),
+            "{logged:?}"
+        );
+        assert!(logged[0].contains("127.0.0.1:3000"), "{logged:?}");
+    }
+
+    #[test]
+    fn an_https_app_url_reached_over_plain_http_is_warned_about_once() {
+        let check = SetupCheck::new(&url("https://photos.example/"));
+        let behind_tls = warnings(|| {
+            check.check(request("photos.example", Some("https")));
+        });
+        assert!(behind_tls.is_empty(), "{behind_tls:?}");
+        let logged = warnings(|| {
+            check.check(request("photos.example", None));
+            check.check(request("photos.example", Some("http")));
+        });
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(logged[0].contains("arrived over plain http"), "{logged:?}");
+        let plain = SetupCheck::new(&url("http://localhost:3000/"));
+        assert!(
+            warnings(|| {
+                plain.check(request("localhost:3000", None));
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn startup_warns_about_plain_http_in_production_and_https_on_loopback() {
+        let at_startup = |app_url: &str| warnings(|| warn_at_startup(&url(app_url)));
+        let clear = at_startup("http://photos.example/");
+        assert_eq!(clear.len(), 1, "{clear:?}");
+        assert!(clear[0].contains("clear text"), "{clear:?}");
+        let loopback_https = at_startup("https://localhost:3000/");
+        assert_eq!(loopback_https.len(), 1, "{loopback_https:?}");
+        assert!(loopback_https[0].contains("https on a loopback address"));
+        assert!(at_startup("http://localhost:3000/").is_empty());
+        assert!(at_startup("https://photos.example/").is_empty());
+    }
+
     #[test]
     fn only_x_forwarded_proto_https_counts_as_https() {
         let mut headers = HeaderMap::new();

@@ -274,6 +274,41 @@ mod tests {
         assert!(matches!(records[&connected.id].data, Data::Values(_)));
     }
 
+    #[test]
+    fn a_record_is_dead_from_its_expiry_instant_on() {
+        let at = OffsetDateTime::now_utc();
+        let kept = Kept::new(
+            &Record {
+                expiry_date: at,
+                ..record(time::Duration::ZERO)
+            },
+            any,
+        )
+        .expect("kept");
+        assert!(kept.live(at - time::Duration::nanoseconds(1)));
+        assert!(!kept.live(at), "expired at its expiry instant");
+    }
+
+    #[tokio::test]
+    async fn any_store_passes_create_load_save_and_delete_through() {
+        let memory = MemoryStore::new(10, any);
+        let store = AnyStore(Arc::new(memory.clone()));
+        assert!(memory.is_empty().await);
+        let mut r = record(time::Duration::minutes(5));
+        r.data.insert("k".into(), serde_json::json!("v"));
+        store.create(&mut r).await.expect("create");
+        assert!(!memory.is_empty().await);
+        let loaded = store.load(&r.id).await.expect("load").expect("there");
+        assert_eq!(loaded.data, r.data);
+        r.data.insert("k".into(), serde_json::json!("w"));
+        store.save(&r).await.expect("save");
+        let loaded = memory.load(&r.id).await.expect("load").expect("there");
+        assert_eq!(loaded.data["k"], "w");
+        store.delete(&r.id).await.expect("delete");
+        assert!(store.load(&r.id).await.expect("load").is_none());
+        assert!(memory.is_empty().await);
+    }
+
     #[tokio::test]
     async fn expired_records_are_not_loaded_and_make_room_first() {
         let store = MemoryStore::new(2, any);
