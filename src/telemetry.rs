@@ -40,7 +40,7 @@ pub fn init() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
             escaped(other, 40)
         ),
     };
-    let ansi = !json && std::io::stderr().is_terminal();
+    let ansi = colour(json, std::io::stderr().is_terminal());
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("photo-connect-log")
@@ -48,6 +48,11 @@ pub fn init() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     tracing::subscriber::set_global_default(subscriber(filter, json, ansi, writer))
         .map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))?;
     Ok(guard)
+}
+
+/// ANSI colours only for text on a terminal: never in JSON, a file or a pipe.
+fn colour(json: bool, terminal: bool) -> bool {
+    !json && terminal
 }
 
 /// Installs a subscriber that writes every event, at the given filter, to `writer`, as text or
@@ -206,11 +211,31 @@ mod tests {
             response
         };
         let done = || async { (Extension(Outcome("showed 3 photos".into())), "page") };
+        let refused = || async {
+            let mut response = http::StatusCode::FORBIDDEN.into_response();
+            response.extensions_mut().insert(ErrorReport {
+                message: "not yours".into(),
+                hint: "",
+            });
+            response
+        };
+        let broken = || async { http::StatusCode::INTERNAL_SERVER_ERROR };
+        let plain = || async { http::StatusCode::NOT_FOUND };
         let app = Router::new()
             .route("/cb", get(failed))
             .route("/photos", get(done))
+            .route("/refused", get(refused))
+            .route("/broken", get(broken))
+            .route("/plain", get(plain))
             .layer(axum::middleware::from_fn(log_request));
-        for uri in ["/cb?code=SECRET-CODE&state=SECRET-STATE", "/photos"] {
+        let uris = [
+            "/cb?code=SECRET-CODE&state=SECRET-STATE",
+            "/photos",
+            "/refused",
+            "/broken",
+            "/plain",
+        ];
+        for uri in uris {
             let request = Request::get(uri)
                 .body(axum::body::Body::empty())
                 .expect("request");
@@ -225,8 +250,23 @@ mod tests {
             .lines()
             .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
             .collect();
-        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines.len(), 5, "{out}");
         let (failed, done) = (&lines[0]["fields"], &lines[1]["fields"]);
+        let level_and_message = |i: usize| {
+            let line = &lines[i];
+            (line["level"].clone(), line["fields"]["message"].clone())
+        };
+        assert_eq!(
+            level_and_message(2),
+            ("WARN".into(), "request refused".into())
+        );
+        assert_eq!(lines[2]["fields"]["error"], "not yours");
+        assert_eq!(
+            level_and_message(3),
+            ("ERROR".into(), "request failed".into())
+        );
+        assert_eq!(level_and_message(4), ("INFO".into(), "request done".into()));
+        assert_eq!(lines[4]["fields"]["status"], 404);
         assert_eq!(lines[0]["level"], "ERROR");
         assert_eq!(failed["message"], "request failed");
         assert_eq!(failed["method"], "GET");
@@ -244,6 +284,14 @@ mod tests {
     }
 
     #[test]
+    fn colour_only_for_text_on_a_terminal() {
+        assert!(colour(false, true));
+        assert!(!colour(true, true));
+        assert!(!colour(false, false));
+        assert!(!colour(true, false));
+    }
+
+    #[test]
     fn text_logs_have_no_colour_codes_unless_asked() {
         let plain = capture(false, false);
         assert!(!plain.contains('\u{1b}'), "{plain}");
@@ -251,7 +299,7 @@ mod tests {
             plain.contains("request failed") && plain.contains("path=/cb "),
             "{plain}"
         );
-        assert_eq!(plain.lines().count(), 2, "{plain}");
+        assert_eq!(plain.lines().count(), 5, "{plain}");
         assert!(
             capture(false, true).contains('\u{1b}'),
             "a terminal gets colours"
@@ -271,6 +319,16 @@ mod tests {
         assert_eq!(escaped("abc", 3), "abc", "exactly the limit is not cut");
         assert_eq!(escaped("a \"b\" 'c' \\", 40), "a \\\"b\\\" \\'c\\' \\\\");
         assert_eq!(escaped("/photos?x=1", 40), "/photos?x=1");
+        assert_eq!(
+            escaped("\"'", 10),
+            "\\\"\\'",
+            "quotes alone are escaped too"
+        );
+        assert_eq!(
+            escaped("a\nb", 4),
+            "a\\nb",
+            "exactly the limit, escapes included"
+        );
         assert_eq!(escaped("a\u{7f}b", 40), "a\\u{7f}b", "DEL is a control");
         assert_eq!(escaped("é", 40), "é", "printable non-ASCII stays");
         assert_eq!(
