@@ -805,3 +805,22 @@ async fn dpop_a_proof_of_up_to_8_kib_is_accepted_and_a_longer_one_refused() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.json["token_type"], "DPoP");
 }
+
+#[tokio::test]
+async fn dpop_the_api_gives_its_nonce_to_the_dpop_scheme_alone_and_to_a_proof_alone() {
+    let provider = spawn_with(DemoSettings {
+        dpop_nonce: true,
+        ..settings()
+    })
+    .await;
+    let (bearer, _) = provider.tokens().await;
+    // The DPoP scheme without a proof: refused, and told the nonce for its next proof.
+    let reply = provider.photos_dpop("DPoP", &bearer, None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert!(nonce_of(&reply).is_some(), "DPoP scheme alone");
+    // A proof next to a Bearer token: the client uses DPoP, so it is told the nonce too.
+    let key = Key::new();
+    let proof = key.proof("GET", &provider.photos_url(), Some(&bearer));
+    let reply = provider.photos_dpop("Bearer", &bearer, Some(&proof)).await;
+    assert!(nonce_of(&reply).is_some(), "proof alone");
+}
