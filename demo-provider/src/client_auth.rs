@@ -173,6 +173,91 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
     }
 
+    const ID: &str = "unit-client";
+    const SECRET: &str = "unit-secret-5c1d";
+
+    fn state() -> ProviderState {
+        ProviderState::new(
+            "http://127.0.0.1:1".into(),
+            crate::DemoSettings {
+                clients: vec![crate::RegisteredClient {
+                    client_id: ID.into(),
+                    client_secret: crate::Secret::new(SECRET),
+                    redirect_uris: vec!["https://client.example/cb".into()],
+                    name: "unit".into(),
+                    require_par: false,
+                }],
+                ..crate::DemoSettings::for_tests()
+            },
+        )
+    }
+
+    fn post_params(id: &str, secret: &str) -> HashMap<String, String> {
+        HashMap::from([
+            ("client_id".to_owned(), id.to_owned()),
+            ("client_secret".to_owned(), secret.to_owned()),
+        ])
+    }
+
+    fn basic_headers(id: &str, secret: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = format!("Basic {}", encode(id, secret));
+        headers.insert(header::AUTHORIZATION, value.parse().expect("header value"));
+        headers
+    }
+
+    #[test]
+    fn a39_the_limit_holds_inside_the_window_and_lifts_when_it_ends() {
+        let state = state();
+        let right = post_params(ID, SECRET);
+        // Ten failures 30 seconds ago: still inside the minute, even the right secret is refused.
+        state
+            .tables()
+            .auth_failures
+            .insert(ID.into(), (MAX_FAILURES, now() - 30));
+        let refused = authenticate(&state, &HeaderMap::new(), &right).expect_err("limited");
+        assert_eq!(refused.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
+        // Ten failures a full window ago: the window is over, the right secret passes.
+        state
+            .tables()
+            .auth_failures
+            .insert(ID.into(), (MAX_FAILURES, now() - FAILURE_WINDOW_SECS));
+        assert_eq!(
+            authenticate(&state, &HeaderMap::new(), &right).expect("window over"),
+            (ID.to_owned(), Method::Post)
+        );
+    }
+
+    #[test]
+    fn a39_failures_older_than_the_window_are_forgotten_and_a_new_window_starts() {
+        let state = state();
+        let old = now() - FAILURE_WINDOW_SECS;
+        state
+            .tables()
+            .auth_failures
+            .insert(ID.into(), (MAX_FAILURES - 1, old));
+        let wrong = post_params(ID, "wrong");
+        let refused = authenticate(&state, &HeaderMap::new(), &wrong).expect_err("wrong secret");
+        assert_eq!(refused.status, axum::http::StatusCode::UNAUTHORIZED);
+        let (count, since) = state.tables().auth_failures[ID];
+        assert_eq!(count, 1, "the old failures are not counted");
+        assert!(since > old, "the window restarts at this failure");
+    }
+
+    #[test]
+    fn a37_a_body_client_id_must_match_the_basic_username() {
+        let state = state();
+        let headers = basic_headers(ID, SECRET);
+        let same = HashMap::from([("client_id".to_owned(), ID.to_owned())]);
+        assert_eq!(
+            authenticate(&state, &headers, &same).expect("same id"),
+            (ID.to_owned(), Method::Basic)
+        );
+        let other = HashMap::from([("client_id".to_owned(), "someone-else".to_owned())]);
+        let refused = authenticate(&state, &headers, &other).expect_err("other id");
+        assert_eq!(refused.error, "invalid_request");
+    }
+
     #[test]
     fn a38_basic_credentials_round_trip_with_special_characters() {
         for (id, secret) in [

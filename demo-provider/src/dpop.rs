@@ -315,6 +315,70 @@ mod tests {
         assert!(same_target("http://a.test:80/x", "http://a.test/x"));
     }
 
+    const URL: &str = "http://127.0.0.1:1/oauth/token";
+    const NOW: i64 = 1_700_000_000;
+
+    /// A proof for `POST URL` with this `iat` and `jti`, signed with a fresh key.
+    fn proof(iat: i64, jti: &str) -> String {
+        use p256::ecdsa::{SigningKey, signature::Signer};
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let point = key.verifying_key().to_encoded_point(false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            panic!("an uncompressed point has x and y");
+        };
+        let header = serde_json::json!({
+            "typ": "dpop+jwt",
+            "alg": ALG,
+            "jwk": { "kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y) },
+        });
+        let claims = serde_json::json!({ "jti": jti, "htm": "POST", "htu": URL, "iat": iat });
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature: Signature = key.sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(signature.to_bytes()))
+    }
+
+    fn check(proof: &str) -> Result<String, Refusal> {
+        let state = ProviderState::new(
+            "http://127.0.0.1:1".into(),
+            crate::DemoSettings::for_tests(),
+        );
+        let expected = Expected {
+            method: "POST",
+            url: URL.into(),
+            access_token: None,
+        };
+        verify(&state, proof, &expected, NOW)
+    }
+
+    #[test]
+    fn the_iat_window_is_sixty_seconds_either_way_inclusive() {
+        for iat in [NOW - IAT_WINDOW_SECS, NOW + IAT_WINDOW_SECS] {
+            assert!(check(&proof(iat, "jti-1")).is_ok(), "iat {}", iat - NOW);
+        }
+        for iat in [NOW - IAT_WINDOW_SECS - 1, NOW + IAT_WINDOW_SECS + 1] {
+            let refused = check(&proof(iat, "jti-1"));
+            assert!(
+                matches!(refused, Err(Refusal::Invalid(why)) if why.starts_with("iat ")),
+                "iat {}: {refused:?}",
+                iat - NOW
+            );
+        }
+    }
+
+    #[test]
+    fn a_jti_of_up_to_256_characters_is_accepted() {
+        assert!(check(&proof(NOW, &"j".repeat(MAX_JTI_LEN))).is_ok());
+        let refused = check(&proof(NOW, &"j".repeat(MAX_JTI_LEN + 1)));
+        assert!(
+            matches!(refused, Err(Refusal::Invalid(why)) if why.starts_with("jti ")),
+            "{refused:?}"
+        );
+    }
+
     #[test]
     fn numeric_dates_may_be_fractional() {
         assert_eq!(

@@ -119,6 +119,65 @@ async fn a55_two_ways_of_sending_the_token_is_invalid_request() {
 }
 
 #[tokio::test]
+async fn a52_an_access_token_is_refused_from_the_second_it_expires() {
+    // A zero lifetime: the token's expiry is the second it was issued in, and from then on
+    // it is expired (only a token whose expiry is still ahead is valid).
+    let provider = spawn_with(DemoSettings {
+        access_token_ttl: Duration::ZERO,
+        ..settings()
+    })
+    .await;
+    let (access, _) = provider.tokens().await;
+    let reply = provider.photos(&access).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(
+        challenge(&reply),
+        r#"Bearer realm="demo-photos", error="invalid_token""#
+    );
+}
+
+#[tokio::test]
+async fn a55_only_a_form_body_that_carries_an_access_token_is_a_second_way() {
+    let provider = spawn().await;
+    let (access, _) = provider.tokens().await;
+    // A form body without access_token, and a body that is not a form however it reads.
+    let other_form = provider
+        .http
+        .get(provider.url("/api/photos"))
+        .bearer_auth(&access)
+        .form(&[("view", "grid")]);
+    let not_a_form = provider
+        .http
+        .get(provider.url("/api/photos"))
+        .bearer_auth(&access)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(format!("access_token={access}"));
+    for request in [other_form, not_a_form] {
+        let reply = Reply::from(request.send().await.expect("get")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn a55_a_query_token_behind_kilobytes_of_other_parameters_is_still_a_second_way() {
+    let provider = spawn().await;
+    let (access, _) = provider.tokens().await;
+    // Up to 64 KiB of query is read for an access_token; here it comes after 4 KiB of padding.
+    let url = format!(
+        "{}?pad={}&access_token={access}",
+        provider.url("/api/photos"),
+        "a".repeat(4096)
+    );
+    let request = provider.http.get(url).bearer_auth(&access);
+    let reply = Reply::from(request.send().await.expect("get")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(
+        challenge(&reply),
+        r#"Bearer realm="demo-photos", error="invalid_request""#
+    );
+}
+
+#[tokio::test]
 async fn a56_the_bearer_scheme_is_case_insensitive() {
     let provider = spawn().await;
     let (access, _) = provider.tokens().await;

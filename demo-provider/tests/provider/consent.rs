@@ -221,3 +221,37 @@ async fn the_consent_page_shows_folded_away_what_the_client_asked_for() {
         "the state's value is not shown"
     );
 }
+
+#[tokio::test]
+async fn two_consent_screens_in_one_browser_share_its_binding_and_both_can_be_answered() {
+    let provider = spawn().await;
+    let first = provider.open_consent(&AuthRequest::new()).await;
+    let second = provider
+        .open_consent_in(&AuthRequest::new(), Some(&first.cookie))
+        .await;
+    assert_eq!(
+        second.cookie, first.cookie,
+        "the browser keeps the binding it holds"
+    );
+    for consent in [&first, &second] {
+        let reply = provider.answer(consent, "alice", "approve").await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        assert!(reply.params().contains_key("code"));
+    }
+}
+
+#[tokio::test]
+async fn a_browser_binding_that_is_not_one_of_ours_is_replaced() {
+    let provider = spawn().await;
+    let odd = "demo_as_browser=short";
+    let consent = provider
+        .open_consent_in(&AuthRequest::new(), Some(odd))
+        .await;
+    assert_ne!(consent.cookie, odd);
+    assert_eq!(
+        consent.cookie.len(),
+        "demo_as_browser=".len() + 43,
+        "a fresh 43-character binding: {}",
+        consent.cookie
+    );
+}

@@ -756,3 +756,71 @@ async fn dpop_remembered_jtis_are_bounded_and_purged() {
     let reply = provider.photos_dpop("DPoP", &access, Some(&proof)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// A valid proof for `POST htu`, padded to exactly `len` bytes with a header member and a
+/// claim that the server ignores.
+fn padded_proof(key: &Key, htu: &str, len: usize) -> String {
+    let b64_len = |value: &Value| (value.to_string().len() * 4).div_ceil(3);
+    // The signature is 64 bytes, 86 characters; two dots join the three parts.
+    let fixed = 86 + 2;
+    let claims = claims("POST", htu, None);
+    for header_pad in 0..3 {
+        let mut header = key.header();
+        header["pad"] = json!("h".repeat(header_pad));
+        // The claims' base64url must take what is left: start a little below the padding
+        // that gives it, since each 3 bytes of JSON are 4 characters.
+        let left = len.saturating_sub(b64_len(&header) + fixed);
+        let start = (left * 3 / 4).saturating_sub(claims.to_string().len() + 16);
+        for claim_pad in start..len {
+            let mut padded = claims.clone();
+            padded["pad"] = json!("c".repeat(claim_pad));
+            let total = b64_len(&header) + b64_len(&padded) + fixed;
+            if total == len {
+                let proof = key.sign(&header, &padded);
+                assert_eq!(proof.len(), len);
+                return proof;
+            }
+            if total > len {
+                break;
+            }
+        }
+    }
+    panic!("no padding gives a proof of {len} bytes");
+}
+
+#[tokio::test]
+async fn dpop_a_proof_of_up_to_8_kib_is_accepted_and_a_longer_one_refused() {
+    let provider = spawn().await;
+    let key = Key::new();
+    let (code, request) = provider.code().await;
+    let too_long = padded_proof(&key, &provider.token_url(), 8 * 1024 + 1);
+    let reply = provider
+        .redeem_dpop(&code, &request.pkce.verifier, &too_long)
+        .await;
+    assert_invalid_proof(&reply, "too long", "8 KiB + 1");
+    let longest = padded_proof(&key, &provider.token_url(), 8 * 1024);
+    let reply = provider
+        .redeem_dpop(&code, &request.pkce.verifier, &longest)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn dpop_the_api_gives_its_nonce_to_the_dpop_scheme_alone_and_to_a_proof_alone() {
+    let provider = spawn_with(DemoSettings {
+        dpop_nonce: true,
+        ..settings()
+    })
+    .await;
+    let (bearer, _) = provider.tokens().await;
+    // The DPoP scheme without a proof: refused, and told the nonce for its next proof.
+    let reply = provider.photos_dpop("DPoP", &bearer, None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert!(nonce_of(&reply).is_some(), "DPoP scheme alone");
+    // A proof next to a Bearer token: the client uses DPoP, so it is told the nonce too.
+    let key = Key::new();
+    let proof = key.proof("GET", &provider.photos_url(), Some(&bearer));
+    let reply = provider.photos_dpop("Bearer", &bearer, Some(&proof)).await;
+    assert!(nonce_of(&reply).is_some(), "proof alone");
+}

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use demo_provider::DemoSettings;
 use reqwest::{StatusCode, header};
 
 use crate::helpers::*;
@@ -241,4 +242,40 @@ async fn a_server_that_requires_par_says_so_in_its_metadata() {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn pushed_requests_waiting_are_capped() {
+    let provider = spawn_with(DemoSettings {
+        max_pending: 1,
+        ..settings()
+    })
+    .await;
+    provider.push(&AuthRequest::new()).await;
+    let reply = provider
+        .push_as(CLIENT_ID, CLIENT_SECRET, &AuthRequest::new().params)
+        .await;
+    assert_refused(
+        &reply,
+        "temporarily_unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    assert_eq!(provider.state.tables().pushed.len(), 1);
+}
+
+#[tokio::test]
+async fn at_the_cap_an_expired_pushed_request_makes_room_for_a_new_one() {
+    // A zero lifetime: each pushed request has expired as soon as it is stored.
+    let provider = spawn_with(DemoSettings {
+        max_pending: 1,
+        par_ttl: Duration::ZERO,
+        ..settings()
+    })
+    .await;
+    // Let the purger's first (immediate) tick pass, so that the endpoint, not the purger, is
+    // what must clear the expired request.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    provider.push(&AuthRequest::new()).await;
+    provider.push(&AuthRequest::new()).await;
+    assert_eq!(provider.state.tables().pushed.len(), 1);
 }

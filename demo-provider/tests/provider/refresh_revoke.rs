@@ -194,3 +194,22 @@ async fn a50_revocation_needs_client_authentication_and_post() {
         "nothing revoked"
     );
 }
+
+#[tokio::test]
+async fn the_refresh_delay_holds_back_refreshes_and_nothing_else() {
+    let delay = Duration::from_millis(700);
+    let provider = spawn_with(DemoSettings {
+        refresh_delay: delay,
+        ..settings()
+    })
+    .await;
+    let (code, request) = provider.code().await;
+    let started = std::time::Instant::now();
+    let reply = provider.redeem(&code, &request.pkce.verifier).await;
+    assert!(started.elapsed() < delay, "a code exchange is not delayed");
+    let (_, refresh) = at_rt(&reply);
+    let started = std::time::Instant::now();
+    let reply = provider.refresh(&refresh).await;
+    assert!(started.elapsed() >= delay, "a refresh waits the delay");
+    at_rt(&reply);
+}

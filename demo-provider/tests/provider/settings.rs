@@ -243,3 +243,40 @@ async fn pending_consent_screens_and_codes_are_capped() {
     assert_eq!(reply.params()["error"], "temporarily_unavailable");
     assert_eq!(provider.state.tables().codes.len(), 3);
 }
+
+#[tokio::test]
+async fn at_the_cap_an_expired_consent_screen_makes_room_for_a_new_one() {
+    // A zero lifetime: each consent screen has expired as soon as it is shown.
+    let provider = spawn_with(DemoSettings {
+        max_pending: 1,
+        transaction_ttl: Duration::ZERO,
+        ..settings()
+    })
+    .await;
+    // Let the purger's first (immediate) tick pass, so that the endpoint, not the purger, is
+    // what must clear the expired screen.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    provider.open_consent(&AuthRequest::new()).await;
+    // The table is full, but of an expired screen: it is purged, not counted against the cap.
+    provider.open_consent(&AuthRequest::new()).await;
+    assert_eq!(provider.state.tables().transactions.len(), 1);
+}
+
+#[tokio::test]
+async fn at_the_cap_an_expired_code_makes_room_for_a_new_one() {
+    // A zero lifetime (and so a zero replay grace): each code has expired as soon as it is
+    // issued.
+    let provider = spawn_with(DemoSettings {
+        max_pending: 1,
+        code_ttl: Duration::ZERO,
+        ..settings()
+    })
+    .await;
+    // Let the purger's first (immediate) tick pass, so that the endpoint, not the purger, is
+    // what must clear the expired code.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    provider.code().await;
+    // The table is full, but of an expired code: it is purged, not counted against the cap.
+    provider.code().await;
+    assert_eq!(provider.state.tables().codes.len(), 1);
+}

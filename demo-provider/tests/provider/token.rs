@@ -595,3 +595,26 @@ async fn a42_codes_and_tokens_are_unique_256_bit_values() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_request_body_of_exactly_64_kib_is_parsed() {
+    let provider = spawn().await;
+    // A valid request padded with an unknown parameter: it passes client authentication and
+    // reaches the grant (an unknown refresh token), so the whole body was parsed.
+    let start = "grant_type=refresh_token&refresh_token=unknown-refresh-token&pad=";
+    let body = format!("{start}{}", "a".repeat(64 * 1024 - start.len()));
+    assert_eq!(body.len(), 64 * 1024);
+    let reply = Reply::from(
+        provider
+            .http
+            .post(provider.url("/oauth/token"))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("64 KiB"),
+    )
+    .await;
+    assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+}
