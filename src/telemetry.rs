@@ -163,38 +163,59 @@ fn log_response(method: &Method, path: &str, response: &Response, latency: Durat
     }
 }
 
+/// Test support: what the subscriber that `make` builds around a writer writes while `run`
+/// runs, as text.
+#[cfg(test)]
+pub(crate) fn lines_of<S>(make: impl FnOnce(Buffer) -> S, run: impl FnOnce()) -> String
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    let buffer = Buffer::default();
+    let subscriber = make(buffer.clone());
+    tracing::subscriber::with_default(subscriber, run);
+    let bytes = buffer.0.lock().expect("buffer").clone();
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+/// Test support: a writer that keeps what it is given.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
-    /// Captures what a subscriber writes.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("buffer").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
+    /// What the subscriber (`json`, `ansi`) writes for [`requests`].
     fn capture(json: bool, ansi: bool) -> String {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = subscriber(EnvFilter::new("info"), json, ansi, move || writer.clone());
-        tracing::subscriber::with_default(subscriber, || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("runtime");
-            runtime.block_on(requests());
-        });
-        let bytes = buffer.0.lock().expect("buffer").clone();
-        String::from_utf8(bytes).expect("utf-8")
+        lines_of(
+            |writer| subscriber(EnvFilter::new("info"), json, ansi, writer),
+            || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(requests());
+            },
+        )
     }
 
     /// Two requests through [`log_request`]: a failed callback (with its code and state in the
@@ -202,23 +223,23 @@ mod tests {
     async fn requests() {
         use axum::{Extension, Router, response::IntoResponse, routing::get};
         use tower::ServiceExt;
-        let failed = || async {
-            let mut response = http::StatusCode::BAD_GATEWAY.into_response();
+        let reported = |status: http::StatusCode, message: &str, hint: &'static str| {
+            let mut response = status.into_response();
             response.extensions_mut().insert(ErrorReport {
-                message: "a \"quoted\" reason".into(),
-                hint: "a hint",
+                message: message.into(),
+                hint,
             });
             response
+        };
+        let failed = move || async move {
+            reported(
+                http::StatusCode::BAD_GATEWAY,
+                "a \"quoted\" reason",
+                "a hint",
+            )
         };
         let done = || async { (Extension(Outcome("showed 3 photos".into())), "page") };
-        let refused = || async {
-            let mut response = http::StatusCode::FORBIDDEN.into_response();
-            response.extensions_mut().insert(ErrorReport {
-                message: "not yours".into(),
-                hint: "",
-            });
-            response
-        };
+        let refused = move || async move { reported(http::StatusCode::FORBIDDEN, "not yours", "") };
         let broken = || async { http::StatusCode::INTERNAL_SERVER_ERROR };
         let plain = || async { http::StatusCode::NOT_FOUND };
         let app = Router::new()
