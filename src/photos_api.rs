@@ -238,6 +238,33 @@ mod tests {
     }
 
     #[test]
+    fn only_a_401_naming_use_dpop_nonce_asks_for_a_nonce() {
+        let answer = |status: u16, challenge: Option<&str>| {
+            let mut headers = http::HeaderMap::new();
+            if let Some(challenge) = challenge {
+                headers.insert(
+                    http::header::WWW_AUTHENTICATE,
+                    challenge.parse().expect("ascii"),
+                );
+            }
+            crate::http_client::Response {
+                status: http::StatusCode::from_u16(status).expect("status"),
+                headers,
+                body: Vec::new(),
+            }
+        };
+        let challenge = Some(r#"DPoP error="use_dpop_nonce", algs="ES256""#);
+        assert!(asks_for_nonce(&answer(401, challenge)));
+        assert!(!asks_for_nonce(&answer(403, challenge)), "only a 401");
+        assert!(!asks_for_nonce(&answer(200, challenge)));
+        assert!(
+            !asks_for_nonce(&answer(401, Some(r#"DPoP error="invalid_token""#))),
+            "another error"
+        );
+        assert!(!asks_for_nonce(&answer(401, None)), "no challenge at all");
+    }
+
+    #[test]
     fn caps_the_number_of_photos() {
         let items: Vec<String> = (0..MAX_PHOTOS + 50)
             .map(|i| format!(r#"{{"id":"{i}","title":"t","url":"https://api.example/{i}.png"}}"#))
