@@ -84,9 +84,9 @@ impl SecurityHeaders {
 mod tests {
     use axum::{body::Body, response::IntoResponse};
 
-    type Response = axum::response::Response;
-
     use super::*;
+
+    type Response = axum::response::Response;
 
     async fn applied(https: bool, response: Response) -> HeaderMap {
         let headers = SecurityHeaders::new("http://photos.example", https).unwrap();

@@ -32,7 +32,7 @@ use crate::{
 
 pub use connected::Connected;
 use save_once::mark_saved;
-pub use save_once::save_once;
+pub(crate) use save_once::save_once;
 pub use stored::StoredSession;
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
