@@ -3,6 +3,7 @@
 //! stay when it is removed.
 
 mod cli;
+mod dpop;
 mod fuzz;
 mod inspector;
 mod lifecycle;
