@@ -240,3 +240,167 @@ impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    use super::*;
+
+    /// A server on a free loopback port that answers one request with `head` and `body`, then
+    /// keeps the connection open (so a client still reading waits for its timeout).
+    async fn answers(head: String, body: Vec<u8>) -> url::Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().expect("addr")))
+            .expect("url");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(head.as_bytes()).await.expect("head");
+            socket.write_all(&body).await.expect("body");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        url
+    }
+
+    /// A 200 with `Content-Length: len` and `sent` bytes of body.
+    async fn with_length(len: usize, sent: usize) -> url::Url {
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+        answers(head, vec![b'a'; sent]).await
+    }
+
+    /// A 200 with a chunked body of one `len`-byte chunk, and the end.
+    async fn chunked(len: usize) -> url::Url {
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_owned();
+        let mut body = format!("{len:x}\r\n").into_bytes();
+        body.extend(vec![b'a'; len]);
+        body.extend(b"\r\n0\r\n\r\n");
+        answers(head, body).await
+    }
+
+    fn client(max_body: usize) -> HttpClient {
+        let mut client =
+            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
+        client.max_body = max_body;
+        client
+    }
+
+    async fn get(client: &HttpClient, url: url::Url) -> Result<Response, HttpError> {
+        client.send(client.get(url).build().expect("request")).await
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_cap_is_refused_before_the_body_is_read() {
+        // The body never comes: only the Content-Length check can end this call before the
+        // timeout.
+        let err = get(&client(10), with_length(11, 0).await)
+            .await
+            .expect_err("too large");
+        assert_eq!(err.kind, HttpErrorKind::TooLarge(10));
+        let ok = get(&client(10), with_length(10, 10).await)
+            .await
+            .expect("exactly the cap is read");
+        assert_eq!(ok.body, b"aaaaaaaaaa");
+    }
+
+    #[tokio::test]
+    async fn a_body_without_a_length_is_cut_at_the_cap() {
+        let err = get(&client(10), chunked(11).await)
+            .await
+            .expect_err("too large");
+        assert_eq!(err.kind, HttpErrorKind::TooLarge(10));
+        let ok = get(&client(10), chunked(10).await)
+            .await
+            .expect("exactly the cap is read");
+        assert_eq!(ok.body.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn the_default_cap_is_one_mebibyte() {
+        let default = || HttpClient::new(Duration::from_secs(2), &OutboundProxy::default());
+        let default = default().expect("client");
+        let err = get(&default, with_length(1024 * 1024 + 1, 0).await)
+            .await
+            .expect_err("too large");
+        assert_eq!(err.kind, HttpErrorKind::TooLarge(1024 * 1024));
+        let ok = get(&default, chunked(1024 * 1024).await)
+            .await
+            .expect("1 MiB is read");
+        assert_eq!(ok.body.len(), 1024 * 1024);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error_naming_the_host() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/x")).expect("url");
+        let err = get(&client(10), url).await.expect_err("refused");
+        assert_eq!(err.kind, HttpErrorKind::Connect, "not TLS: {err}");
+        assert_eq!(err.host, format!("127.0.0.1:{port}"));
+    }
+
+    #[tokio::test]
+    async fn oauth2_gets_json_error_answers_but_not_an_html_error_page() {
+        let call = |url: url::Url| async move {
+            let request = http::Request::post(url.as_str())
+                .body(Vec::new())
+                .expect("request");
+            oauth2::AsyncHttpClient::call(&client(1024), request).await
+        };
+        let html = "HTTP/1.1 500 Oops\r\ncontent-type: text/html\r\ncontent-length: 4\r\n\r\n";
+        let err = call(answers(html.into(), b"oops".to_vec()).await)
+            .await
+            .expect_err("an HTML 500 is not an OAuth error response");
+        assert_eq!(err.kind, HttpErrorKind::Status(500));
+        let json = "HTTP/1.1 400 Bad\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n";
+        let answer = call(answers(json.into(), b"{}".to_vec()).await)
+            .await
+            .expect("a JSON 400 goes to oauth2 (RFC 6749 §5.2)");
+        assert_eq!(answer.status(), 400);
+        let text = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\n";
+        let answer = call(answers(text.into(), b"ok".to_vec()).await)
+            .await
+            .expect("a success goes to oauth2 whatever its type");
+        assert_eq!(answer.body(), b"ok");
+    }
+
+    #[test]
+    fn host_of_names_host_and_port() {
+        let host = |u: &str| host_of(&url::Url::parse(u).expect("url"));
+        assert_eq!(host("http://as.example:8080/token?x=1"), "as.example:8080");
+        assert_eq!(host("https://as.example/token"), "as.example");
+        assert_eq!(host("data:text/plain,x"), "(no host)");
+    }
+
+    /// An error with one cause, to test the chain walk.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Wrapped(&'static str, #[source] Option<Box<Wrapped>>);
+
+    #[test]
+    fn a_tls_failure_is_recognised_anywhere_in_the_error_chain() {
+        let chain = |outer, inner| Wrapped(outer, Some(Box::new(Wrapped(inner, None))));
+        for word in ["invalid peer certificate", "TLS alert", "handshake failed"] {
+            assert!(mentions_tls(&chain("error sending request", word)), "{word}");
+            assert!(mentions_tls(&Wrapped(word, None)), "{word}");
+        }
+        assert!(!mentions_tls(&chain("error sending request", "connection refused")));
+    }
+
+    #[test]
+    fn debug_of_a_response_shows_the_body_length_not_the_body() {
+        let response = Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: br#"{"access_token":"SECRET"}"#.to_vec(),
+        };
+        let debug = format!("{response:?}");
+        assert!(debug.contains("200") && debug.contains("body_len: 25"), "{debug}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+    }
+}

@@ -274,6 +274,9 @@ mod tests {
                 .expect("valid")
                 .expires_at
         };
+        // Ten years of 365 days, the documented cap.
+        assert_eq!(at(315_360_000), Some(315_360_000), "ten years is believed");
+        assert_eq!(at(315_360_001), Some(315_360_000), "one second more is not");
         let max = MAX_TOKEN_LIFETIME_SECS as i64;
         assert_eq!(at(MAX_TOKEN_LIFETIME_SECS - 1), Some(max - 1));
         assert_eq!(at(MAX_TOKEN_LIFETIME_SECS), Some(max));
@@ -290,6 +293,19 @@ mod tests {
             None,
             "no expires_in: unknown expiry"
         );
+    }
+
+    #[test]
+    fn only_a_timed_out_exchange_is_a_timeout() {
+        let http = |kind| {
+            ExchangeError::Http(HttpError {
+                host: "as.example".into(),
+                kind,
+            })
+        };
+        assert!(http(crate::http_client::HttpErrorKind::Timeout).is_timeout());
+        assert!(!http(crate::http_client::HttpErrorKind::Connect).is_timeout());
+        assert!(!rejected("invalid_grant").is_timeout());
     }
 
     #[test]
