@@ -254,8 +254,11 @@ mod tests {
     /// keeps the connection open (so a client still reading waits for its timeout).
     async fn answers(head: String, body: Vec<u8>) -> url::Url {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().expect("addr")))
-            .expect("url");
+        let url = url::Url::parse(&format!(
+            "http://{}/x",
+            listener.local_addr().expect("addr")
+        ))
+        .expect("url");
         tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("accept");
             let mut request = [0u8; 4096];
@@ -357,7 +360,8 @@ mod tests {
             .await
             .expect_err("an HTML 500 is not an OAuth error response");
         assert_eq!(err.kind, HttpErrorKind::Status(500));
-        let json = "HTTP/1.1 400 Bad\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n";
+        let json =
+            "HTTP/1.1 400 Bad\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n";
         let answer = call(answers(json.into(), b"{}".to_vec()).await)
             .await
             .expect("a JSON 400 goes to oauth2 (RFC 6749 §5.2)");
@@ -386,10 +390,16 @@ mod tests {
     fn a_tls_failure_is_recognised_anywhere_in_the_error_chain() {
         let chain = |outer, inner| Wrapped(outer, Some(Box::new(Wrapped(inner, None))));
         for word in ["invalid peer certificate", "TLS alert", "handshake failed"] {
-            assert!(mentions_tls(&chain("error sending request", word)), "{word}");
+            assert!(
+                mentions_tls(&chain("error sending request", word)),
+                "{word}"
+            );
             assert!(mentions_tls(&Wrapped(word, None)), "{word}");
         }
-        assert!(!mentions_tls(&chain("error sending request", "connection refused")));
+        assert!(!mentions_tls(&chain(
+            "error sending request",
+            "connection refused"
+        )));
     }
 
     #[test]
@@ -400,7 +410,10 @@ mod tests {
             body: br#"{"access_token":"SECRET"}"#.to_vec(),
         };
         let debug = format!("{response:?}");
-        assert!(debug.contains("200") && debug.contains("body_len: 25"), "{debug}");
+        assert!(
+            debug.contains("200") && debug.contains("body_len: 25"),
+            "{debug}"
+        );
         assert!(!debug.contains("SECRET"), "{debug}");
     }
 }

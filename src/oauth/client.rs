@@ -232,9 +232,14 @@ mod tests {
     use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
 
     fn oauth() -> OAuthClient {
+        oauth_with(|_, _| {})
+    }
+
+    /// The test client, after `tweak` adjusts the config and the provider.
+    fn oauth_with(tweak: impl FnOnce(&mut Config, &mut ProviderConfig)) -> OAuthClient {
         let mut config = Config::for_tests();
         config.client_secret = Some(ClientSecret::new("test-secret".into()));
-        let provider = ProviderConfig {
+        let mut provider = ProviderConfig {
             name: "Test".into(),
             auth_url: AuthUrl::new("https://as.example/authorize".into()).expect("url"),
             token_url: TokenUrl::new("https://as.example/token".into()).expect("url"),
@@ -246,6 +251,7 @@ mod tests {
             issuer: None,
             require_iss: false,
         };
+        tweak(&mut config, &mut provider);
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
         let http = HttpClient::new(Duration::from_secs(1), &Default::default()).expect("client");
         OAuthClient::new(&config, &provider, redirect, http).expect("client")
@@ -301,5 +307,43 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(la.state.secret(), lb.state.secret());
         assert_ne!(la.verifier.secret(), lb.verifier.secret());
+    }
+
+    #[test]
+    fn the_issuer_of_a_provider_that_has_one_is_checked() {
+        let with_issuer = oauth_with(|_, p| {
+            p.issuer = Some("https://as.example".into());
+            p.require_iss = true;
+        });
+        assert_eq!(with_issuer.expected_issuer(), Some("https://as.example"));
+        assert!(with_issuer.issuer_ok(Some("https://as.example")));
+        assert!(
+            !with_issuer.issuer_ok(Some("https://evil.example")),
+            "mix-up"
+        );
+        assert!(!with_issuer.issuer_ok(None), "required");
+        let without = oauth();
+        assert_eq!(without.expected_issuer(), None);
+        assert!(without.issuer_ok(None));
+    }
+
+    #[test]
+    fn revocation_par_and_dpop_follow_the_configuration() {
+        let plain = oauth();
+        assert_eq!(plain.client_id(), "photo-connect");
+        assert!(!plain.can_revoke() && !plain.uses_par());
+        let key = DpopKey::generate();
+        assert!(plain.dpop_with(Some(&key)).is_none(), "DPoP is off");
+        let full = oauth_with(|c, p| {
+            c.par = ParMode::On;
+            c.dpop = DpopMode::On;
+            p.revocation_url =
+                Some(oauth2::RevocationUrl::new("https://as.example/revoke".into()).expect("url"));
+            p.par_url = Some(Url::parse("https://as.example/par").expect("url"));
+        });
+        assert!(full.can_revoke() && full.uses_par());
+        let dpop = full.dpop_with(Some(&key)).expect("DPoP is on");
+        assert_eq!(dpop.key.thumbprint(), key.thumbprint());
+        assert!(full.dpop_with(None).is_none(), "no key, no proof");
     }
 }
