@@ -241,33 +241,53 @@ impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
     }
 }
 
+/// A raw HTTP server for unit tests of outbound calls.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_server {
+    use std::{net::SocketAddr, sync::Arc, time::Duration};
+
     use tokio::{
         io::{AsyncReadExt, AsyncWriteExt},
         net::TcpListener,
     };
 
+    /// Listens on a free loopback port. Each connection's first request gets `answer(path)`
+    /// written back whole (status line, headers, body); the connection then stays open but
+    /// answers nothing more, so a client making several calls needs `connection: close`.
+    pub async fn serve(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let answer = Arc::new(answer);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let read = socket.read(&mut request).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&request[..read]);
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let _ = socket.write_all(&answer(&path)).await;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                });
+            }
+        });
+        addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
     use super::*;
 
-    /// A server on a free loopback port that answers one request with `head` and `body`, then
-    /// keeps the connection open (so a client still reading waits for its timeout).
+    /// A server that answers one request with `head` and `body`, then keeps the connection open
+    /// (so a client still reading waits for its timeout).
     async fn answers(head: String, body: Vec<u8>) -> url::Url {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = url::Url::parse(&format!(
-            "http://{}/x",
-            listener.local_addr().expect("addr")
-        ))
-        .expect("url");
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            let mut request = [0u8; 4096];
-            let _ = socket.read(&mut request).await;
-            socket.write_all(head.as_bytes()).await.expect("head");
-            socket.write_all(&body).await.expect("body");
-            tokio::time::sleep(Duration::from_secs(30)).await;
-        });
-        url
+        let mut answer = head.into_bytes();
+        answer.extend(body);
+        let addr = test_server::serve(move |_| answer.clone()).await;
+        url::Url::parse(&format!("http://{addr}/x")).expect("url")
     }
 
     /// A 200 with `Content-Length: len` and `sent` bytes of body.

@@ -243,6 +243,63 @@ mod tests {
     }
 
     #[test]
+    fn dpop_is_advertised_only_by_es256_in_the_signing_algorithms() {
+        let d = discovery("https://as.example");
+        let es256 = |algs: &str| {
+            let extra = format!(r#"{S256},"dpop_signing_alg_values_supported":{algs}"#);
+            check_metadata(&d, &metadata("https://as.example", &extra))
+                .expect("valid")
+                .dpop_es256
+        };
+        assert!(es256(r#"["RS256","ES256"]"#));
+        assert!(!es256(r#"["RS256","PS256"]"#));
+        assert!(!es256("[]"));
+        let none = check_metadata(&d, &metadata("https://as.example", S256)).expect("valid");
+        assert!(!none.dpop_es256, "not listed: no DPoP (RFC 9449 §5.1)");
+    }
+
+    #[tokio::test]
+    async fn an_error_status_moves_on_to_the_openid_path_and_the_last_error_is_reported() {
+        use crate::http_client::test_server::serve;
+        // Only the OpenID Connect path has the metadata; the RFC 8414 path answers a JSON 404.
+        let addr = serve(|path| {
+            let issuer = format!("http://{}", PORT.get().expect("port"));
+            let (status, body) = match path {
+                "/.well-known/openid-configuration" => ("200 OK", metadata(&issuer, S256)),
+                _ => ("404 Not Found", br#"{"issuer":"wrong"}"#.to_vec()),
+            };
+            let mut answer = format!(
+                "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            answer.extend(body);
+            answer
+        })
+        .await;
+        static PORT: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+        PORT.set(addr).expect("once");
+        let http = HttpClient::new(std::time::Duration::from_secs(2), &Default::default())
+            .expect("client");
+        let found = discover(&http, &discovery(&format!("http://{addr}")))
+            .await
+            .expect("found on the second path");
+        assert_eq!(
+            found.issuer.as_deref(),
+            Some(format!("http://{addr}").as_str())
+        );
+
+        let missing = discover(&http, &discovery(&format!("http://{addr}/nothing")))
+            .await
+            .expect_err("both paths answer 404");
+        let message = format!("{missing:#}");
+        assert!(
+            message.contains("/nothing/.well-known/openid-configuration answered HTTP 404"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn discovered_endpoints_must_be_https_off_loopback() {
         let d = discovery("https://as.example");
         let body = String::from_utf8(metadata("https://as.example", S256))
