@@ -1,0 +1,374 @@
+//! Tests of the typed session: what each method keeps in the store, for how long, and what it
+//! never lets through (a second use of a state, a logout without its token).
+
+use oauth2::{CsrfToken, PkceCodeVerifier};
+use tower_sessions::Expiry;
+
+use super::*;
+use crate::oauth::{TokenSet, tokens::TokenType};
+
+#[test]
+fn random_tokens_are_256_bit_base64url_and_distinct() {
+    let a = random_token();
+    assert_eq!(a.len(), 43);
+    assert!(
+        a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert_ne!(a, random_token());
+}
+
+/// A store that counts its writes.
+#[derive(Debug, Default)]
+struct Counting {
+    inner: tokio::sync::Mutex<std::collections::HashMap<Id, Record>>,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Counting {
+    async fn create(&self, record: &mut Record) -> tower_sessions::session_store::Result<()> {
+        self.save(record).await
+    }
+    async fn save(&self, record: &Record) -> tower_sessions::session_store::Result<()> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.lock().await.insert(record.id, record.clone());
+        Ok(())
+    }
+    async fn load(&self, id: &Id) -> tower_sessions::session_store::Result<Option<Record>> {
+        Ok(self.inner.lock().await.get(id).cloned())
+    }
+    async fn delete(&self, id: &Id) -> tower_sessions::session_store::Result<()> {
+        self.inner.lock().await.remove(id);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_layers_final_save_is_skipped_only_after_an_unchanged_explicit_save() {
+    let counting = Arc::new(Counting::default());
+    let store: Arc<dyn SessionStore> = counting.clone();
+    let layer_store = Arc::new(store::AnyStore(store));
+    let writes = || counting.writes.load(std::sync::atomic::Ordering::SeqCst);
+    save_once::save_once(async {
+        let session = AppSession(Session::new(None, layer_store.clone(), None));
+        session.logout_token().await.expect("token");
+        assert_eq!(writes(), 1, "the typed session saved");
+        // What the session layer does when the response leaves: skipped, once.
+        session.0.save().await.expect("final save");
+        assert_eq!(writes(), 1, "the same record is not written twice");
+        session.0.save().await.expect("another save");
+        assert_eq!(writes(), 2, "only the one save right after is skipped");
+        // A change after the explicit save is not lost.
+        session
+            .logout_token()
+            .await
+            .expect("no change: nothing saved");
+        session.insert("x", &1).await.expect("insert");
+        session.0.save().await.expect("final save");
+        assert_eq!(writes(), 3, "a changed session is saved");
+    })
+    .await;
+    // Outside the scope (no middleware), nothing is skipped.
+    let session = AppSession(Session::new(None, layer_store.clone(), None));
+    session.logout_token().await.expect("token");
+    session.0.save().await.expect("final save");
+    assert_eq!(writes(), 5);
+}
+
+#[test]
+fn only_records_without_tokens_are_anonymous() {
+    let mut record = Record {
+        id: Default::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc(),
+    };
+    record.data.insert(PENDING.into(), serde_json::json!([]));
+    assert!(is_anonymous(&record));
+    record.data.insert(TOKENS.into(), serde_json::json!({}));
+    assert!(!is_anonymous(&record));
+}
+
+/// A fresh browser's session over `store`.
+fn session_over(store: &Arc<Counting>) -> AppSession {
+    let store: Arc<dyn SessionStore> = store.clone();
+    AppSession(Session::new(None, Arc::new(store::AnyStore(store)), None))
+}
+
+/// The same browser's next request: its record loaded again from `store`.
+async fn next_request(store: &Arc<Counting>, of: &AppSession) -> AppSession {
+    let dyn_store: Arc<dyn SessionStore> = store.clone();
+    let session = Session::new(of.id(), Arc::new(store::AnyStore(dyn_store)), None);
+    // Loads now, so the test sees what the store holds.
+    let _ = session.get_value("nothing").await.expect("load");
+    AppSession(session)
+}
+
+impl Counting {
+    fn record(&self, id: Option<Id>) -> Option<Record> {
+        self.inner.try_lock().expect("idle").get(&id?).cloned()
+    }
+}
+
+fn login(state: &str, created_at: i64) -> PendingLogin {
+    PendingLogin {
+        state: CsrfToken::new(state.into()),
+        verifier: PkceCodeVerifier::new("v".repeat(43)),
+        created_at,
+    }
+}
+
+fn tokens(access: &str) -> TokenSet {
+    TokenSet {
+        access_token: oauth2::AccessToken::new(access.into()),
+        refresh_token: None,
+        expires_at: None,
+        scopes: vec!["photos".into()],
+        refreshed: 0,
+        token_type: TokenType::Bearer,
+        dpop_key: None,
+    }
+}
+
+const TTL: Duration = Duration::from_secs(600);
+
+fn idle(expiry: Option<Expiry>) -> Option<i64> {
+    match expiry {
+        Some(Expiry::OnInactivity(d)) => Some(d.whole_seconds()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_started_login_is_saved_and_lives_its_ttl_plus_a_minute() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .begin_login(login("s1", 0), TTL)
+        .await
+        .expect("kept");
+    assert_eq!(idle(session.0.expiry()), Some(660), "the ttl and its grace");
+    let record = store.record(session.id()).expect("saved before returning");
+    assert!(
+        record.data.contains_key(PENDING),
+        "{:?}",
+        record.data.keys()
+    );
+    let next = next_request(&store, &session).await;
+    assert_eq!(next.pending_logins().await.expect("load").len(), 1);
+}
+
+#[tokio::test]
+async fn a_state_is_taken_once_and_the_taking_is_saved() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .begin_login(login("s1", 0), TTL)
+        .await
+        .expect("kept");
+    session
+        .begin_login(login("s2", 0), TTL)
+        .await
+        .expect("kept");
+    let taken = session
+        .take_login("s1", 1, TTL, || true)
+        .await
+        .expect("take");
+    assert!(matches!(taken, LoginLookup::Found(l) if l.state.secret() == "s1"));
+    // Another request (or instance) sees the state gone and the other sign-in kept.
+    let next = next_request(&store, &session).await;
+    let again = next.take_login("s1", 1, TTL, || true).await.expect("take");
+    assert!(matches!(again, LoginLookup::Unknown), "single use");
+    let other = next.take_login("s2", 1, TTL, || true).await.expect("take");
+    assert!(matches!(other, LoginLookup::Found(_)));
+    let record = store.record(session.id()).expect("record");
+    assert!(
+        !record.data.contains_key(PENDING),
+        "the last one taken: removed"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_callback_changes_nothing_in_the_store() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .begin_login(login("s1", 0), TTL)
+        .await
+        .expect("kept");
+    let writes = store.writes.load(std::sync::atomic::Ordering::SeqCst);
+    let refused = session
+        .take_login("s1", 1, TTL, || false)
+        .await
+        .expect("take");
+    assert!(matches!(refused, LoginLookup::Refused));
+    assert_eq!(
+        store.writes.load(std::sync::atomic::Ordering::SeqCst),
+        writes
+    );
+    let next = next_request(&store, &session).await;
+    let taken = next.take_login("s1", 1, TTL, || true).await.expect("take");
+    assert!(
+        matches!(taken, LoginLookup::Found(_)),
+        "the real sign-in survives"
+    );
+}
+
+#[tokio::test]
+async fn connecting_changes_the_id_and_keeps_tokens_and_a_logout_token_for_the_idle_limit() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .begin_login(login("s1", 0), TTL)
+        .await
+        .expect("kept");
+    let anonymous = session.id().expect("saved");
+    assert_eq!(session.logout_token_if_any().await.expect("read"), None);
+    let idle_limit = Duration::from_secs(7 * 24 * 3600);
+    session
+        .connect(&tokens("at-1"), idle_limit, None)
+        .await
+        .expect("connect");
+    let id = session.id().expect("id");
+    assert_ne!(id, anonymous, "a new id at sign-in (session fixation)");
+    assert!(
+        store.record(Some(anonymous)).is_none(),
+        "the old id is gone"
+    );
+    assert_eq!(
+        idle(session.0.expiry()),
+        Some(7 * 24 * 3600),
+        "the connected idle limit"
+    );
+
+    let next = next_request(&store, &session).await;
+    assert_eq!(next.id(), Some(id));
+    let kept = next.tokens().await.expect("read").expect("connected");
+    assert_eq!(kept.access_token.secret(), "at-1");
+    let logout = next
+        .logout_token_if_any()
+        .await
+        .expect("read")
+        .expect("made");
+    assert_eq!(logout.len(), 43);
+    assert_eq!(next.logout_token().await.expect("same"), logout);
+
+    next.update_tokens(&tokens("at-2")).await.expect("update");
+    let later = next_request(&store, &session).await;
+    let kept = later.tokens().await.expect("read").expect("connected");
+    assert_eq!(kept.access_token.secret(), "at-2");
+}
+
+#[tokio::test]
+async fn only_the_sessions_own_logout_token_matches() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    assert!(
+        !session.logout_token_matches("").await.expect("check"),
+        "no token yet"
+    );
+    assert!(!session.logout_token_matches("guess").await.expect("check"));
+    let token = session.logout_token().await.expect("token");
+    assert!(session.logout_token_matches(&token).await.expect("check"));
+    assert!(!session.logout_token_matches("").await.expect("check"));
+    assert!(
+        !session
+            .logout_token_matches(&token[..42])
+            .await
+            .expect("check")
+    );
+    let other = session_over(&store).logout_token().await.expect("token");
+    assert!(!session.logout_token_matches(&other).await.expect("check"));
+}
+
+#[tokio::test]
+async fn ending_deletes_the_record_or_keeps_only_the_inspectors_under_a_new_id() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .connect(&tokens("at-1"), TTL, None)
+        .await
+        .expect("connect");
+    let id = session.id();
+    session.end(None, TTL).await.expect("end");
+    assert!(store.record(id).is_none(), "deleted from the store");
+
+    let session = session_over(&store);
+    session
+        .connect(&tokens("at-1"), TTL, None)
+        .await
+        .expect("connect");
+    let id = session.id();
+    let flow = FlowLog::default();
+    session
+        .end(Some(&flow), Duration::from_secs(120))
+        .await
+        .expect("end");
+    assert!(store.record(id).is_none(), "the connected record is gone");
+    assert_ne!(session.id(), id);
+    assert_eq!(idle(session.0.expiry()), Some(120));
+    let record = store.record(session.id()).expect("the inspector's record");
+    let keys: Vec<&String> = record.data.keys().collect();
+    assert_eq!(
+        keys,
+        [&FLOW.to_string()],
+        "only the flow: no tokens, no logout token"
+    );
+}
+
+#[tokio::test]
+async fn stored_session_reads_and_writes_the_record_as_the_store_has_it() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .connect(&tokens("at-1"), TTL, Some(&FlowLog::default()))
+        .await
+        .expect("connect");
+    let dyn_store: Arc<dyn SessionStore> = store.clone();
+    let stored = StoredSession::new(dyn_store, session.id().expect("id"));
+    let now = stored.tokens().await.expect("read").expect("connected");
+    assert_eq!(now.access_token.secret(), "at-1");
+    stored.update_tokens(&tokens("at-2")).await.expect("update");
+    let next = next_request(&store, &session).await;
+    let seen = next.tokens().await.expect("read").expect("connected");
+    assert_eq!(
+        seen.access_token.secret(),
+        "at-2",
+        "the layer's next load sees it"
+    );
+
+    let step = crate::inspector::Step::new(crate::inspector::StepKind::Photos);
+    stored.append_flow(vec![step]).await.expect("append");
+    let flow = next_request(&store, &session)
+        .await
+        .flow()
+        .await
+        .expect("read");
+    assert_eq!(flow.expect("kept").steps.len(), 1);
+
+    stored.forget_tokens().await.expect("forget");
+    assert!(stored.tokens().await.expect("read").is_none());
+    let next = next_request(&store, &session).await;
+    assert!(next.tokens().await.expect("read").is_none(), "disconnected");
+    assert!(
+        next.logout_token_if_any().await.expect("read").is_some(),
+        "the rest is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_session_that_is_gone_stays_gone() {
+    let store = Arc::new(Counting::default());
+    let dyn_store: Arc<dyn SessionStore> = store.clone();
+    let stored = StoredSession::new(dyn_store, Id::default());
+    stored
+        .update_tokens(&tokens("at-1"))
+        .await
+        .expect("nothing to update");
+    assert!(
+        store.record(Some(Id::default())).is_none(),
+        "not created again"
+    );
+    assert!(stored.tokens().await.expect("read").is_none());
+}
