@@ -372,3 +372,34 @@ async fn a_stored_session_that_is_gone_stays_gone() {
     );
     assert!(stored.tokens().await.expect("read").is_none());
 }
+
+#[tokio::test]
+async fn the_inspectors_record_shows_until_its_kept_until_second() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    assert!(!session.has_flow().await.expect("read"));
+    let now = crate::state::now();
+    let mut flow = FlowLog::default();
+    flow.steps.push(crate::inspector::Step::new(
+        crate::inspector::StepKind::Authorize,
+    ));
+    session.record_flow(&flow).await.expect("kept");
+    assert!(session.has_flow().await.expect("read"), "no end set: shown");
+    assert_eq!(
+        session
+            .flow()
+            .await
+            .expect("read")
+            .expect("shown")
+            .steps
+            .len(),
+        1
+    );
+    flow.kept_until = Some(now + 60);
+    session.record_flow(&flow).await.expect("kept");
+    assert!(session.has_flow().await.expect("read"), "before its end");
+    flow.kept_until = Some(now);
+    session.record_flow(&flow).await.expect("kept");
+    assert!(!session.has_flow().await.expect("read"), "at its end: gone");
+    assert!(session.flow().await.expect("read").is_none());
+}
