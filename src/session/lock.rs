@@ -228,6 +228,9 @@ pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod redis_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

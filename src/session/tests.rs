@@ -411,11 +411,25 @@ async fn a_pushed_step_is_kept_for_its_own_state_until_the_flow_is_recorded() {
     let step = crate::inspector::Step::new(crate::inspector::StepKind::Push);
     session.keep_push("s1", step).await.expect("kept");
     let next = next_request(&store, &session).await;
-    assert!(next.pushed_step("s2").await.expect("read").is_none(), "another sign-in's");
+    assert!(
+        next.pushed_step("s2").await.expect("read").is_none(),
+        "another sign-in's"
+    );
     let pushed = next.pushed_step("s1").await.expect("read").expect("kept");
     assert_eq!(pushed.kind, crate::inspector::StepKind::Push);
-    next.record_flow(&FlowLog::default()).await.expect("recorded");
+    next.record_flow(&FlowLog::default())
+        .await
+        .expect("recorded");
     let later = next_request(&store, &session).await;
-    assert!(later.pushed_step("s1").await.expect("read").is_none(), "joined, then forgotten");
-    assert!(store.record(session.id()).expect("record").data.contains_key(FLOW));
+    assert!(
+        later.pushed_step("s1").await.expect("read").is_none(),
+        "joined, then forgotten"
+    );
+    assert!(
+        store
+            .record(session.id())
+            .expect("record")
+            .data
+            .contains_key(FLOW)
+    );
 }

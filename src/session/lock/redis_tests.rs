@@ -1,0 +1,132 @@
+//! Tests of the per-session lock in Redis, driven directly against a real `redis-server`: two
+//! instances (two connection pools) taking one session's lock, its bounded wait, its release,
+//! and a lock whose holder vanished. The server comes from the scale-out tests' harness.
+
+use std::time::{Duration, Instant};
+
+use super::SessionLocks;
+use crate::{config::RedisUrl, error::AppError, session::redis::connect};
+
+/// Starts and stops `redis-server` (says why and skips without it; fails under `CI=true`).
+#[allow(dead_code)] // the scale-out tests use all of it; these tests, a part
+#[path = "../../../tests/scaleout/redis.rs"]
+mod server;
+
+use server::RedisServer;
+
+const KEY: &str = "photo-connect:lock:the-session";
+
+/// One instance's locks over its own connection pool.
+async fn instance(redis: &RedisServer, wait: Duration) -> SessionLocks {
+    let url = RedisUrl::parse(&redis.url()).expect("url");
+    let pool = connect(&url).await.expect("redis");
+    SessionLocks::redis("id", pool, wait)
+}
+
+fn held(redis: &RedisServer) -> bool {
+    redis.cli(&["EXISTS", KEY]).trim() == "1"
+}
+
+#[tokio::test]
+async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let wait = Duration::from_millis(400);
+    let (a, b) = (instance(&redis, wait).await, instance(&redis, wait).await);
+    let guard = a.acquire("the-session").await.expect("free");
+    // The lock outlives the wait (twice over), so a holder that dies frees it eventually.
+    let ttl: u64 = redis.cli(&["PTTL", KEY]).trim().parse().expect("a ttl");
+    assert!((400..=800).contains(&ttl), "PTTL {ttl} ms");
+
+    let before = redis.commands_processed();
+    let started = Instant::now();
+    let refused = b.acquire("the-session").await.err().expect("held by A");
+    let waited = started.elapsed();
+    assert!(matches!(refused, AppError::SessionBusy), "{refused:?}");
+    assert!(
+        waited >= wait,
+        "gave up after {waited:?}, before its {wait:?}"
+    );
+    // Backing off from 5 ms to 50 ms: about ten tries in 400 ms, not a busy loop.
+    let tries = redis.commands_processed() - before;
+    assert!(tries <= 30, "{tries} commands while waiting");
+
+    guard.release().await;
+    assert!(!held(&redis), "released when release returns");
+    b.acquire("the-session")
+        .await
+        .expect("free again")
+        .release()
+        .await;
+}
+
+#[tokio::test]
+async fn a_waiting_instance_gets_the_lock_as_soon_as_it_is_released() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (
+        instance(&redis, Duration::from_secs(5)).await,
+        instance(&redis, Duration::from_secs(5)).await,
+    );
+    let guard = a.acquire("the-session").await.expect("free");
+    let waiter = tokio::spawn(async move {
+        let started = Instant::now();
+        let guard = b.acquire("the-session").await;
+        (
+            guard.map(|_| ()).map_err(|e| format!("{e:?}")),
+            started.elapsed(),
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    guard.release().await;
+    let (got, waited) = waiter.await.expect("waiter");
+    got.expect("taken after the release");
+    assert!(
+        waited < Duration::from_secs(2),
+        "waited {waited:?}: the lock's expiry, not its release"
+    );
+}
+
+#[tokio::test]
+async fn a_lock_dropped_without_release_is_freed_in_the_background() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // A request that was cancelled (the client went away) drops its guard unreleased.
+    let locks = instance(&redis, Duration::from_secs(10)).await;
+    drop(locks.acquire("the-session").await.expect("free"));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while held(&redis) {
+        assert!(
+            Instant::now() < deadline,
+            "still held: left to its 20 s expiry"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn release_is_done_when_it_returns_not_left_to_a_task_a_shutdown_would_cancel() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // One request's whole life on a runtime that stops as soon as the request ends, as at
+    // shutdown: a release left to a background task would never run.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let locks = instance(&redis, Duration::from_secs(10)).await;
+        locks
+            .acquire("the-session")
+            .await
+            .expect("free")
+            .release()
+            .await;
+    });
+    drop(runtime);
+    assert!(!held(&redis), "the lock outlived its request");
+}
