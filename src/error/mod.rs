@@ -217,6 +217,147 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        http_client::{HttpError, HttpErrorKind},
+        oauth::CallbackError,
+    };
+
+    fn http(kind: HttpErrorKind) -> HttpError {
+        HttpError {
+            host: "as".into(),
+            kind,
+        }
+    }
+
+    fn timeout() -> HttpError {
+        http(HttpErrorKind::Timeout)
+    }
+
+    fn refused() -> HttpError {
+        http(HttpErrorKind::Connect)
+    }
+
+    #[test]
+    fn every_error_has_the_status_of_its_cause() {
+        use AppError::*;
+        let rejected = || ExchangeError::Rejected {
+            host: "as".into(),
+            code: "invalid_grant".into(),
+        };
+        let cases: Vec<(AppError, u16)> = vec![
+            (BadCallback(CallbackError::MissingState), 400),
+            (UnknownState, 400),
+            (LoginExpired, 400),
+            (IssuerMismatch, 400),
+            (NotANavigation, 400),
+            (AccessDenied, 403),
+            (Csrf, 403),
+            (AuthorizationFailed("invalid_scope".into()), 502),
+            (ClientRejected("invalid_client".into()), 502),
+            (Reconnect("invalid_grant".into()), 401),
+            (RefreshUnavailable(ExchangeError::Http(timeout())), 504),
+            (RefreshUnavailable(ExchangeError::Http(refused())), 503),
+            (RefreshUnavailable(rejected()), 503),
+            (Exchange(ExchangeError::Http(timeout())), 504),
+            (Exchange(ExchangeError::Http(refused())), 502),
+            (Exchange(rejected()), 502),
+            (Push(PushError::Http(timeout())), 504),
+            (Push(PushError::Http(refused())), 502),
+            (Photos(PhotosError::Http(timeout())), 504),
+            (Photos(PhotosError::Http(refused())), 502),
+            (Photos(PhotosError::InvalidToken), 401),
+            (Photos(PhotosError::InsufficientScope), 403),
+            (Photos(PhotosError::Malformed("x".into())), 502),
+            (Photos(PhotosError::DpopUnavailable), 502),
+            (NotFound, 404),
+            (InspectorOff, 404),
+            (Session("down".into()), 503),
+            (Busy, 503),
+            (SessionBusy, 503),
+            (TooManySignIns, 429),
+            (Internal(anyhow::anyhow!("bug")), 500),
+        ];
+        for (err, status) in cases {
+            let text = format!("{err:?}");
+            let response = err.into_response();
+            assert_eq!(response.status().as_u16(), status, "{text}");
+            let report = response
+                .extensions()
+                .get::<ErrorReport>()
+                .expect("reported");
+            assert!(!report.message.is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_token_endpoint_refusing_the_client_itself_is_the_registration_page() {
+        let refused = |code: &str| {
+            AppError::from(ExchangeError::Rejected {
+                host: "as".into(),
+                code: code.into(),
+            })
+        };
+        for code in ["invalid_client", "unauthorized_client"] {
+            let err = refused(code);
+            assert!(matches!(&err, AppError::ClientRejected(c) if c == code));
+            assert!(
+                err.operator_hint()
+                    .is_some_and(|h| h.contains("OAUTH_CLIENT_SECRET"))
+            );
+        }
+        let grant = refused("invalid_grant");
+        assert!(matches!(
+            grant,
+            AppError::Exchange(ExchangeError::Rejected { .. })
+        ));
+        assert_eq!(
+            grant.operator_hint(),
+            None,
+            "the visitor's grant, not the set-up"
+        );
+    }
+
+    #[test]
+    fn only_a_refused_authorization_request_hints_at_the_registration() {
+        let failed = |code: &str| AppError::AuthorizationFailed(code.into()).operator_hint();
+        assert!(failed("invalid_scope").is_some_and(|h| h.contains("APP_URL/cb")));
+        assert!(failed("unauthorized_client").is_some());
+        assert_eq!(failed("temporarily_unavailable"), None, "passing");
+        assert_eq!(failed("server_error"), None, "passing");
+        assert_eq!(AppError::AccessDenied.operator_hint(), None);
+    }
+
+    #[test]
+    fn a_full_store_is_busy_and_other_store_failures_are_escaped() {
+        use tower_sessions::{session::Error, session_store};
+        let backend = |msg: &str| Error::Store(session_store::Error::Backend(msg.into()));
+        assert!(matches!(
+            AppError::session(backend(STORE_FULL)),
+            AppError::Busy
+        ));
+        let other = AppError::session(backend("down\n\u{1b}[31m"));
+        assert!(
+            matches!(&other, AppError::Session(m) if m.contains("down") && !m.contains('\n') && !m.contains('\u{1b}')),
+            "{other:?}"
+        );
+    }
+
+    #[test]
+    fn the_report_carries_the_hint_for_the_log_line() {
+        let response = AppError::ClientRejected("invalid_client".into()).into_response();
+        let report = response
+            .extensions()
+            .get::<ErrorReport>()
+            .expect("reported");
+        assert!(report.hint.contains("OAUTH_CLIENT_ID"), "{}", report.hint);
+        assert!(report.message.contains("invalid_client"));
+        let response = AppError::NotFound.into_response();
+        let report = response
+            .extensions()
+            .get::<ErrorReport>()
+            .expect("reported");
+        assert_eq!(report.hint, "");
+    }
 
     #[test]
     fn a_push_refused_for_the_client_itself_is_the_registration_page() {
