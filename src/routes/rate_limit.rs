@@ -93,6 +93,22 @@ mod tests {
         Some(SocketAddr::from((ip, 40_000)))
     }
 
+    #[tokio::test]
+    async fn the_pruner_forgets_clients_back_at_a_full_burst() {
+        // 6,000 a minute: one sign-in is paid back after 10 ms.
+        let limit = SigninLimit::new(6_000, false).expect("a limit");
+        for last in 1..=3 {
+            assert!(limit.allow(peer([10, 0, 0, last]), &HeaderMap::new()));
+        }
+        assert_eq!(limit.limiter.len(), 3);
+        limit.spawn_pruner(Duration::from_millis(20));
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while limit.limiter.len() > 0 {
+            assert!(std::time::Instant::now() < deadline, "never pruned");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     #[test]
     fn each_client_gets_its_own_burst() {
         let limit = SigninLimit::new(3, false).expect("a limit");
