@@ -251,9 +251,10 @@ pub(crate) mod test_server {
         net::TcpListener,
     };
 
-    /// Listens on a free loopback port. Each connection's first request gets `answer(path)`
-    /// written back whole (status line, headers, body); the connection then stays open but
-    /// answers nothing more, so a client making several calls needs `connection: close`.
+    /// Listens on a free loopback port. Each connection's first request (its text, up to 4 KiB)
+    /// gets `answer(request)` written back whole (status line, headers, body); the connection
+    /// then stays open but answers nothing more, so a client making several calls needs
+    /// `connection: close`.
     pub async fn serve(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -264,14 +265,18 @@ pub(crate) mod test_server {
                 tokio::spawn(async move {
                     let mut request = [0u8; 4096];
                     let read = socket.read(&mut request).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&request[..read]);
-                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let _ = socket.write_all(&answer(&path)).await;
+                    let request = String::from_utf8_lossy(&request[..read]).into_owned();
+                    let _ = socket.write_all(&answer(&request)).await;
                     tokio::time::sleep(Duration::from_secs(30)).await;
                 });
             }
         });
         addr
+    }
+
+    /// The path of a request's text.
+    pub fn path_of(request: &str) -> &str {
+        request.split(' ').nth(1).unwrap_or("/")
     }
 }
 

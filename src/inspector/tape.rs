@@ -154,3 +154,145 @@ fn failed(exchange: &mut Exchange, err: &HttpError) {
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{config::OutboundProxy, http_client::test_server::serve};
+
+    fn client() -> HttpClient {
+        HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client")
+    }
+
+    /// A server whose every answer is `head` then `body`.
+    async fn answering(head: &'static str, body: &'static str) -> url::Url {
+        let addr = serve(move |_| format!("{head}{body}").into_bytes()).await;
+        url::Url::parse(&format!("http://{addr}/token?x=1")).expect("url")
+    }
+
+    const JSON_200: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-seen: yes\r\ncontent-length: 46\r\n\r\n";
+    const TOKEN: &str = r#"{"access_token":"SECRET-ACCESS-TOKEN-1234567"}"#;
+
+    fn only_step(tape: &Tape) -> Exchange {
+        let mut steps = tape.take();
+        assert_eq!(steps.len(), 1, "one call, one step");
+        assert!(tape.take().is_empty(), "taken off the tape");
+        steps.remove(0).exchange.expect("an exchange")
+    }
+
+    #[tokio::test]
+    async fn a_recorded_token_request_keeps_its_form_and_answer_masked() {
+        let url = answering(JSON_200, TOKEN).await;
+        let tape = Arc::new(Tape::default());
+        let request = http::Request::post(url.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", "Basic c2VjcmV0LWNsaWVudDpzZWNyZXQ=")
+            .body(
+                b"grant_type=authorization_code&code=SECRET-CODE-1234567&client_secret=HUSH"
+                    .to_vec(),
+            )
+            .expect("request");
+        let recorder = tape.recorder(StepKind::Token);
+        let answer = call(&client(), request, Some(&recorder))
+            .await
+            .expect("200");
+        assert_eq!(
+            answer.body(),
+            TOKEN.as_bytes(),
+            "the caller gets the real body"
+        );
+
+        let exchange = only_step(&tape);
+        assert_eq!(exchange.method, "POST");
+        assert_eq!(exchange.url, url.as_str());
+        assert_eq!(exchange.status, Some(200));
+        assert!(exchange.micros > 1, "a loopback round trip takes time");
+        let form: Vec<&str> = exchange
+            .request_form
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(form, ["grant_type", "code", "client_secret"]);
+        let kept = format!("{exchange:?}");
+        for secret in [
+            "SECRET-CODE-1234567",
+            "HUSH",
+            "c2VjcmV0",
+            "SECRET-ACCESS-TOKEN-1234567",
+        ] {
+            assert!(!kept.contains(secret), "{secret} in {kept}");
+        }
+        assert!(
+            exchange
+                .request_headers
+                .iter()
+                .any(|(k, _)| k == "authorization")
+        );
+        assert!(
+            exchange
+                .response_headers
+                .iter()
+                .any(|(k, v)| k == "x-seen" && v == "yes")
+        );
+        let body = exchange.response_body.expect("a body");
+        assert!(
+            body.contains("access_token") && body.contains("SECRET"),
+            "masked: {body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recorded_photos_call_keeps_the_size_of_the_photos_not_the_photos() {
+        let url = answering(JSON_200, TOKEN).await;
+        for (kind, kept) in [(StepKind::Photos, false), (StepKind::RevokeAccess, true)] {
+            let tape = Arc::new(Tape::default());
+            let request = client().get(url.clone()).build().expect("request");
+            let answer = send(&client(), request, Some(tape.recorder(kind)))
+                .await
+                .expect("200");
+            assert_eq!(answer.body.len(), 46);
+            let exchange = only_step(&tape);
+            assert_eq!(
+                (exchange.method.as_str(), exchange.status),
+                ("GET", Some(200))
+            );
+            let body = exchange.response_body.expect("a body");
+            assert_eq!(body.contains("access_token"), kept, "{kind:?}: {body}");
+            if !kept {
+                assert_eq!(body, "(46 bytes of photos, not kept)");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_is_recorded_with_its_status_and_reason() {
+        let url = answering(
+            "HTTP/1.1 503 Busy\r\ncontent-type: text/html\r\ncontent-length: 4\r\n\r\n",
+            "busy",
+        )
+        .await;
+        let tape = Arc::new(Tape::default());
+        let request = http::Request::post(url.as_str())
+            .body(Vec::new())
+            .expect("request");
+        let recorder = tape.recorder(StepKind::Token);
+        let err = call(&client(), request, Some(&recorder))
+            .await
+            .expect_err("503");
+        assert_eq!(err.kind, HttpErrorKind::Status(503));
+        let exchange = only_step(&tape);
+        assert_eq!(exchange.status, Some(503));
+        assert_eq!(exchange.error.as_deref(), Some("answered HTTP 503"));
+    }
+
+    #[tokio::test]
+    async fn without_a_recorder_nothing_is_recorded() {
+        let url = answering(JSON_200, TOKEN).await;
+        let tape = Arc::new(Tape::default());
+        let request = client().get(url).build().expect("request");
+        send(&client(), request, None).await.expect("200");
+        assert!(tape.take().is_empty());
+    }
+}

@@ -260,11 +260,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_status_moves_on_to_the_openid_path_and_the_last_error_is_reported() {
-        use crate::http_client::test_server::serve;
+        use crate::http_client::test_server::{path_of, serve};
         // Only the OpenID Connect path has the metadata; the RFC 8414 path answers a JSON 404.
-        let addr = serve(|path| {
+        let addr = serve(|request| {
             let issuer = format!("http://{}", PORT.get().expect("port"));
-            let (status, body) = match path {
+            let (status, body) = match path_of(request) {
                 "/.well-known/openid-configuration" => ("200 OK", metadata(&issuer, S256)),
                 _ => ("404 Not Found", br#"{"issuer":"wrong"}"#.to_vec()),
             };

@@ -84,3 +84,133 @@ fn asks_for_nonce(response: &oauth2::HttpResponse) -> bool {
         && serde_json::from_slice::<Error>(response.body())
             .is_ok_and(|e| e.error == "use_dpop_nonce")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
+
+    use base64::Engine;
+
+    use super::*;
+    use crate::{
+        config::OutboundProxy,
+        http_client::test_server::serve,
+        oauth::dpop::{DpopKey, Nonces},
+    };
+
+    fn answer(status: u16, body: &str, nonce: Option<&str>) -> http::Response<Vec<u8>> {
+        let mut response = http::Response::builder().status(status);
+        if let Some(nonce) = nonce {
+            response = response.header("dpop-nonce", nonce);
+        }
+        response.body(body.as_bytes().to_vec()).expect("response")
+    }
+
+    #[test]
+    fn only_a_400_use_dpop_nonce_asks_for_a_nonce() {
+        let nonce = r#"{"error":"use_dpop_nonce"}"#;
+        assert!(asks_for_nonce(&answer(400, nonce, None)));
+        assert!(
+            !asks_for_nonce(&answer(401, nonce, None)),
+            "RFC 9449 §8: a 400"
+        );
+        assert!(!asks_for_nonce(&answer(
+            400,
+            r#"{"error":"invalid_dpop_proof"}"#,
+            None
+        )));
+        assert!(
+            !asks_for_nonce(&answer(400, "use_dpop_nonce", None)),
+            "not JSON"
+        );
+    }
+
+    /// A token endpoint that gives its answers in order (the last repeats) and keeps the `DPoP`
+    /// header of every request it gets.
+    async fn token_endpoint(answers: Vec<&'static str>) -> (url::Url, Arc<Mutex<Vec<String>>>) {
+        let proofs = Arc::new(Mutex::new(Vec::new()));
+        let seen = proofs.clone();
+        let addr = serve(move |request| {
+            let proof = request
+                .lines()
+                .find_map(|l| l.strip_prefix("dpop: "))
+                .unwrap_or_default()
+                .to_owned();
+            let mut proofs = seen.lock().expect("lock");
+            proofs.push(proof);
+            let answer = answers[(proofs.len() - 1).min(answers.len() - 1)];
+            answer.as_bytes().to_vec()
+        })
+        .await;
+        let url = url::Url::parse(&format!("http://{addr}/token")).expect("url");
+        (url, proofs)
+    }
+
+    const CHALLENGE: &str = "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ndpop-nonce: n-1\r\ncontent-length: 26\r\n\r\n{\"error\":\"use_dpop_nonce\"}";
+    const BARE_CHALLENGE: &str = "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 26\r\n\r\n{\"error\":\"use_dpop_nonce\"}";
+    const OK_WITH_NONCE: &str = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ndpop-nonce: n-2\r\ncontent-length: 2\r\n\r\n{}";
+
+    /// Sends one token request with DPoP to `url`; returns the status.
+    async fn token_request(url: &url::Url, dpop: &Dpop) -> u16 {
+        let http =
+            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
+        let transport = Transport::new(&http, None, Some(dpop.clone()));
+        let request = http::Request::post(url.as_str())
+            .body(b"grant_type=authorization_code".to_vec())
+            .expect("request");
+        let response = oauth2::AsyncHttpClient::call(&transport, request)
+            .await
+            .expect("an answer");
+        response.status().as_u16()
+    }
+
+    /// The `DPoP` proofs the endpoint got.
+    fn sent(proofs: &Mutex<Vec<String>>) -> Vec<String> {
+        proofs.lock().expect("lock").clone()
+    }
+
+    fn nonce_of(proof: &str) -> Option<String> {
+        let claims = proof.split('.').nth(1)?;
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&claims).ok()?;
+        claims["nonce"].as_str().map(str::to_owned)
+    }
+
+    fn dpop() -> Dpop {
+        Dpop {
+            key: DpopKey::generate(),
+            nonces: Arc::new(Nonces::default()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_nonce_challenge_is_answered_once_with_the_nonce() {
+        let dpop = dpop();
+        let (url, proofs) = token_endpoint(vec![CHALLENGE, OK_WITH_NONCE]).await;
+        assert_eq!(token_request(&url, &dpop).await, 200);
+        let first = sent(&proofs);
+        assert_eq!(first.len(), 2);
+        assert_eq!(nonce_of(&first[0]), None);
+        assert_eq!(nonce_of(&first[1]).as_deref(), Some("n-1"));
+        // The success's nonce is kept for the next request, and is not a reason to retry.
+        assert_eq!(token_request(&url, &dpop).await, 200);
+        let all = sent(&proofs);
+        assert_eq!(all.len(), 3, "a 200 with a nonce is not retried");
+        assert_eq!(nonce_of(&all[2]).as_deref(), Some("n-2"));
+    }
+
+    #[tokio::test]
+    async fn a_second_challenge_or_one_without_a_nonce_is_not_answered() {
+        let (url, proofs) = token_endpoint(vec![CHALLENGE, CHALLENGE, OK_WITH_NONCE]).await;
+        assert_eq!(token_request(&url, &dpop()).await, 400);
+        assert_eq!(sent(&proofs).len(), 2, "one retry, no more");
+        let (url, proofs) = token_endpoint(vec![BARE_CHALLENGE, OK_WITH_NONCE]).await;
+        assert_eq!(token_request(&url, &dpop()).await, 400);
+        assert_eq!(sent(&proofs).len(), 1, "nothing new to prove with");
+    }
+}
