@@ -458,9 +458,14 @@ mod tests {
         assert_eq!(proxy.no_proxy.as_deref(), Some("internal.corp,10.0.0.0/8"));
         let secret =
             from(&[("HTTPS_PROXY", "http://me:proxy-pw-77@proxy.corp:3128")]).expect("valid");
+        let debug = format!("{:?}", secret.proxy);
         assert!(
-            !format!("{secret:?}").contains("proxy-pw-77"),
+            !debug.contains("proxy-pw-77"),
             "proxy passwords are redacted"
+        );
+        assert!(
+            debug.contains("https: Some(\"http://me:redacted@proxy.corp:3128/\")"),
+            "the proxy itself is shown: {debug}"
         );
         let all = from(&[("ALL_PROXY", "http://all.corp:1")])
             .expect("valid")
@@ -494,6 +499,10 @@ mod tests {
         assert_eq!(
             url.to_string(),
             "rediss://app:redacted@redis.example:6380/2"
+        );
+        assert_eq!(
+            format!("{url:?}"),
+            "RedisUrl(rediss://app:redacted@redis.example:6380/2)"
         );
         for bad in ["postgres://x", "redis", "mem", "redis//:hunter2@host"] {
             let err = from(&[("SESSION_STORE", bad)]).expect_err(bad);
