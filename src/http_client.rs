@@ -251,7 +251,7 @@ pub(crate) mod test_server {
         net::TcpListener,
     };
 
-    /// Listens on a free loopback port. Each connection's first request (its text, up to 4 KiB)
+    /// Listens on a free loopback port. Each connection's first request (its head, up to 4 KiB)
     /// gets `answer(request)` written back whole (status line, headers, body); the connection
     /// then stays open but answers nothing more, so a client making several calls needs
     /// `connection: close`.
@@ -263,8 +263,14 @@ pub(crate) mod test_server {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let answer = answer.clone();
                 tokio::spawn(async move {
-                    let mut request = [0u8; 4096];
-                    let read = socket.read(&mut request).await.unwrap_or(0);
+                    // Up to the end of the head: a request may come in several reads.
+                    let (mut request, mut read) = ([0u8; 4096], 0);
+                    while read < request.len() && !ends_head(&request[..read]) {
+                        match socket.read(&mut request[read..]).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => read += n,
+                        }
+                    }
                     let request = String::from_utf8_lossy(&request[..read]).into_owned();
                     let _ = socket.write_all(&answer(&request)).await;
                     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -272,6 +278,10 @@ pub(crate) mod test_server {
             }
         });
         addr
+    }
+
+    fn ends_head(bytes: &[u8]) -> bool {
+        bytes.windows(4).any(|w| w == b"\r\n\r\n")
     }
 
     /// The path of a request's text.
@@ -349,8 +359,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_default_cap_is_one_mebibyte() {
-        let default = || HttpClient::new(Duration::from_secs(2), &OutboundProxy::default());
-        let default = default().expect("client");
+        let default =
+            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
         let err = get(&default, with_length(1024 * 1024 + 1, 0).await)
             .await
             .expect_err("too large");

@@ -263,7 +263,12 @@ mod tests {
         use crate::http_client::test_server::{path_of, serve};
         // Only the OpenID Connect path has the metadata; the RFC 8414 path answers a JSON 404.
         let addr = serve(|request| {
-            let issuer = format!("http://{}", PORT.get().expect("port"));
+            // The issuer is this server, as the request's Host names it.
+            let host = request
+                .lines()
+                .find_map(|l| l.strip_prefix("host: "))
+                .unwrap_or_default();
+            let issuer = format!("http://{host}");
             let (status, body) = match path_of(request) {
                 "/.well-known/openid-configuration" => ("200 OK", metadata(&issuer, S256)),
                 _ => ("404 Not Found", br#"{"issuer":"wrong"}"#.to_vec()),
@@ -277,8 +282,6 @@ mod tests {
             answer
         })
         .await;
-        static PORT: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
-        PORT.set(addr).expect("once");
         let http = HttpClient::new(std::time::Duration::from_secs(2), &Default::default())
             .expect("client");
         let found = discover(&http, &discovery(&format!("http://{addr}")))

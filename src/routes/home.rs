@@ -192,7 +192,11 @@ mod tests {
             n.text
         );
         let n = notice(Some("notice=connect-first")).expect("known");
-        assert!(n.text.starts_with("Connect your account first"), "{}", n.text);
+        assert!(
+            n.text.starts_with("Connect your account first"),
+            "{}",
+            n.text
+        );
         assert!(notice(Some("notice=<script>")).is_none());
         assert!(notice(Some("notice=signed-out&notice=x")).is_none());
         assert!(notice(None).is_none());

@@ -94,19 +94,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_pruner_forgets_clients_back_at_a_full_burst() {
-        // 6,000 a minute: one sign-in is paid back after 10 ms.
+    async fn the_pruner_forgets_clients_back_at_a_full_burst_and_keeps_the_others() {
+        // 6,000 a minute: one sign-in is paid back after 10 ms, 3,000 after 30 s.
         let limit = SigninLimit::new(6_000, false).expect("a limit");
         for last in 1..=3 {
             assert!(limit.allow(peer([10, 0, 0, last]), &HeaderMap::new()));
         }
-        assert_eq!(limit.limiter.len(), 3);
+        for _ in 0..3_000 {
+            assert!(limit.allow(peer([10, 0, 0, 9]), &HeaderMap::new()));
+        }
+        assert_eq!(limit.limiter.len(), 4);
         limit.spawn_pruner(Duration::from_millis(20));
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while limit.limiter.len() > 0 {
+        while limit.limiter.len() > 1 {
             assert!(std::time::Instant::now() < deadline, "never pruned");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(limit.limiter.len(), 1, "the busy client is still counted");
     }
 
     #[test]

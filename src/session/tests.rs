@@ -290,7 +290,8 @@ async fn ending_deletes_the_record_or_keeps_only_the_inspectors_under_a_new_id()
         .connect(&tokens("at-1"), TTL, None)
         .await
         .expect("connect");
-    let id = session.id();
+    let id = Some(session.id().expect("saved"));
+    assert!(store.record(id).is_some());
     session.end(None, TTL).await.expect("end");
     assert!(store.record(id).is_none(), "deleted from the store");
 
@@ -299,7 +300,8 @@ async fn ending_deletes_the_record_or_keeps_only_the_inspectors_under_a_new_id()
         .connect(&tokens("at-1"), TTL, None)
         .await
         .expect("connect");
-    let id = session.id();
+    let id = Some(session.id().expect("saved"));
+    assert!(store.record(id).is_some());
     let flow = FlowLog::default();
     session
         .end(Some(&flow), Duration::from_secs(120))
@@ -361,15 +363,14 @@ async fn stored_session_reads_and_writes_the_record_as_the_store_has_it() {
 async fn a_stored_session_that_is_gone_stays_gone() {
     let store = Arc::new(Counting::default());
     let dyn_store: Arc<dyn SessionStore> = store.clone();
-    let stored = StoredSession::new(dyn_store, Id::default());
+    let id = Id::default();
+    let stored = StoredSession::new(dyn_store, id);
     stored
         .update_tokens(&tokens("at-1"))
         .await
         .expect("nothing to update");
-    assert!(
-        store.record(Some(Id::default())).is_none(),
-        "not created again"
-    );
+    assert!(store.record(Some(id)).is_none(), "not created again");
+    assert_eq!(store.writes.load(std::sync::atomic::Ordering::SeqCst), 0);
     assert!(stored.tokens().await.expect("read").is_none());
 }
 

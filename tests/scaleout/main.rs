@@ -4,6 +4,7 @@
 //! a logout on one seen by the other, and the memory store's honest "start again" after a
 //! restart. Each test starts its own Redis on a free loopback port.
 
+#[path = "../support/redis.rs"]
 mod redis;
 
 #[path = "../support/mod.rs"]

@@ -1,6 +1,6 @@
 //! Tests of the per-session lock in Redis, driven directly against a real `redis-server`: two
 //! instances (two connection pools) taking one session's lock, its bounded wait, its release,
-//! and a lock whose holder vanished. The server comes from the scale-out tests' harness.
+//! and a lock whose holder vanished. The server comes from the harness the scale-out tests use.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use crate::{config::RedisUrl, error::AppError, session::redis::connect};
 
 /// Starts and stops `redis-server` (says why and skips without it; fails under `CI=true`).
 #[allow(dead_code)] // the scale-out tests use all of it; these tests, a part
-#[path = "../../../tests/scaleout/redis.rs"]
+#[path = "../../../tests/support/redis.rs"]
 mod server;
 
 use server::RedisServer;
@@ -32,12 +32,12 @@ async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let wait = Duration::from_millis(400);
+    let wait = Duration::from_secs(1);
     let (a, b) = (instance(&redis, wait).await, instance(&redis, wait).await);
     let guard = a.acquire("the-session").await.expect("free");
     // The lock outlives the wait (twice over), so a holder that dies frees it eventually.
     let ttl: u64 = redis.cli(&["PTTL", KEY]).trim().parse().expect("a ttl");
-    assert!((400..=800).contains(&ttl), "PTTL {ttl} ms");
+    assert!((1_000..=2_000).contains(&ttl), "PTTL {ttl} ms");
 
     let before = redis.commands_processed();
     let started = Instant::now();
@@ -48,9 +48,9 @@ async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
         waited >= wait,
         "gave up after {waited:?}, before its {wait:?}"
     );
-    // Backing off from 5 ms to 50 ms: about ten tries in 400 ms, not a busy loop.
+    // Backing off from 5 ms to 50 ms: about twenty tries in a second, not a busy loop.
     let tries = redis.commands_processed() - before;
-    assert!(tries <= 30, "{tries} commands while waiting");
+    assert!(tries <= 60, "{tries} commands while waiting");
 
     guard.release().await;
     assert!(!held(&redis), "released when release returns");
@@ -84,7 +84,7 @@ async fn a_waiting_instance_gets_the_lock_as_soon_as_it_is_released() {
     let (got, waited) = waiter.await.expect("waiter");
     got.expect("taken after the release");
     assert!(
-        waited < Duration::from_secs(2),
+        waited < Duration::from_secs(1),
         "waited {waited:?}: the lock's expiry, not its release"
     );
 }
