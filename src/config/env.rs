@@ -512,6 +512,62 @@ mod tests {
     }
 
     #[test]
+    fn each_limit_is_exact_at_its_ceiling() {
+        let secs = |name: &str, value: &str| from(&[(name, value)]).map_err(|e| format!("{e:#}"));
+        let day = (24 * 3600).to_string();
+        let config = secs("PENDING_LOGIN_TTL_SECS", &day).expect("a day is allowed");
+        assert_eq!(config.pending_login_ttl, Duration::from_secs(24 * 3600));
+        assert!(
+            secs("PENDING_LOGIN_TTL_SECS", "86401").is_err(),
+            "a second more is not"
+        );
+        let config = secs("TOKEN_REFRESH_SKEW_SECS", &day).expect("a day is allowed");
+        assert_eq!(config.token_refresh_skew, Duration::from_secs(24 * 3600));
+        assert!(secs("TOKEN_REFRESH_SKEW_SECS", "86401").is_err());
+        let config = secs("SESSION_IDLE_MINUTES", "43200").expect("30 days is allowed");
+        assert_eq!(config.session_idle, Duration::from_secs(30 * 24 * 3600));
+        assert!(secs("SESSION_IDLE_MINUTES", "43201").is_err());
+        let config = secs("SESSION_IDLE_MINUTES", "2").expect("minutes");
+        assert_eq!(config.session_idle, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn par_dpop_and_the_inspector_take_each_documented_value() {
+        for (value, mode) in [
+            ("if-required", ParMode::IfRequired),
+            ("auto", ParMode::Auto),
+            ("on", ParMode::On),
+            ("off", ParMode::Off),
+        ] {
+            assert_eq!(from(&[("OAUTH_PAR", value)]).expect(value).par, mode);
+        }
+        for (value, mode) in [
+            ("off", DpopMode::Off),
+            ("auto", DpopMode::Auto),
+            ("on", DpopMode::On),
+        ] {
+            assert_eq!(from(&[("OAUTH_DPOP", value)]).expect(value).dpop, mode);
+        }
+        for (value, on) in [
+            ("on", true),
+            ("true", true),
+            ("off", false),
+            ("false", false),
+        ] {
+            let config = from(&[("FLOW_INSPECTOR", value)]).expect(value);
+            assert_eq!(config.flow_inspector, Some(on), "{value}");
+        }
+        for (name, bad) in [
+            ("OAUTH_PAR", "yes"),
+            ("OAUTH_DPOP", "1"),
+            ("FLOW_INSPECTOR", "maybe"),
+        ] {
+            let err = from(&[(name, bad)]).expect_err(bad);
+            assert!(format!("{err:#}").contains(name), "{err:#}");
+        }
+    }
+
+    #[test]
     fn debug_output_redacts_the_client_secret() {
         let config = from(&[("OAUTH_CLIENT_SECRET", "super-secret-value")]).expect("valid");
         let debug = format!("{config:?}");
