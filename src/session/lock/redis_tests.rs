@@ -1,6 +1,7 @@
 //! Tests of the per-session lock in Redis, driven directly against a real `redis-server`: two
 //! instances (two connection pools) taking one session's lock, its bounded wait, its release,
-//! and a lock whose holder vanished. The server comes from the harness the scale-out tests use.
+//! a lock whose holder vanished, and readiness. The server comes from the harness the scale-out
+//! tests use.
 
 use std::time::{Duration, Instant};
 
@@ -129,4 +130,16 @@ fn release_is_done_when_it_returns_not_left_to_a_task_a_shutdown_would_cancel() 
     });
     drop(runtime);
     assert!(!held(&redis), "the lock outlived its request");
+}
+
+#[tokio::test]
+async fn readiness_follows_whether_redis_answers() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let url = RedisUrl::parse(&redis.url()).expect("url");
+    let pool = connect(&url).await.expect("redis");
+    assert!(crate::session::redis::is_ready(&pool).await);
+    redis.stop();
+    assert!(!crate::session::redis::is_ready(&pool).await, "stopped");
 }
