@@ -98,10 +98,24 @@ async fn a_second_nonce_challenge_is_not_answered_again() {
         photos_ok(&mock),
     ]);
 
+    // Without a refresh token, no refresh is tried: the log says the token was refused, not
+    // that a refresh was (counted, as parallel tests share the log; none of them refreshes
+    // without a refresh token).
+    let refresh_tried = || {
+        captured_logs()
+            .matches("refused the refresh (no refresh token)")
+            .count()
+    };
+    let before = refresh_tried();
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");
     assert_eq!(mock.hits("/photos").len(), 2, "one retry, no more");
     assert!(!app.is_connected().await, "a rejected token is forgotten");
+    assert_eq!(
+        refresh_tried(),
+        before,
+        "no refresh without a refresh token"
+    );
 }
 
 #[tokio::test]

@@ -12,8 +12,8 @@ use url::Url;
 
 use crate::{
     mock::{
-        Mock, Reply, TestApp, connected, invalid_token, photos_ok, post_logout, refreshed_token,
-        spawn_app,
+        Mock, Reply, SECRET, TestApp, connected, invalid_token, photos_ok, post_logout,
+        refreshed_token, spawn_app,
     },
     support::*,
 };
@@ -183,6 +183,13 @@ async fn c64_five_parallel_requests_on_an_expired_token_refresh_exactly_once() {
     mock.token_replies(token_lasting(1));
     let app = connected(&mock).await;
     mock.photos_reply(photos_ok(&mock));
+    // The first refresh is held for half a second, so the other four requests have certainly
+    // loaded the expired tokens and are waiting for the lock when it ends; a second refresh
+    // would get tokens numbered 3.
+    mock.refresh_replies(vec![
+        Reply::Slow(Duration::from_millis(500), Box::new(refreshed_token(2))),
+        refreshed_token(3),
+    ]);
     let pages = futures_util::future::join_all((0..5).map(|_| photos(&app))).await;
     for (status, page) in pages {
         assert_eq!(status, StatusCode::OK, "{page}");
@@ -222,6 +229,33 @@ async fn c38_logout_revokes_both_tokens_with_client_authentication() {
             .starts_with("Basic ")
     }));
     assert!(!app.is_connected().await);
+}
+
+#[tokio::test]
+async fn c38_with_client_secret_post_each_revocation_names_the_client_once_in_the_body() {
+    let mock = Mock::start().await;
+    let app = spawn_app(&mock, |config| {
+        config.token_auth = photo_connect::config::TokenAuth::ClientSecretPost;
+    })
+    .await;
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    logout(&app).await;
+    let revocations = mock.hits("/revoke");
+    assert_eq!(revocations.len(), 2);
+    for revocation in revocations {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(revocation.body.as_bytes())
+            .into_owned()
+            .collect();
+        let names: Vec<&str> = form.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["token", "token_type_hint", "client_id", "client_secret"],
+            "RFC 6749 §2.3.1: the credentials in the body, each once"
+        );
+        assert_eq!(form[2].1, "photo-connect");
+        assert_eq!(form[3].1, SECRET);
+        assert!(!revocation.headers.contains_key(header::AUTHORIZATION));
+    }
 }
 
 #[tokio::test]

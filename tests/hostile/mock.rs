@@ -46,6 +46,8 @@ pub enum Reply {
     Silent,
     /// A redirect with this status to this URL.
     Redirect(u16, String),
+    /// The reply, after a pause.
+    Slow(Duration, Box<Reply>),
 }
 
 /// A request the mock received.
@@ -260,6 +262,10 @@ async fn render(reply: Reply) -> Response {
         Reply::Silent => {
             std::future::pending::<()>().await;
             StatusCode::OK.into_response()
+        }
+        Reply::Slow(pause, reply) => {
+            tokio::time::sleep(pause).await;
+            Box::pin(render(*reply)).await
         }
         Reply::Redirect(status, location) => (
             StatusCode::from_u16(status).expect("status"),
