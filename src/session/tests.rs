@@ -106,9 +106,24 @@ async fn next_request(store: &Arc<Counting>, of: &AppSession) -> AppSession {
 }
 
 impl Counting {
+    fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn record(&self, id: Option<Id>) -> Option<Record> {
         self.inner.try_lock().expect("idle").get(&id?).cloned()
     }
+}
+
+/// A fresh browser's session over its own store, with a sign-in started under `state`.
+async fn started_login(state: &str) -> (Arc<Counting>, AppSession) {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .begin_login(login(state, 0), TTL)
+        .await
+        .expect("kept");
+    (store, session)
 }
 
 fn login(state: &str, created_at: i64) -> PendingLogin {
@@ -142,12 +157,7 @@ fn idle(expiry: Option<Expiry>) -> Option<i64> {
 
 #[tokio::test]
 async fn a_started_login_is_saved_and_lives_its_ttl_plus_a_minute() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    session
-        .begin_login(login("s1", 0), TTL)
-        .await
-        .expect("kept");
+    let (store, session) = started_login("s1").await;
     assert_eq!(idle(session.0.expiry()), Some(660), "the ttl and its grace");
     let record = store.record(session.id()).expect("saved before returning");
     assert!(
@@ -161,12 +171,7 @@ async fn a_started_login_is_saved_and_lives_its_ttl_plus_a_minute() {
 
 #[tokio::test]
 async fn a_state_is_taken_once_and_the_taking_is_saved() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    session
-        .begin_login(login("s1", 0), TTL)
-        .await
-        .expect("kept");
+    let (store, session) = started_login("s1").await;
     session
         .begin_login(login("s2", 0), TTL)
         .await
@@ -191,22 +196,14 @@ async fn a_state_is_taken_once_and_the_taking_is_saved() {
 
 #[tokio::test]
 async fn a_refused_callback_changes_nothing_in_the_store() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    session
-        .begin_login(login("s1", 0), TTL)
-        .await
-        .expect("kept");
-    let writes = store.writes.load(std::sync::atomic::Ordering::SeqCst);
+    let (store, session) = started_login("s1").await;
+    let writes = store.writes();
     let refused = session
         .take_login("s1", 1, TTL, || false)
         .await
         .expect("take");
     assert!(matches!(refused, LoginLookup::Refused));
-    assert_eq!(
-        store.writes.load(std::sync::atomic::Ordering::SeqCst),
-        writes
-    );
+    assert_eq!(store.writes(), writes);
     let next = next_request(&store, &session).await;
     let taken = next.take_login("s1", 1, TTL, || true).await.expect("take");
     assert!(
@@ -217,12 +214,7 @@ async fn a_refused_callback_changes_nothing_in_the_store() {
 
 #[tokio::test]
 async fn connecting_changes_the_id_and_keeps_tokens_and_a_logout_token_for_the_idle_limit() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    session
-        .begin_login(login("s1", 0), TTL)
-        .await
-        .expect("kept");
+    let (store, session) = started_login("s1").await;
     let anonymous = session.id().expect("saved");
     assert_eq!(session.logout_token_if_any().await.expect("read"), None);
     let idle_limit = Duration::from_secs(7 * 24 * 3600);
@@ -282,26 +274,26 @@ async fn only_the_sessions_own_logout_token_matches() {
     assert!(!session.logout_token_matches(&other).await.expect("check"));
 }
 
+/// A connected session over `store`, and its id (its record is there).
+async fn connected_over(store: &Arc<Counting>) -> (AppSession, Option<Id>) {
+    let session = session_over(store);
+    session
+        .connect(&tokens("at-1"), TTL, None)
+        .await
+        .expect("connect");
+    let id = Some(session.id().expect("saved"));
+    assert!(store.record(id).is_some());
+    (session, id)
+}
+
 #[tokio::test]
 async fn ending_deletes_the_record_or_keeps_only_the_inspectors_under_a_new_id() {
     let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    session
-        .connect(&tokens("at-1"), TTL, None)
-        .await
-        .expect("connect");
-    let id = Some(session.id().expect("saved"));
-    assert!(store.record(id).is_some());
+    let (session, id) = connected_over(&store).await;
     session.end(None, TTL).await.expect("end");
     assert!(store.record(id).is_none(), "deleted from the store");
 
-    let session = session_over(&store);
-    session
-        .connect(&tokens("at-1"), TTL, None)
-        .await
-        .expect("connect");
-    let id = Some(session.id().expect("saved"));
-    assert!(store.record(id).is_some());
+    let (session, id) = connected_over(&store).await;
     let flow = FlowLog::default();
     session
         .end(Some(&flow), Duration::from_secs(120))
@@ -370,7 +362,7 @@ async fn a_stored_session_that_is_gone_stays_gone() {
         .await
         .expect("nothing to update");
     assert!(store.record(Some(id)).is_none(), "not created again");
-    assert_eq!(store.writes.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(store.writes(), 0);
     assert!(stored.tokens().await.expect("read").is_none());
 }
 
