@@ -46,4 +46,13 @@ async fn a_401_refresh_and_an_unanswered_revocation_are_recorded_with_their_reas
         flow.contains("no answer within 1 s"),
         "the unanswered revocation is a step"
     );
+    // That step still says what was sent: a POST (its answer never came).
+    let step = &flow[flow
+        .find("Logout: the access token revoked")
+        .expect("the step")..];
+    let step = &step[..step.find("</li>").expect("the step's end")];
+    assert!(
+        step.contains("<h3>Request <code>POST</code></h3>"),
+        "{step}"
+    );
 }

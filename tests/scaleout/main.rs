@@ -225,6 +225,14 @@ async fn the_flow_inspector_record_lives_in_redis_and_follows_the_browser_across
     }
     let (_, _, other) = fetch(&browser_jar(), b.at("/flow")).await;
     assert!(other.contains("Nothing recorded in this browser yet"));
+    // An instance with the inspector off neither shows the record nor links to it.
+    cluster.flow_inspector = Some(false);
+    let off = cluster.instance().await;
+    let (_, _, home) = fetch(&client, off.at("/")).await;
+    assert!(home.contains("You are connected"), "{home}");
+    assert!(!home.contains(r#"href="/flow""#), "{home}");
+    let (status, _, _) = fetch(&client, off.at("/flow")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
