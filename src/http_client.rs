@@ -280,8 +280,34 @@ pub(crate) mod test_server {
         addr
     }
 
+    /// A whole answer: `status` (`"200 OK"`), `headers`, and `body` with its `content-length`.
+    /// Every answer closes its connection, so a client making several calls opens new ones.
+    pub fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut head = format!("HTTP/1.1 {status}\r\nconnection: close\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+        let mut answer = head.into_bytes();
+        answer.extend_from_slice(body);
+        answer
+    }
+
+    /// The client the tests call servers with: a 2 s timeout, no proxy.
+    pub fn client() -> super::HttpClient {
+        super::HttpClient::new(Duration::from_secs(2), &Default::default()).expect("client")
+    }
+
     fn ends_head(bytes: &[u8]) -> bool {
         bytes.windows(4).any(|w| w == b"\r\n\r\n")
+    }
+
+    /// The value of header `name` (lower case, as reqwest sends it) in a request's text.
+    pub fn header<'r>(request: &'r str, name: &str) -> Option<&'r str> {
+        request.lines().find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(": "))
+        })
     }
 
     /// The path of a request's text.
@@ -296,33 +322,32 @@ mod tests {
 
     use super::*;
 
-    /// A server that answers one request with `head` and `body`, then keeps the connection open
-    /// (so a client still reading waits for its timeout).
-    async fn answers(head: String, body: Vec<u8>) -> url::Url {
-        let mut answer = head.into_bytes();
-        answer.extend(body);
+    /// A server that answers every request with `answer`, then keeps the connection open (so a
+    /// client still reading waits for its timeout).
+    async fn serving(answer: Vec<u8>) -> url::Url {
         let addr = test_server::serve(move |_| answer.clone()).await;
         url::Url::parse(&format!("http://{addr}/x")).expect("url")
     }
 
-    /// A 200 with `Content-Length: len` and `sent` bytes of body.
+    /// A 200 with `Content-Length: len` and `sent` bytes of body (the two may differ).
     async fn with_length(len: usize, sent: usize) -> url::Url {
-        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
-        answers(head, vec![b'a'; sent]).await
+        let mut answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n").into_bytes();
+        answer.extend(vec![b'a'; sent]);
+        serving(answer).await
     }
 
     /// A 200 with a chunked body of one `len`-byte chunk, and the end.
     async fn chunked(len: usize) -> url::Url {
-        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_owned();
-        let mut body = format!("{len:x}\r\n").into_bytes();
-        body.extend(vec![b'a'; len]);
-        body.extend(b"\r\n0\r\n\r\n");
-        answers(head, body).await
+        let mut answer =
+            format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{len:x}\r\n")
+                .into_bytes();
+        answer.extend(vec![b'a'; len]);
+        answer.extend(b"\r\n0\r\n\r\n");
+        serving(answer).await
     }
 
     fn client(max_body: usize) -> HttpClient {
-        let mut client =
-            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
+        let mut client = test_server::client();
         client.max_body = max_body;
         client
     }
@@ -359,8 +384,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_default_cap_is_one_mebibyte() {
-        let default =
-            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
+        let default = test_server::client();
         let err = get(&default, with_length(1024 * 1024 + 1, 0).await)
             .await
             .expect_err("too large");
@@ -390,19 +414,22 @@ mod tests {
                 .expect("request");
             oauth2::AsyncHttpClient::call(&client(1024), request).await
         };
-        let html = "HTTP/1.1 500 Oops\r\ncontent-type: text/html\r\ncontent-length: 4\r\n\r\n";
-        let err = call(answers(html.into(), b"oops".to_vec()).await)
+        let answer = |status, kind, body: &[u8]| {
+            serving(test_server::response(
+                status,
+                &[("content-type", kind)],
+                body,
+            ))
+        };
+        let err = call(answer("500 Oops", "text/html", b"oops").await)
             .await
             .expect_err("an HTML 500 is not an OAuth error response");
         assert_eq!(err.kind, HttpErrorKind::Status(500));
-        let json =
-            "HTTP/1.1 400 Bad\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n";
-        let answer = call(answers(json.into(), b"{}".to_vec()).await)
+        let json = call(answer("400 Bad", "application/json", b"{}").await)
             .await
             .expect("a JSON 400 goes to oauth2 (RFC 6749 §5.2)");
-        assert_eq!(answer.status(), 400);
-        let text = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\n";
-        let answer = call(answers(text.into(), b"ok".to_vec()).await)
+        assert_eq!(json.status(), 400);
+        let answer = call(answer("200 OK", "text/plain", b"ok").await)
             .await
             .expect("a success goes to oauth2 whatever its type");
         assert_eq!(answer.body(), b"ok");

@@ -157,23 +157,22 @@ fn micros(started: Instant) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::{config::OutboundProxy, http_client::test_server::serve};
+    use crate::http_client::test_server::{client, response, serve};
 
-    fn client() -> HttpClient {
-        HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client")
-    }
-
-    /// A server whose every answer is `head` then `body`.
-    async fn answering(head: &'static str, body: &'static str) -> url::Url {
-        let addr = serve(move |_| format!("{head}{body}").into_bytes()).await;
+    /// A server whose every answer is `answer`.
+    async fn answering(answer: Vec<u8>) -> url::Url {
+        let addr = serve(move |_| answer.clone()).await;
         url::Url::parse(&format!("http://{addr}/token?x=1")).expect("url")
     }
 
-    const JSON_200: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-seen: yes\r\ncontent-length: 46\r\n\r\n";
     const TOKEN: &str = r#"{"access_token":"SECRET-ACCESS-TOKEN-1234567"}"#;
+
+    /// A 200 with a token in its JSON body.
+    fn token_answer() -> Vec<u8> {
+        let headers = [("content-type", "application/json"), ("x-seen", "yes")];
+        response("200 OK", &headers, TOKEN.as_bytes())
+    }
 
     fn only_step(tape: &Tape) -> Exchange {
         let mut steps = tape.take();
@@ -184,7 +183,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_recorded_token_request_keeps_its_form_and_answer_masked() {
-        let url = answering(JSON_200, TOKEN).await;
+        let url = answering(token_answer()).await;
         let tape = Arc::new(Tape::default());
         let request = http::Request::post(url.as_str())
             .header("content-type", "application/x-www-form-urlencoded")
@@ -245,14 +244,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_recorded_photos_call_keeps_the_size_of_the_photos_not_the_photos() {
-        let url = answering(JSON_200, TOKEN).await;
+        let url = answering(token_answer()).await;
         for (kind, kept) in [(StepKind::Photos, false), (StepKind::RevokeAccess, true)] {
             let tape = Arc::new(Tape::default());
             let request = client().get(url.clone()).build().expect("request");
             let answer = send(&client(), request, Some(tape.recorder(kind)))
                 .await
                 .expect("200");
-            assert_eq!(answer.body.len(), 46);
+            assert_eq!(answer.body.len(), TOKEN.len());
             let exchange = only_step(&tape);
             assert_eq!(
                 (exchange.method.as_str(), exchange.status),
@@ -261,18 +260,15 @@ mod tests {
             let body = exchange.response_body.expect("a body");
             assert_eq!(body.contains("access_token"), kept, "{kind:?}: {body}");
             if !kept {
-                assert_eq!(body, "(46 bytes of photos, not kept)");
+                assert_eq!(body, format!("({} bytes of photos, not kept)", TOKEN.len()));
             }
         }
     }
 
     #[tokio::test]
     async fn a_failed_call_is_recorded_with_its_status_and_reason() {
-        let url = answering(
-            "HTTP/1.1 503 Busy\r\ncontent-type: text/html\r\ncontent-length: 4\r\n\r\n",
-            "busy",
-        )
-        .await;
+        let busy = response("503 Busy", &[("content-type", "text/html")], b"busy");
+        let url = answering(busy).await;
         let tape = Arc::new(Tape::default());
         let request = http::Request::post(url.as_str())
             .body(Vec::new())
@@ -289,7 +285,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_recorder_nothing_is_recorded() {
-        let url = answering(JSON_200, TOKEN).await;
+        let url = answering(token_answer()).await;
         let tape = Arc::new(Tape::default());
         let request = client().get(url).build().expect("request");
         send(&client(), request, None).await.expect("200");

@@ -260,30 +260,19 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_status_moves_on_to_the_openid_path_and_the_last_error_is_reported() {
-        use crate::http_client::test_server::{path_of, serve};
+        use crate::http_client::test_server::{client, header, path_of, response, serve};
         // Only the OpenID Connect path has the metadata; the RFC 8414 path answers a JSON 404.
         let addr = serve(|request| {
             // The issuer is this server, as the request's Host names it.
-            let host = request
-                .lines()
-                .find_map(|l| l.strip_prefix("host: "))
-                .unwrap_or_default();
-            let issuer = format!("http://{host}");
+            let issuer = format!("http://{}", header(request, "host").unwrap_or_default());
             let (status, body) = match path_of(request) {
                 "/.well-known/openid-configuration" => ("200 OK", metadata(&issuer, S256)),
                 _ => ("404 Not Found", br#"{"issuer":"wrong"}"#.to_vec()),
             };
-            let mut answer = format!(
-                "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            answer.extend(body);
-            answer
+            response(status, &[("content-type", "application/json")], &body)
         })
         .await;
-        let http = HttpClient::new(std::time::Duration::from_secs(2), &Default::default())
-            .expect("client");
+        let http = client();
         let found = discover(&http, &discovery(&format!("http://{addr}")))
             .await
             .expect("found on the second path");

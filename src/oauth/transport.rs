@@ -87,17 +87,13 @@ fn asks_for_nonce(response: &oauth2::HttpResponse) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        sync::{Arc, Mutex},
-        time::Duration,
-    };
+    use std::sync::{Arc, Mutex};
 
     use base64::Engine;
 
     use super::*;
     use crate::{
-        config::OutboundProxy,
-        http_client::test_server::serve,
+        http_client::test_server::{client, header, response, serve},
         oauth::dpop::{DpopKey, Nonces},
     };
 
@@ -130,34 +126,39 @@ mod tests {
 
     /// A token endpoint that gives its answers in order (the last repeats) and keeps the `DPoP`
     /// header of every request it gets.
-    async fn token_endpoint(answers: Vec<&'static str>) -> (url::Url, Arc<Mutex<Vec<String>>>) {
+    async fn token_endpoint(answers: Vec<Vec<u8>>) -> (url::Url, Arc<Mutex<Vec<String>>>) {
         let proofs = Arc::new(Mutex::new(Vec::new()));
         let seen = proofs.clone();
         let addr = serve(move |request| {
-            let proof = request
-                .lines()
-                .find_map(|l| l.strip_prefix("dpop: "))
-                .unwrap_or_default()
-                .to_owned();
             let mut proofs = seen.lock().expect("lock");
-            proofs.push(proof);
-            let answer = answers[(proofs.len() - 1).min(answers.len() - 1)];
-            answer.as_bytes().to_vec()
+            proofs.push(header(request, "dpop").unwrap_or_default().to_owned());
+            answers[(proofs.len() - 1).min(answers.len() - 1)].clone()
         })
         .await;
         let url = url::Url::parse(&format!("http://{addr}/token")).expect("url");
         (url, proofs)
     }
 
-    const CHALLENGE: &str = "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ndpop-nonce: n-1\r\ncontent-length: 26\r\n\r\n{\"error\":\"use_dpop_nonce\"}";
-    const BARE_CHALLENGE: &str = "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 26\r\n\r\n{\"error\":\"use_dpop_nonce\"}";
-    const OK_WITH_NONCE: &str = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ndpop-nonce: n-2\r\ncontent-length: 2\r\n\r\n{}";
+    /// A 400 `use_dpop_nonce`, with `nonce` as its `DPoP-Nonce` if any.
+    fn challenge(nonce: Option<&str>) -> Vec<u8> {
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(nonce.map(|n| ("dpop-nonce", n)));
+        response(
+            "400 Bad Request",
+            &headers,
+            br#"{"error":"use_dpop_nonce"}"#,
+        )
+    }
+
+    /// A 200 that brings the next nonce.
+    fn ok_with_nonce() -> Vec<u8> {
+        let headers = [("content-type", "application/json"), ("dpop-nonce", "n-2")];
+        response("200 OK", &headers, b"{}")
+    }
 
     /// Sends one token request with DPoP to `url`; returns the status.
     async fn token_request(url: &url::Url, dpop: &Dpop) -> u16 {
-        let http =
-            HttpClient::new(Duration::from_secs(2), &OutboundProxy::default()).expect("client");
-        let transport = Transport::new(&http, None, Some(dpop.clone()));
+        let transport = Transport::new(&client(), None, Some(dpop.clone()));
         let request = http::Request::post(url.as_str())
             .body(b"grant_type=authorization_code".to_vec())
             .expect("request");
@@ -191,7 +192,7 @@ mod tests {
     #[tokio::test]
     async fn a_nonce_challenge_is_answered_once_with_the_nonce() {
         let dpop = dpop();
-        let (url, proofs) = token_endpoint(vec![CHALLENGE, OK_WITH_NONCE]).await;
+        let (url, proofs) = token_endpoint(vec![challenge(Some("n-1")), ok_with_nonce()]).await;
         assert_eq!(token_request(&url, &dpop).await, 200);
         let first = sent(&proofs);
         assert_eq!(first.len(), 2);
@@ -206,10 +207,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_challenge_or_one_without_a_nonce_is_not_answered() {
-        let (url, proofs) = token_endpoint(vec![CHALLENGE, CHALLENGE, OK_WITH_NONCE]).await;
+        let (url, proofs) = token_endpoint(vec![
+            challenge(Some("n-1")),
+            challenge(Some("n-1")),
+            ok_with_nonce(),
+        ])
+        .await;
         assert_eq!(token_request(&url, &dpop()).await, 400);
         assert_eq!(sent(&proofs).len(), 2, "one retry, no more");
-        let (url, proofs) = token_endpoint(vec![BARE_CHALLENGE, OK_WITH_NONCE]).await;
+        let (url, proofs) = token_endpoint(vec![challenge(None), ok_with_nonce()]).await;
         assert_eq!(token_request(&url, &dpop()).await, 400);
         assert_eq!(sent(&proofs).len(), 1, "nothing new to prove with");
     }

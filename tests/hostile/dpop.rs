@@ -13,29 +13,17 @@ use crate::{
     support::*,
 };
 
-/// A 401 `use_dpop_nonce` carrying `nonce` (RFC 9449 §9).
-fn nonce_challenge(nonce: &str) -> Reply {
-    Reply::Raw {
+/// A 401 `use_dpop_nonce` (RFC 9449 §9), carrying `nonce` if any.
+fn nonce_challenge(nonce: Option<&str>) -> Reply {
+    let challenge = Reply::Raw {
         status: 401,
         content_type: "text/plain",
         body: String::new(),
-        headers: vec![
-            ("www-authenticate", r#"DPoP error="use_dpop_nonce""#.into()),
-            ("dpop-nonce", nonce.into()),
-        ],
-    }
-}
-
-/// The photos answer of `photos_ok`, with a new nonce for the next call.
-fn photos_ok_with_nonce(mock: &Mock, nonce: &str) -> Reply {
-    let Reply::Json(status, body) = photos_ok(mock) else {
-        unreachable!("photos_ok is JSON")
+        headers: vec![("www-authenticate", r#"DPoP error="use_dpop_nonce""#.into())],
     };
-    Reply::Raw {
-        status,
-        content_type: "application/json",
-        body,
-        headers: vec![("dpop-nonce", nonce.into())],
+    match nonce {
+        Some(nonce) => challenge.with_header("dpop-nonce", nonce),
+        None => challenge,
     }
 }
 
@@ -65,8 +53,8 @@ async fn the_photos_api_s_nonce_challenge_is_answered_once_and_its_next_nonce_ke
     let mock = Mock::start().await;
     let app = connected_with_dpop(&mock).await;
     mock.photos_replies(vec![
-        nonce_challenge("api-n1"),
-        photos_ok_with_nonce(&mock, "api-n2"),
+        nonce_challenge(Some("api-n1")),
+        photos_ok(&mock).with_header("dpop-nonce", "api-n2"),
     ]);
 
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
@@ -93,8 +81,8 @@ async fn a_second_nonce_challenge_is_not_answered_again() {
     let app = connected_with_dpop(&mock).await;
     // Had the client answered the second challenge, the third call would show photos.
     mock.photos_replies(vec![
-        nonce_challenge("api-n1"),
-        nonce_challenge("api-n2"),
+        nonce_challenge(Some("api-n1")),
+        nonce_challenge(Some("api-n2")),
         photos_ok(&mock),
     ]);
 
@@ -122,15 +110,7 @@ async fn a_second_nonce_challenge_is_not_answered_again() {
 async fn a_challenge_without_a_nonce_is_not_retried() {
     let mock = Mock::start().await;
     let app = connected_with_dpop(&mock).await;
-    mock.photos_replies(vec![
-        Reply::Raw {
-            status: 401,
-            content_type: "text/plain",
-            body: String::new(),
-            headers: vec![("www-authenticate", r#"DPoP error="use_dpop_nonce""#.into())],
-        },
-        photos_ok(&mock),
-    ]);
+    mock.photos_replies(vec![nonce_challenge(None), photos_ok(&mock)]);
 
     let (status, _, page) = fetch(&app.client, app.at("/photos")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");

@@ -50,6 +50,29 @@ pub enum Reply {
     Slow(Duration, Box<Reply>),
 }
 
+impl Reply {
+    /// The same reply with one more header (a JSON reply becomes the `Raw` one it stands for).
+    pub fn with_header(self, name: &'static str, value: &str) -> Self {
+        let (status, content_type, body, mut headers) = match self {
+            Reply::Json(status, body) => (status, "application/json", body, Vec::new()),
+            Reply::Raw {
+                status,
+                content_type,
+                body,
+                headers,
+            } => (status, content_type, body, headers),
+            other => panic!("{other:?} has no headers to add to"),
+        };
+        headers.push((name, value.to_owned()));
+        Reply::Raw {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+}
+
 /// A request the mock received.
 #[derive(Clone, Debug)]
 pub struct Seen {
