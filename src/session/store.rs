@@ -66,8 +66,9 @@ enum Data {
 }
 
 impl Kept {
-    fn new(record: &Record, expendable: Expendable) -> session_store::Result<Self> {
-        let data = if expendable(record) {
+    /// Keeps `record`: serialized when it is `expendable` (anonymous), else as values.
+    fn new(record: &Record, expendable: bool) -> session_store::Result<Self> {
+        let data = if expendable {
             let json = serde_json::to_vec(&record.data)
                 .map_err(|err| session_store::Error::Encode(err.to_string()))?;
             Data::Json(json.into_boxed_slice())
@@ -158,9 +159,10 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let kept = Kept::new(record, self.expendable)?;
+        let expendable = (self.expendable)(record);
+        let kept = Kept::new(record, expendable)?;
         let mut records = self.records.lock().await;
-        if records.len() >= self.max_sessions && (self.expendable)(record) {
+        if records.len() >= self.max_sessions && expendable {
             let now = OffsetDateTime::now_utc();
             let second = now.unix_timestamp();
             if self.last_sweep.swap(second, Ordering::Relaxed) != second {
@@ -181,7 +183,7 @@ impl SessionStore for MemoryStore {
     /// `cycle_id`) stays deleted: an in-flight request's final save must not bring it back.
     /// New records go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let kept = Kept::new(record, self.expendable)?;
+        let kept = Kept::new(record, (self.expendable)(record))?;
         if let Some(stored) = self.records.lock().await.get_mut(&record.id) {
             *stored = kept;
         }
@@ -282,7 +284,7 @@ mod tests {
                 expiry_date: at,
                 ..record(time::Duration::ZERO)
             },
-            any,
+            true,
         )
         .expect("kept");
         assert!(kept.live(at - time::Duration::nanoseconds(1)));

@@ -529,7 +529,9 @@ async fn redis_memory_per_session_and_round_trips_per_flow_are_small() {
             .expect("MEMORY USAGE answers a number")
     };
     assert!(bytes(&pending) < 2_048 && bytes(&connected) < 4_096);
-    assert!(commands <= 20, "{commands} Redis commands for one sign-in");
+    // Ten: a changed session is written once per request (`save_once` in the lock middleware;
+    // the session layer's identical second save would make it eleven or more).
+    assert!(commands <= 10, "{commands} Redis commands for one sign-in");
     let ttl: i64 = ttl.trim().parse().expect("a TTL");
     assert!(ttl > 0 && ttl <= 30 * 60, "every record expires: {ttl}");
 }
