@@ -15,7 +15,7 @@ use url::Url;
 use crate::{
     Application,
     config::{Config, Discovery, ProviderSource},
-    session::random_token,
+    random::random_token,
     startup,
 };
 

@@ -23,7 +23,7 @@ pub fn parse_unique(raw: &str, max_len: usize) -> Result<HashMap<String, String>
     let mut seen = std::collections::HashSet::new();
     for (name, value) in parse_all(raw, max_len)? {
         if !seen.insert(name.clone()) {
-            return Err(FormError::Duplicate(crate::telemetry::escaped(&name, 40)));
+            return Err(FormError::Duplicate(crate::text::escaped(&name, 40)));
         }
         if !value.is_empty() {
             params.insert(name, value);

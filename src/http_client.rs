@@ -61,10 +61,7 @@ impl HttpError {
             HttpErrorKind::Connect
         } else {
             // `without_url`: the host is named already; reqwest's text is its own, not a body.
-            HttpErrorKind::Other(crate::telemetry::escaped(
-                &err.without_url().to_string(),
-                200,
-            ))
+            HttpErrorKind::Other(crate::text::escaped(&err.without_url().to_string(), 200))
         };
         Self::new(url, kind)
     }

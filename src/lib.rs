@@ -1,38 +1,46 @@
 //! photo-connect: an OAuth 2.0 client (authorization code + PKCE, RFC 6749 / 7636 / 9700) as a
 //! server-side axum app.
 //!
-//! Reading order, following one sign-in (about an hour for the whole path):
+//! The modules are floors, listed here bottom-up: each imports only from the floors below it
+//! (`scripts/module-cycles.py`, run in CI, checks that no two import each other).
 //!
-//! 1. `main.rs`: configuration, then the app (or the demo provider first).
-//! 2. [`startup`]: the composition root: listener, provider, OAuth client, sessions, layers.
-//! 3. [`config`]: every environment variable, and where the provider comes from.
-//! 4. `routes`: `home` (the Connect link) → `callback` (`/cb`) → `photos` → `logout`.
-//! 5. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`, `tokens`.
-//! 6. `session`: the typed session every route uses, and the `Connected` extractor.
-//! 7. `error`: the one error type and its page.
-//! 8. `inspector` and `routes::flow`: the flow inspector, the record of a sign-in's real requests
-//!    that `/flow` shows (on by default with the demo provider).
-//! 9. Beyond the classic flow, both opt-in: `routes::connect` and `oauth::pushed` (pushed
-//!    authorization requests, RFC 9126), `oauth::dpop` and `oauth::transport` (DPoP, RFC 9449).
+//! 1. Ground, importing nothing of the crate: [`text`] (outside text made safe for a log line),
+//!    `clock`, `random` (256-bit tokens), `form` (strict form and query parsing).
+//! 2. [`config`] (every environment variable, by area) and [`telemetry`] (the log subscriber and
+//!    each request's one log line).
+//! 3. Outbound: `http_client` (the one HTTP client: no redirects, timeouts, body cap) and
+//!    `inspector` (the flow inspector's record of what went over the wire).
+//! 4. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`,
+//!    `tokens`; PAR and DPoP. Beside it, `photos_api`, the resource server's client.
+//! 5. `session`: the typed session, and `Sessions`, which refreshes tokens under the session's
+//!    lock in a task that outlives the request.
+//! 6. `web`: everything axum: state, the one error type, extractors, routes, middleware.
+//! 7. `shutdown` and [`startup`] (the composition root), then the demo wiring (`demo`).
 //!
-//! Skip on first read (hardening): `form` (strict parameter parsing), `http_client` (no
-//! redirects, timeouts, body cap), `photos_api` (response checks), `oauth::discovery`,
-//! `session::lock`, `session::store` and `session::redis`, `routes::rate_limit`,
-//! `routes::setup_check`, `shutdown`, `telemetry`.
+//! Reading order, following one sign-in: `main.rs`, [`startup`], `web::routes` (`home` → `callback`
+//! → `photos` → `logout`), then `oauth` and `session`, each at the file its folder's `//!` names.
 
-pub mod config;
-mod error;
+// Ground floor.
+mod clock;
 mod form;
+mod random;
+mod text;
+// Configuration and logging.
+pub mod config;
+pub mod telemetry;
+// Outbound.
 mod http_client;
 mod inspector;
+// The protocol and the resource.
 mod oauth;
 mod photos_api;
-mod routes;
+// Sessions.
 mod session;
+// The web.
+mod web;
+// The composition root.
 mod shutdown;
 pub mod startup;
-mod state;
-pub mod telemetry;
 
 #[cfg(feature = "demo")] // DEMO-PROVIDER
 pub mod demo; // DEMO-PROVIDER

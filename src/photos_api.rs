@@ -6,10 +6,10 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
+    clock::now,
     http_client::{HttpClient, HttpError, HttpErrorKind},
     inspector::{self, Recorder},
     oauth::{dpop::Dpop, tokens::TokenType},
-    state::now,
 };
 
 /// Most photos shown on one page; a provider sending more is cut, not trusted.

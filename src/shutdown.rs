@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 /// Serves `service` on `listener` until `stop` resolves, then for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
-    service: IntoMakeServiceWithConnectInfo<crate::startup::App, SocketAddr>,
+    service: IntoMakeServiceWithConnectInfo<crate::web::App, SocketAddr>,
     stop: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {

@@ -2,38 +2,34 @@
 //! then build the OAuth client, the session layer and the router, and serve with graceful
 //! shutdown.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use axum::{
-    ServiceExt,
-    extract::Request,
-    middleware,
-    response::{IntoResponse, Response},
-};
+use axum::{ServiceExt, middleware, response::IntoResponse};
 use fred::clients::Pool;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower::{ServiceBuilder, util::BoxCloneSyncService};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::SessionStore;
 use tower_sessions_redis_store::RedisStore;
 use url::Url;
 
+pub use crate::web::App;
+
 use crate::{
     config::{Config, ProviderConfig, ProviderSource, SessionStoreConfig},
-    error::AppError,
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
-    routes::{self, headers::SecurityHeaders, rate_limit::SigninLimit},
-    session::{self, lock::SessionLocks, store::MemoryStore},
-    shutdown,
-    state::{AppState, Readiness},
-    telemetry,
+    session::{self, Sessions, lock::SessionLocks, store::MemoryStore},
+    shutdown, telemetry,
+    web::{
+        error::AppError,
+        middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
+        routes,
+        state::{AppState, Readiness},
+    },
 };
-
-/// The whole app as one service: the router inside its middleware, boxed once.
-pub type App = BoxCloneSyncService<Request, Response, Infallible>;
 
 /// A bound, not yet serving, application with its provider found.
 pub struct Application {
@@ -88,7 +84,7 @@ impl Application {
                  embedded demo provider needs the default `demo` cargo feature."
             ),
         };
-        routes::setup_check::warn_at_startup(&app_url);
+        mw::setup_check::warn_at_startup(&app_url);
         // Fails fast, naming SESSION_STORE (password redacted), when Redis is not there.
         let redis = match &config.session_store {
             SessionStoreConfig::Memory => None,
@@ -115,9 +111,10 @@ impl Application {
         &self.app_url
     }
 
-    /// Builds everything and returns the app (the router inside its middleware) and, with the
-    /// memory store, that store (tests look inside), without serving.
-    pub fn build_app(&self) -> anyhow::Result<(App, Option<MemoryStore>)> {
+    /// Builds everything without serving: the app (the router inside its middleware), the
+    /// sessions (shutdown waits for their refreshes) and, with the memory store, that store
+    /// (tests look inside).
+    fn build(&self) -> anyhow::Result<(App, Sessions, Option<MemoryStore>)> {
         let http = HttpClient::new(self.config.http_timeout, &self.config.proxy)?;
         let redirect_uri = RedirectUrl::from_url(redirect_uri(&self.app_url)?);
         let oauth = OAuthClient::new(&self.config, &self.provider, redirect_uri, http.clone())?;
@@ -152,6 +149,7 @@ impl Application {
                 (Arc::new(store), None, locks, Readiness::Redis(pool.clone()))
             }
         };
+        let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew);
         let state = AppState {
             oauth: Arc::new(oauth),
             http,
@@ -162,15 +160,13 @@ impl Application {
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
             signin_limit,
-            token_refresh_skew: self.config.token_refresh_skew,
             inspector: self.config.flow_inspector.unwrap_or(false),
-            store: store.clone(),
-            locks: locks.clone(),
+            sessions: sessions.clone(),
             readiness,
         };
 
-        let setup = routes::setup_check::SetupCheck::new(&self.app_url);
-        let sessions = session::layer(store, cookie_name, https, self.config.session_idle);
+        let setup = mw::setup_check::SetupCheck::new(&self.app_url);
+        let session_layer = session::layer(store, cookie_name, https, self.config.session_idle);
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
         let headers = SecurityHeaders::new(&image_origin, https)?;
         // Outermost first. Built around the router, not with `Router::layer`, which would wrap
@@ -193,29 +189,37 @@ impl Application {
             ))
             // Outside the session layer, so each request's final save happens under the lock;
             // it also skips the layer's second write of a session already saved (`save_once`).
-            .layer(middleware::from_fn_with_state(
-                locks,
-                SessionLocks::serialize,
-            ))
-            .layer(sessions)
+            .layer(middleware::from_fn_with_state(locks, mw::lock::serialize))
+            .layer(session_layer)
             .map_request(move |request| setup.check(request))
             .service(routes::router(state));
-        Ok((App::new(app), memory))
+        Ok((App::new(app), sessions, memory))
+    }
+
+    /// The app (the router inside its middleware), built without serving (in-process tests).
+    pub fn build_app(&self) -> anyhow::Result<App> {
+        Ok(self.build()?.0)
     }
 
     /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (app, _store) = self.build_app()?;
+        let (app, sessions, _store) = self.build()?;
         let stop = shutdown::signal();
         tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
         // With the peer address, for the per-client sign-in limit.
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        shutdown::serve(self.listener, service, stop, self.config.shutdown_grace).await
+        let grace = self.config.shutdown_grace;
+        shutdown::serve(self.listener, service, stop, grace).await?;
+        // A refresh whose visitor went away still saves what the provider answered.
+        if !sessions.finish_refreshes(grace).await {
+            tracing::warn!("stopped: a token refresh was still under way after the grace period");
+        }
+        Ok(())
     }
 
     /// Serves in a background task (tests).
     pub fn spawn(self) -> anyhow::Result<RunningApp> {
-        let (app, sessions) = self.build_app()?;
+        let (app, _, sessions) = self.build()?;
         let url = self.app_url.clone();
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {

@@ -78,6 +78,6 @@ fn shown(name: &str, value: &str) -> String {
     if secret {
         format!("{name} (value not shown: it may hold a password)")
     } else {
-        format!("{name}={:?}", crate::telemetry::escaped(value, 200))
+        format!("{name}={:?}", crate::text::escaped(value, 200))
     }
 }

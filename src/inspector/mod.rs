@@ -108,7 +108,7 @@ impl Step {
     pub fn new(kind: StepKind) -> Self {
         Self {
             kind,
-            at_ms: now_ms(),
+            at_ms: crate::clock::now_ms(),
             params: Vec::new(),
             checks: Vec::new(),
             exchange: None,
@@ -179,12 +179,6 @@ pub struct Exchange {
     pub error: Option<String>,
     /// How long it took, in microseconds.
     pub micros: u64,
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub fn parse_callback(raw_query: Option<&str>) -> Result<Callback, CallbackError
     if let Some(error) = params.remove("error") {
         return Ok(Callback::Error {
             // The visitor's (or a forger's) text: escaped and bounded before it can reach a log.
-            error: crate::telemetry::escaped(&error, 64),
+            error: crate::text::escaped(&error, 64),
             state,
             iss,
         });

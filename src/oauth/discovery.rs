@@ -10,7 +10,7 @@ use url::Url;
 use crate::{
     config::{Discovery, ProviderConfig},
     http_client::HttpClient,
-    telemetry::escaped,
+    text::escaped,
 };
 
 /// The metadata fields this client uses (RFC 8414 §2, RFC 9207 §3). Others are ignored.

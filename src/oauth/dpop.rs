@@ -22,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::session::random_token;
+use crate::random::random_token;
 
 /// A P-256 private key, as its 32-byte scalar in base64url. `Debug` shows only the thumbprint.
 #[derive(Clone, Serialize, Deserialize)]

@@ -59,7 +59,7 @@ impl PendingLogins {
         ttl: Duration,
         accept: impl FnOnce() -> bool,
     ) -> LoginLookup {
-        let max_age = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let max_age = crate::clock::seconds(ttl);
         let live = |login: &PendingLogin| now.saturating_sub(login.created_at) <= max_age;
         let position = self
             .0

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::{
     http_client::{HttpError, HttpErrorKind, Response},
-    telemetry::escaped,
+    text::escaped,
 };
 
 /// Longest `request_uri` accepted: it goes into the browser's URL.

@@ -9,7 +9,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{http_client::HttpError, oauth::dpop::DpopKey, telemetry::escaped};
+use crate::{http_client::HttpError, oauth::dpop::DpopKey, text::escaped};
 
 /// Upper bound on a token lifetime we will believe, so `now + expires_in` never overflows.
 pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -159,7 +159,7 @@ impl TokenSet {
 
 /// Maps the `oauth2` crate's error to ours; `host` is the token endpoint's. Everything the
 /// provider wrote (its error code, the member names in a JSON path) is escaped and bounded
-/// (`telemetry::escaped`): it will reach a log line. `RequestTokenError::Parse` carries the raw
+/// (`text::escaped`): it will reach a log line. `RequestTokenError::Parse` carries the raw
 /// body, which may hold a real token: only the JSON path and the error category are kept.
 pub(crate) fn classify_token_error(
     err: RequestTokenError<HttpError, BasicErrorResponse>,

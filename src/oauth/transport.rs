@@ -5,10 +5,10 @@
 use std::{future::Future, pin::Pin};
 
 use crate::{
+    clock::now,
     http_client::{HttpClient, HttpError},
     inspector::{self, Recorder},
     oauth::dpop::Dpop,
-    state::now,
 };
 
 pub struct Transport {

@@ -1,14 +1,8 @@
-//! One request per browser session at a time: middleware outside the session layer.
-//!
-//! tower-sessions loads a record at the start of a request and saves the whole record at the
-//! end, so two overlapping requests of one session would each save their own copy: a refresh
-//! could be undone (the rotated refresh token replaced by the used one, RFC 6749 §6), or a
-//! logged-out session brought back. Holding a per-session lock for the whole request, save
-//! included, rules that out; it also makes the refresh single-flight (RFC 9700 §4.14.2).
-//! Requests without a session cookie, static assets and `/photos` are not serialized here:
-//! `/photos` takes the same lock itself, only around its refresh, so a slow photos API never
-//! holds a visitor's other tabs. With the Redis store the lock lives in Redis (`SET NX PX` with a
-//! random owner, released only by that owner, a bounded wait), so it holds across instances.
+//! The per-session lock: one request per browser session at a time. The web floor's lock
+//! middleware takes it around a whole request, save included; [`Sessions`](super::Sessions) takes
+//! it around a refresh alone (single-flight, RFC 9700 §4.14.2). With the Redis store the lock
+//! lives in Redis (`SET NX PX` with a random owner, released only by that owner, a bounded
+//! wait), so it holds across instances.
 
 use std::{
     collections::HashMap,
@@ -17,17 +11,10 @@ use std::{
 
 use std::time::{Duration, Instant};
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
 use fred::clients::Pool;
 
-use crate::{
-    error::AppError,
-    session::{random_token, save_once},
-};
+use super::SessionError;
+use crate::random::random_token;
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
@@ -95,35 +82,19 @@ impl SessionLocks {
         }
     }
 
-    /// The middleware function. Every request, locked or not, also runs in the scope of
-    /// [`save_once`]: one store write per changed session.
-    pub async fn serialize(State(this): State<Self>, request: Request, next: Next) -> Response {
-        let path = request.uri().path();
-        let key = (!path.starts_with("/static/") && path != "/photos")
-            .then(|| cookie_value(request.headers(), this.cookie_name))
-            .flatten();
-        let Some(key) = key else {
-            return no_empty_500(save_once(next.run(request)).await);
-        };
-        match this.acquire(&key).await {
-            Ok(guard) => {
-                let response = save_once(next.run(request)).await;
-                guard.release().await;
-                no_empty_500(response)
-            }
-            // No lock, no session work: never a change that another request could undo.
-            Err(err) => err.into_response(),
-        }
+    /// The lock key of the session whose cookie `headers` carry, if any.
+    pub fn key_in(&self, headers: &http::HeaderMap) -> Option<String> {
+        cookie_value(headers, self.cookie_name)
     }
 
     /// Takes the lock of session `key`, waiting at most `wait`.
-    pub async fn acquire(&self, key: &str) -> Result<LockGuard, AppError> {
+    pub async fn acquire(&self, key: &str) -> Result<LockGuard, SessionError> {
         match &self.backend {
             Backend::InProcess(table) => {
                 let lock = table.lock_for(key);
                 let guard = tokio::time::timeout(self.wait, lock.lock_owned())
                     .await
-                    .map_err(|_| AppError::SessionBusy)?;
+                    .map_err(|_| SessionError::Busy)?;
                 Ok(LockGuard {
                     _in_process: Some(guard),
                     redis: None,
@@ -135,7 +106,7 @@ impl SessionLocks {
         }
     }
 
-    async fn acquire_in_redis(&self, pool: &Pool, key: &str) -> Result<LockGuard, AppError> {
+    async fn acquire_in_redis(&self, pool: &Pool, key: &str) -> Result<LockGuard, SessionError> {
         let key = format!("photo-connect:lock:{key}");
         let owner = random_token();
         let deadline = Instant::now() + self.wait;
@@ -153,12 +124,9 @@ impl SessionLocks {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Ok(false) => return Err(AppError::SessionBusy),
+                Ok(false) => return Err(SessionError::Busy),
                 Err(err) => {
-                    return Err(AppError::Session(crate::telemetry::escaped(
-                        &format!("session lock: {err}"),
-                        200,
-                    )));
+                    return Err(SessionError::store(format_args!("session lock: {err}")));
                 }
             }
         }
@@ -195,19 +163,6 @@ impl LockTable {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len()
     }
-}
-
-/// tower-sessions answers a failed end-of-request save with an empty 500 (and no cookie); the
-/// visitor gets the "try again" page instead. A 500 the app made itself carries its report.
-fn no_empty_500(response: Response) -> Response {
-    let ours = response
-        .extensions()
-        .get::<crate::error::ErrorReport>()
-        .is_some();
-    if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR && !ours {
-        return AppError::Session("the session could not be saved".into()).into_response();
-    }
-    response
 }
 
 /// The session id that cookie `name` names, read exactly as tower-sessions reads it (the *last*
@@ -267,7 +222,7 @@ mod tests {
         let locks = SessionLocks::in_process("session", Duration::from_millis(50));
         let held = locks.acquire("a").await.expect("free");
         assert!(
-            matches!(locks.acquire("a").await, Err(AppError::SessionBusy)),
+            matches!(locks.acquire("a").await, Err(SessionError::Busy)),
             "the same session waits at most `wait`, then is told it is busy"
         );
         let other = locks
@@ -277,32 +232,6 @@ mod tests {
         held.release().await;
         let again = locks.acquire("a").await.expect("free again once released");
         drop((other, again));
-    }
-
-    #[test]
-    fn only_an_empty_500_becomes_the_try_again_page() {
-        let report = |response: &Response| {
-            response
-                .extensions()
-                .get::<crate::error::ErrorReport>()
-                .map(|r| r.message.to_string())
-        };
-        let replaced = no_empty_500(http::StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        assert_eq!(replaced.status(), http::StatusCode::SERVICE_UNAVAILABLE);
-        assert!(report(&replaced).is_some_and(|m| m.contains("could not be saved")));
-
-        let ours = no_empty_500(AppError::Internal(anyhow::anyhow!("ours")).into_response());
-        assert_eq!(ours.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(
-            report(&ours).is_some_and(|m| m.contains("ours")),
-            "an app-made 500 keeps its own report"
-        );
-
-        for other in [http::StatusCode::OK, http::StatusCode::BAD_GATEWAY] {
-            let response = no_empty_500((other, "page").into_response());
-            assert_eq!(response.status(), other);
-            assert!(report(&response).is_none());
-        }
     }
 
     #[test]

@@ -2,21 +2,23 @@
 //! change and save in one call. The browser holds only the session id cookie; pending logins and
 //! tokens never leave the server (RFC 6749 §10.3).
 //!
-//! Skip on first read: [`lock`] (one request per session at a time) and [`store`] (the bounded
-//! in-memory store).
+//! [`Sessions`] changes a session's tokens outside the request's copy, under the session's lock:
+//! the refresh (in a task that outlives the request), forgetting dead tokens.
+//!
+//! Skip on first read: [`lock`] (one request per session at a time), [`store`] (the bounded
+//! in-memory store) and [`redis`] (the shared store).
 
-pub mod connected;
+mod error;
 mod flow;
 pub mod lock;
 pub mod redis;
 mod save_once;
 pub mod store;
 mod stored;
+mod tokens;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{extract::FromRequestParts, http::request::Parts};
-use rand::RngCore;
 use serde::{Serialize, de::DeserializeOwned};
 use subtle::ConstantTimeEq;
 use tower_sessions::{
@@ -25,15 +27,16 @@ use tower_sessions::{
 };
 
 use crate::{
-    error::AppError,
     inspector::FlowLog,
     oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
+    random::random_token,
 };
 
-pub use connected::Connected;
+pub use error::SessionError;
 use save_once::mark_saved;
 pub(crate) use save_once::save_once;
-pub use stored::StoredSession;
+use stored::StoredSession;
+pub use tokens::{RefreshFailed, Sessions};
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
 const PENDING: &str = "oauth.pending";
@@ -54,22 +57,20 @@ const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct AppSession(Session);
 
-impl<S: Send + Sync> FromRequestParts<S> for AppSession {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Session::from_request_parts(parts, state)
-            .await
-            .map(Self)
-            .map_err(|(_, reason)| AppError::Session(reason.into()))
-    }
-}
-
 impl AppSession {
+    /// The typed view of the request's session (the web floor's extractor makes it).
+    pub fn new(session: Session) -> Self {
+        Self(session)
+    }
+
     /// Keeps a started sign-in. An anonymous session lives only as long as its sign-in may take
     /// (plus a minute, so a late callback hears "expired", not "not started here"), so drive-by
     /// visits do not pile up in the store.
-    pub async fn begin_login(&self, login: PendingLogin, ttl: Duration) -> Result<(), AppError> {
+    pub async fn begin_login(
+        &self,
+        login: PendingLogin,
+        ttl: Duration,
+    ) -> Result<(), SessionError> {
         let mut logins = self.pending_logins().await?;
         logins.push(login);
         self.expire_after(ttl + EXPIRED_GRACE);
@@ -86,7 +87,7 @@ impl AppSession {
         now: i64,
         ttl: Duration,
         accept: impl FnOnce() -> bool,
-    ) -> Result<LoginLookup, AppError> {
+    ) -> Result<LoginLookup, SessionError> {
         let mut logins = self.pending_logins().await?;
         let before = logins.len();
         let lookup = logins.take(state, now, ttl, accept);
@@ -96,7 +97,7 @@ impl AppSession {
                 self.0
                     .remove_value(PENDING)
                     .await
-                    .map_err(AppError::session)?;
+                    .map_err(SessionError::from)?;
             } else {
                 self.insert(PENDING, &logins).await?;
             }
@@ -113,9 +114,9 @@ impl AppSession {
         tokens: &TokenSet,
         idle: Duration,
         flow: Option<&FlowLog>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), SessionError> {
         mark_saved(false);
-        self.0.cycle_id().await.map_err(AppError::session)?;
+        self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
         if let Some(flow) = flow {
@@ -131,23 +132,23 @@ impl AppSession {
     }
 
     /// The logout token if one was made (never creates one, so the session is not changed).
-    pub async fn logout_token_if_any(&self) -> Result<Option<String>, AppError> {
+    pub async fn logout_token_if_any(&self) -> Result<Option<String>, SessionError> {
         self.get(LOGOUT_TOKEN).await
     }
 
     /// The tokens, if the session is connected.
-    pub async fn tokens(&self) -> Result<Option<TokenSet>, AppError> {
+    pub async fn tokens(&self) -> Result<Option<TokenSet>, SessionError> {
         self.get(TOKENS).await
     }
 
     /// Replaces the tokens (after a refresh).
-    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
+    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), SessionError> {
         self.insert(TOKENS, tokens).await?;
         self.save().await
     }
 
     /// The logout form's CSRF token, created on first use (256 random bits).
-    pub async fn logout_token(&self) -> Result<String, AppError> {
+    pub async fn logout_token(&self) -> Result<String, SessionError> {
         if let Some(token) = self.get::<String>(LOGOUT_TOKEN).await? {
             return Ok(token);
         }
@@ -159,7 +160,7 @@ impl AppSession {
     }
 
     /// Whether `sent` is this session's logout token (constant-time; never true without one).
-    pub async fn logout_token_matches(&self, sent: &str) -> Result<bool, AppError> {
+    pub async fn logout_token_matches(&self, sent: &str) -> Result<bool, SessionError> {
         let expected = self.get::<String>(LOGOUT_TOKEN).await?.unwrap_or_default();
         Ok(!expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())))
     }
@@ -167,52 +168,52 @@ impl AppSession {
     /// Ends the session: deletes the record from the store and expires the cookie. With an
     /// inspector record, a new anonymous session (new id, no tokens) keeps only that record, for
     /// `ttl`, so the logout's own steps can be shown.
-    pub async fn end(&self, flow: Option<&FlowLog>, ttl: Duration) -> Result<(), AppError> {
+    pub async fn end(&self, flow: Option<&FlowLog>, ttl: Duration) -> Result<(), SessionError> {
         let Some(flow) = flow else {
-            return self.0.flush().await.map_err(AppError::session);
+            return self.0.flush().await.map_err(SessionError::from);
         };
         // Not `flush`: a record saved after it would be created again under the old id.
         mark_saved(false);
         self.0.clear().await;
-        self.0.cycle_id().await.map_err(AppError::session)?;
+        self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(ttl);
         if self.record_flow(flow).await.is_err() {
             // A full store may refuse the new record: the logout still happens, without it.
-            return self.0.flush().await.map_err(AppError::session);
+            return self.0.flush().await.map_err(SessionError::from);
         }
         Ok(())
     }
 
-    async fn pending_logins(&self) -> Result<PendingLogins, AppError> {
+    async fn pending_logins(&self) -> Result<PendingLogins, SessionError> {
         Ok(self.get(PENDING).await?.unwrap_or_default())
     }
 
     /// Ends the session after `idle` without a request.
     fn expire_after(&self, idle: Duration) {
         mark_saved(false);
-        let idle = time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
+        let idle = crate::clock::to_time(idle);
         self.0.set_expiry(Some(Expiry::OnInactivity(idle)));
     }
 
     /// Reads a value; one that no longer deserializes (an older version's shape) counts as absent.
-    async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, AppError> {
+    async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         match self.0.get::<T>(key).await {
             Ok(value) => Ok(value),
             Err(tower_sessions::session::Error::SerdeJson(err)) => {
                 tracing::warn!(key, error = ?err.classify(), "ignoring a session value that no longer parses");
                 Ok(None)
             }
-            Err(err) => Err(AppError::session(err)),
+            Err(err) => Err(SessionError::from(err)),
         }
     }
 
-    async fn insert(&self, key: &str, value: &impl Serialize) -> Result<(), AppError> {
+    async fn insert(&self, key: &str, value: &impl Serialize) -> Result<(), SessionError> {
         mark_saved(false);
-        self.0.insert(key, value).await.map_err(AppError::session)
+        self.0.insert(key, value).await.map_err(SessionError::from)
     }
 
-    async fn save(&self) -> Result<(), AppError> {
-        self.0.save().await.map_err(AppError::session)?;
+    async fn save(&self) -> Result<(), SessionError> {
+        self.0.save().await.map_err(SessionError::from)?;
         mark_saved(true);
         Ok(())
     }
@@ -235,23 +236,12 @@ pub fn layer(
         .with_secure(https)
         .with_http_only(true)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
-        )))
+        .with_expiry(Expiry::OnInactivity(crate::clock::to_time(idle)))
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.
 pub fn is_anonymous(record: &Record) -> bool {
     !record.data.contains_key(TOKENS)
-}
-
-/// 256 random bits from the OS CSPRNG, base64url without padding (43 characters): far beyond the
-/// 2^-128 guessing odds RFC 6749 §10.10 asks of anything secret.
-pub fn random_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! A session's record read and written straight through the store, under the session's lock:
-//! what `/photos` uses for its refresh (see [`StoredSession`]).
+//! what [`Sessions`](super::Sessions) changes tokens through (see [`StoredSession`]).
 
 use std::sync::Arc;
 
@@ -10,9 +10,9 @@ use tower_sessions::{
 
 use super::{FLOW, TOKENS};
 use crate::{
-    error::AppError,
     inspector::{FlowLog, Step},
     oauth::TokenSet,
+    session::SessionError,
 };
 
 /// One session's record as the store has it *now*, bypassing the copy this request loaded:
@@ -29,15 +29,12 @@ impl StoredSession {
         Self { store, id }
     }
 
-    async fn record(&self) -> Result<Option<Record>, AppError> {
-        self.store
-            .load(&self.id)
-            .await
-            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
+    async fn record(&self) -> Result<Option<Record>, SessionError> {
+        self.store.load(&self.id).await.map_err(SessionError::from)
     }
 
     /// The tokens as stored now (`None`: logged out, expired, or never connected).
-    pub async fn tokens(&self) -> Result<Option<TokenSet>, AppError> {
+    pub async fn tokens(&self) -> Result<Option<TokenSet>, SessionError> {
         Ok(self
             .record()
             .await?
@@ -46,8 +43,8 @@ impl StoredSession {
     }
 
     /// Replaces the tokens; does nothing if the session is gone (update-only, like every save).
-    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), AppError> {
-        let value = serde_json::to_value(tokens).map_err(|e| AppError::Internal(e.into()))?;
+    pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), SessionError> {
+        let value = serde_json::to_value(tokens).map_err(SessionError::store)?;
         self.change(|record| {
             record.data.insert(TOKENS.into(), value);
         })
@@ -55,7 +52,7 @@ impl StoredSession {
     }
 
     /// Forgets the tokens (the provider no longer accepts them).
-    pub async fn forget_tokens(&self) -> Result<(), AppError> {
+    pub async fn forget_tokens(&self) -> Result<(), SessionError> {
         self.change(|record| {
             record.data.remove(TOKENS);
         })
@@ -64,7 +61,7 @@ impl StoredSession {
 
     /// Adds steps to the flow inspector's record, if the session has one (bounded by
     /// [`FlowLog::extend`]).
-    pub async fn append_flow(&self, steps: Vec<Step>) -> Result<(), AppError> {
+    pub async fn append_flow(&self, steps: Vec<Step>) -> Result<(), SessionError> {
         self.change(|record| {
             let flow = record.data.get(FLOW).cloned();
             if let Some(mut flow) = flow.and_then(|v| serde_json::from_value::<FlowLog>(v).ok()) {
@@ -77,14 +74,11 @@ impl StoredSession {
         .await
     }
 
-    async fn change(&self, edit: impl FnOnce(&mut Record)) -> Result<(), AppError> {
+    async fn change(&self, edit: impl FnOnce(&mut Record)) -> Result<(), SessionError> {
         let Some(mut record) = self.record().await? else {
             return Ok(());
         };
         edit(&mut record);
-        self.store
-            .save(&record)
-            .await
-            .map_err(|err| AppError::session(tower_sessions::session::Error::Store(err)))
+        self.store.save(&record).await.map_err(SessionError::from)
     }
 }

@@ -7,17 +7,6 @@ use tower_sessions::Expiry;
 use super::*;
 use crate::oauth::{TokenSet, tokens::TokenType};
 
-#[test]
-fn random_tokens_are_256_bit_base64url_and_distinct() {
-    let a = random_token();
-    assert_eq!(a.len(), 43);
-    assert!(
-        a.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    );
-    assert_ne!(a, random_token());
-}
-
 /// A store that counts its writes.
 #[derive(Debug, Default)]
 struct Counting {
@@ -371,7 +360,7 @@ async fn the_inspectors_record_shows_until_its_kept_until_second() {
     let store = Arc::new(Counting::default());
     let session = session_over(&store);
     assert!(!session.has_flow().await.expect("read"));
-    let now = crate::state::now();
+    let now = crate::clock::now();
     let mut flow = FlowLog::default();
     flow.steps.push(crate::inspector::Step::new(
         crate::inspector::StepKind::Authorize,

@@ -39,7 +39,6 @@ fn router() -> &'static (tokio::runtime::Runtime, App) {
                 .expect("bind")
                 .build_app()
                 .expect("router")
-                .0
         });
         (runtime, router)
     })

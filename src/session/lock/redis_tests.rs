@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::SessionLocks;
-use crate::{config::RedisUrl, error::AppError, session::redis::connect};
+use crate::{config::RedisUrl, session::SessionError, session::redis::connect};
 
 /// Starts and stops `redis-server` (says why and skips without it; fails under `CI=true`).
 #[allow(dead_code)] // the scale-out tests use all of it; these tests, a part
@@ -44,7 +44,7 @@ async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
     let started = Instant::now();
     let refused = b.acquire("the-session").await.err().expect("held by A");
     let waited = started.elapsed();
-    assert!(matches!(refused, AppError::SessionBusy), "{refused:?}");
+    assert!(matches!(refused, SessionError::Busy), "{refused:?}");
     assert!(
         waited >= wait,
         "gave up after {waited:?}, before its {wait:?}"

@@ -7,15 +7,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{Extension, Router, extract::State, routing::get};
 
+use tower_sessions::session::Id;
+
 use crate::{
-    error::{AppError, Result},
-    inspector::{Recorder, Step, StepKind, Tape},
-    oauth::{RefreshError, TokenSet, tokens::TokenType},
+    clock::now,
+    inspector::{Recorder, StepKind, Tape},
+    oauth::{TokenSet, tokens::TokenType},
     photos_api::{self, Credential, Photo, PhotosError},
-    routes::method_not_allowed,
-    session::{AppSession, Connected, StoredSession},
-    state::{AppState, now},
     telemetry::Outcome,
+    web::{
+        error::{AppError, Result},
+        extract::Connected,
+        routes::method_not_allowed,
+        state::AppState,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -64,32 +69,43 @@ async fn show_photos(
     connected: Connected,
 ) -> Result<(Extension<Outcome>, PhotosPage)> {
     let tape = state.tape();
-    let session = connected.session.clone();
-    let page = photos_page(&state, connected, tape.as_ref()).await;
-    if let Some(tape) = tape {
-        record(&state, &session, tape.take()).await;
+    let Some(id) = connected.session.id() else {
+        return Err(AppError::Reconnect("the session has no id".into()));
+    };
+    let page = photos_page(&state, id, connected, tape.as_ref()).await;
+    if let Some(steps) = tape.map(|tape| tape.take()).filter(|s| !s.is_empty()) {
+        // Best effort: the page is what the visitor came for.
+        if let Err(err) = state.sessions.append_flow(id, steps).await {
+            tracing::debug!(error = %err, "the flow inspector's record was not updated");
+        }
     }
     page
 }
 
 async fn photos_page(
     state: &AppState,
+    id: Id,
     Connected { session, tokens }: Connected,
     tape: Option<&Arc<Tape>>,
 ) -> Result<(Extension<Outcome>, PhotosPage)> {
     let recorder = |kind| tape.map(|t| t.recorder(kind));
+    let sessions = &state.sessions;
     let mut tokens = tokens;
     let mut refreshed = Vec::new();
-    if tokens.needs_refresh(now(), state.token_refresh_skew) {
+    if sessions.needs_refresh(&tokens) {
         let reason = RefreshReason::Expiring;
-        tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
-        refreshed.push(RefreshReason::Expiring);
+        tokens = sessions
+            .refresh(id, &tokens, &state.oauth, recorder(reason.step()))
+            .await?;
+        refreshed.push(reason);
     }
     let first = fetch(state, &tokens, recorder(StepKind::Photos)).await;
     let photos = match first {
         Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
             let reason = RefreshReason::Rejected;
-            tokens = refresh(state, &session, &tokens, recorder(reason.step())).await?;
+            tokens = sessions
+                .refresh(id, &tokens, &state.oauth, recorder(reason.step()))
+                .await?;
             refreshed.push(reason);
             fetch(state, &tokens, recorder(StepKind::Photos)).await
         }
@@ -100,12 +116,12 @@ async fn photos_page(
         // A token the API still rejects is dead (expired or revoked): forget it, so the home
         // page offers to connect again. Other errors keep the tokens.
         Err(PhotosError::InvalidToken) => {
-            forget_dead_token(state, &session).await?;
+            sessions.forget_tokens(id).await?;
             return Err(PhotosError::InvalidToken.into());
         }
         // Bound to a key this app can no longer use (DPoP switched off): connect again.
         Err(PhotosError::DpopUnavailable) => {
-            forget_dead_token(state, &session).await?;
+            sessions.forget_tokens(id).await?;
             return Err(AppError::Reconnect("DPoP-bound token, DPoP off".into()));
         }
         Err(err) => return Err(err.into()),
@@ -142,88 +158,6 @@ async fn fetch(
         dpop: state.oauth.dpop_with(tokens.dpop_key.as_ref()),
     };
     photos_api::fetch_photos(&state.http, &state.photos_api_url, &credential, recorder).await
-}
-
-/// Refreshes the tokens under the session's lock (across instances with Redis), held only for
-/// the refresh and its save, never across a photos API call. Single-flight: a request that
-/// waited finds the tokens another one refreshed and uses them, instead of refreshing again
-/// with a refresh token already rotated away (RFC 9700 §4.14.2).
-async fn refresh(
-    state: &AppState,
-    session: &AppSession,
-    current: &TokenSet,
-    recorder: Option<Recorder>,
-) -> Result<TokenSet> {
-    let Some(id) = session.id() else {
-        return Err(AppError::Reconnect("the session has no id".into()));
-    };
-    let guard = state.locks.acquire(&id.to_string()).await?;
-    let stored = StoredSession::new(state.store.clone(), id);
-    let result = refresh_locked(state, &stored, current, recorder).await;
-    guard.release().await;
-    result
-}
-
-async fn refresh_locked(
-    state: &AppState,
-    stored: &StoredSession,
-    current: &TokenSet,
-    recorder: Option<Recorder>,
-) -> Result<TokenSet> {
-    let Some(latest) = stored.tokens().await? else {
-        return Err(AppError::Reconnect("logged out meanwhile".into()));
-    };
-    if latest.refreshed > current.refreshed
-        && !latest.needs_refresh(now(), state.token_refresh_skew)
-    {
-        return Ok(latest);
-    }
-    match state.oauth.refresh(&latest, now(), recorder).await {
-        Ok(fresh) => {
-            stored.update_tokens(&fresh).await?;
-            Ok(fresh)
-        }
-        Err(RefreshError::Fatal(why)) => {
-            // The grant is gone: forget the tokens so the home page offers to connect again.
-            stored.forget_tokens().await?;
-            Err(AppError::Reconnect(why))
-        }
-        Err(RefreshError::Transient(err)) => Err(AppError::RefreshUnavailable(err)),
-    }
-}
-
-/// Adds this request's steps to the inspector's record, under the session's lock. Best effort:
-/// the page is what the visitor came for.
-async fn record(state: &AppState, session: &AppSession, steps: Vec<Step>) {
-    let Some(id) = session.id().filter(|_| !steps.is_empty()) else {
-        return;
-    };
-    let result = match state.locks.acquire(&id.to_string()).await {
-        Ok(guard) => {
-            let result = StoredSession::new(state.store.clone(), id)
-                .append_flow(steps)
-                .await;
-            guard.release().await;
-            result
-        }
-        Err(err) => Err(err),
-    };
-    if let Err(err) = result {
-        tracing::debug!(error = %err, "the flow inspector's record was not updated");
-    }
-}
-
-/// Forgets a token the API still rejects, under the session's lock.
-async fn forget_dead_token(state: &AppState, session: &AppSession) -> Result<()> {
-    let Some(id) = session.id() else {
-        return Ok(());
-    };
-    let guard = state.locks.acquire(&id.to_string()).await?;
-    let result = StoredSession::new(state.store.clone(), id)
-        .forget_tokens()
-        .await;
-    guard.release().await;
-    result
 }
 
 /// "expires in 5 minutes" / "has expired".

@@ -6,6 +6,7 @@ use super::AppError;
 use crate::{
     oauth::{ExchangeError, PushError},
     photos_api::PhotosError,
+    session::SessionError,
 };
 
 /// What kind of page an error gets: its look and its one button follow from it.
@@ -234,21 +235,21 @@ impl AppError {
                 "/",
                 "Go to the home page",
             ),
-            Session(_) => page(
+            Session(SessionError::Store(_)) => page(
                 Transient,
                 "We are having trouble right now",
                 "Your session could not be stored. Please try again in a moment.",
                 "/",
                 "Try again",
             ),
-            Busy => page(
+            Session(SessionError::Full) => page(
                 Transient,
                 "We are busy right now",
                 "Too many sign-ins are in progress at the moment. Please try again in a minute.",
                 "/",
                 "Try again",
             ),
-            SessionBusy => page(
+            Session(SessionError::Busy) => page(
                 Transient,
                 "This is taking longer than usual",
                 "Another page of yours is still being answered. Please try again in a moment.",

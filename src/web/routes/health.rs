@@ -3,7 +3,7 @@
 
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -9,13 +9,13 @@ use askama_web::WebTemplate;
 use axum::{Router, extract::State, routing::get};
 
 use crate::{
-    error::{AppError, Result},
     inspector::{
         mask::PREFIX_CHARS,
         view::{ACTORS, FlowView},
     },
     session::AppSession,
-    state::AppState,
+    web::error::{AppError, Result},
+    web::state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -3,8 +3,6 @@
 //! problem) and the one button that helps, and is logged once, here, without secrets: variants
 //! carry only error codes and reasons, never tokens, codes, states or response bodies.
 
-use std::sync::Arc;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -17,7 +15,8 @@ mod page;
 use crate::{
     oauth::{CallbackError, ExchangeError, PushError, tokens::is_client_refusal},
     photos_api::PhotosError,
-    session::store::STORE_FULL,
+    session::{RefreshFailed, SessionError},
+    telemetry::ErrorReport,
 };
 
 /// `Result` with [`AppError`] as the default error.
@@ -72,15 +71,9 @@ pub enum AppError {
     /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
     #[error("the home page was requested by something other than a page navigation")]
     NotANavigation,
-    /// The session store failed (unreachable once it is Redis, or a record it cannot read).
-    #[error("session store failure: {0}")]
-    Session(String),
-    /// The session store is full: no new sign-in until some expire.
-    #[error("the session store is full; a new sign-in was turned away")]
-    Busy,
-    /// Another request of this session held its lock for longer than a request may take.
-    #[error("the session's lock was not free in time")]
-    SessionBusy,
+    /// The session store failed or is full, or the session's lock stayed busy.
+    #[error(transparent)]
+    Session(#[from] SessionError),
     /// This client started more sign-ins than `SIGNIN_RATE_PER_MINUTE` allows.
     #[error("too many sign-ins started from this address")]
     TooManySignIns,
@@ -100,6 +93,16 @@ impl From<ExchangeError> for AppError {
     }
 }
 
+impl From<RefreshFailed> for AppError {
+    fn from(err: RefreshFailed) -> Self {
+        match err {
+            RefreshFailed::Session(err) => AppError::Session(err),
+            RefreshFailed::Reconnect(why) => AppError::Reconnect(why),
+            RefreshFailed::Unavailable(err) => AppError::RefreshUnavailable(err),
+        }
+    }
+}
+
 impl From<PushError> for AppError {
     fn from(err: PushError) -> Self {
         match err {
@@ -112,15 +115,6 @@ impl From<PushError> for AppError {
 }
 
 impl AppError {
-    /// Wraps a tower-sessions error.
-    pub fn session(err: tower_sessions::session::Error) -> Self {
-        use tower_sessions::{session::Error, session_store};
-        match err {
-            Error::Store(session_store::Error::Backend(msg)) if msg == STORE_FULL => Self::Busy,
-            other => Self::Session(crate::telemetry::escaped(&other.to_string(), 200)),
-        }
-    }
-
     /// The HTTP status of the error page.
     pub fn status(&self) -> StatusCode {
         use AppError::*;
@@ -142,7 +136,7 @@ impl AppError {
             Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
             Photos(_) => StatusCode::BAD_GATEWAY,
             NotFound | InspectorOff => StatusCode::NOT_FOUND,
-            Session(_) | Busy | SessionBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Session(_) => StatusCode::SERVICE_UNAVAILABLE,
             TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -181,15 +175,6 @@ pub struct ErrorPage {
     pub message: &'static str,
     pub action_href: &'static str,
     pub action_label: &'static str,
-}
-
-/// What went wrong, for the request's one log line (`telemetry::log_request` writes it when the
-/// response leaves). Built only from codes and reasons; outside text in it went through
-/// `telemetry::escaped` when the error was made.
-#[derive(Clone, Debug)]
-pub struct ErrorReport {
-    pub message: Arc<str>,
-    pub hint: &'static str,
 }
 
 impl IntoResponse for AppError {
@@ -271,9 +256,9 @@ mod tests {
             (Photos(PhotosError::DpopUnavailable), 502),
             (NotFound, 404),
             (InspectorOff, 404),
-            (Session("down".into()), 503),
-            (Busy, 503),
-            (SessionBusy, 503),
+            (Session(SessionError::Store("down".into())), 503),
+            (Session(SessionError::Full), 503),
+            (Session(SessionError::Busy), 503),
             (TooManySignIns, 429),
             (Internal(anyhow::anyhow!("bug")), 500),
         ];
@@ -325,21 +310,6 @@ mod tests {
         assert_eq!(failed("temporarily_unavailable"), None, "passing");
         assert_eq!(failed("server_error"), None, "passing");
         assert_eq!(AppError::AccessDenied.operator_hint(), None);
-    }
-
-    #[test]
-    fn a_full_store_is_busy_and_other_store_failures_are_escaped() {
-        use tower_sessions::{session::Error, session_store};
-        let backend = |msg: &str| Error::Store(session_store::Error::Backend(msg.into()));
-        assert!(matches!(
-            AppError::session(backend(STORE_FULL)),
-            AppError::Busy
-        ));
-        let other = AppError::session(backend("down\n\u{1b}[31m"));
-        assert!(
-            matches!(&other, AppError::Session(m) if m.contains("down") && !m.contains('\n') && !m.contains('\u{1b}')),
-            "{other:?}"
-        );
     }
 
     #[test]

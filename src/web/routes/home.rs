@@ -14,11 +14,12 @@ use axum::{
 };
 
 use crate::{
-    error::{AppError, Result},
+    clock::now,
     form,
-    routes::setup_check::HostMismatch,
     session::AppSession,
-    state::{AppState, now},
+    web::error::{AppError, Result},
+    web::middleware::setup_check::HostMismatch,
+    web::state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -3,7 +3,7 @@
 
 use axum::{Router, http::header, response::IntoResponse, routing::get};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -12,18 +12,18 @@ pub fn router() -> Router<AppState> {
             get(|| {
                 asset(
                     "text/css; charset=utf-8",
-                    include_str!("../../static/app.css"),
+                    include_str!("../../../static/app.css"),
                 )
             }),
         )
         .route(
             "/static/favicon.svg",
-            get(|| asset("image/svg+xml", include_str!("../../static/favicon.svg"))),
+            get(|| asset("image/svg+xml", include_str!("../../../static/favicon.svg"))),
         )
         // Browsers ask for /favicon.ico whatever the page says; the SVG serves (they sniff it).
         .route(
             "/favicon.ico",
-            get(|| asset("image/svg+xml", include_str!("../../static/favicon.svg"))),
+            get(|| asset("image/svg+xml", include_str!("../../../static/favicon.svg"))),
         )
 }
 

@@ -12,16 +12,17 @@ use axum::{
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
-    error::{AppError, Result},
+    clock::now,
     inspector::{
         FlowLog, Step, StepKind,
         steps::{self, CallbackChecks},
     },
     oauth::{Callback, LoginLookup, PendingLogin, parse_callback},
-    routes::method_not_allowed,
     session::AppSession,
-    state::{AppState, now},
-    telemetry::{self, Outcome},
+    telemetry::Outcome,
+    web::error::{AppError, Result},
+    web::routes::method_not_allowed,
+    web::state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -105,7 +106,7 @@ async fn finish_login(
                 .connect(&tokens, state.session_idle, flow.as_ref())
                 .await?;
             // The granted scopes are the provider's text: escaped and bounded.
-            let scopes = telemetry::escaped(&tokens.scopes.join(" "), 100);
+            let scopes = crate::text::escaped(&tokens.scopes.join(" "), 100);
             let outcome = Outcome(format!("signed in; scopes {scopes}"));
             Ok((Extension(outcome), Redirect::to("/photos")))
         }

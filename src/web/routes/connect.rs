@@ -14,12 +14,13 @@ use axum::{
 };
 
 use crate::{
-    error::Result,
+    clock::now,
     inspector::StepKind,
-    routes::{home::may_start_sign_in, method_not_allowed},
     session::AppSession,
-    state::{AppState, now},
     telemetry::Outcome,
+    web::error::Result,
+    web::routes::{home::may_start_sign_in, method_not_allowed},
+    web::state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

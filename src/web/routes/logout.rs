@@ -12,13 +12,14 @@ use axum::{
 };
 
 use crate::{
-    error::{AppError, Result},
+    clock::now,
     form,
     inspector::{Step, StepKind, Tape},
     oauth::TokenSet,
     session::AppSession,
-    state::{AppState, now},
     telemetry::Outcome,
+    web::error::{AppError, Result},
+    web::state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -2,14 +2,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tower_sessions::SessionStore;
 use url::Url;
 
 use crate::{
     http_client::HttpClient,
     oauth::OAuthClient,
-    routes::rate_limit::SigninLimit,
-    session::{lock::SessionLocks, redis},
+    session::{Sessions, redis},
+    web::middleware::rate_limit::SigninLimit,
 };
 
 /// What the app needs to be ready: the memory store always is; Redis must answer.
@@ -48,14 +47,10 @@ pub struct AppState {
     pub revocation_timeout: Duration,
     /// The per-client limit on starting sign-ins (`None`: off).
     pub signin_limit: Option<SigninLimit>,
-    /// The session store itself, for what `/photos` changes under the lock.
-    pub store: Arc<dyn SessionStore>,
-    /// The per-session locks (in-process, or in Redis).
-    pub locks: SessionLocks,
+    /// Every session: what `/photos` changes under a session's lock (the refresh).
+    pub sessions: Sessions,
     /// What `/readyz` checks.
     pub readiness: Readiness,
-    /// Refresh access tokens this long before they expire.
-    pub token_refresh_skew: Duration,
     /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`).
     pub inspector: bool,
 }
@@ -66,9 +61,4 @@ impl AppState {
     pub fn tape(&self) -> Option<Arc<crate::inspector::Tape>> {
         self.inspector.then(Default::default)
     }
-}
-
-/// Unix time in seconds.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -1,21 +1,17 @@
-//! The app's routes, one module per area, in the order a sign-in visits them, and the 404 page;
-//! plus the middleware around them (the security headers, the set-up check, the sign-in limit).
+//! The app's routes, one module per area, in the order a sign-in visits them, and the 404 page.
 
 mod assets;
 mod callback;
 mod connect;
 mod flow;
-pub mod headers;
 mod health;
 mod home;
 mod logout;
 mod photos;
-pub mod rate_limit;
-pub mod setup_check;
 
 use axum::Router;
 
-use crate::{error::AppError, state::AppState};
+use crate::web::{error::AppError, state::AppState};
 
 /// All routes of the client app (the middleware goes around them in `startup`).
 pub fn router(state: AppState) -> Router {

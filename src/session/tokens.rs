@@ -1,0 +1,144 @@
+//! The tokens of a connected session, changed outside the request's own copy of the session:
+//! refreshed, forgotten, and the inspector's later steps added, each under the session's lock.
+//!
+//! A refresh runs in a task of its own that owns the lock: the provider rotates the refresh
+//! token when it answers (RFC 9700 §4.14.2), so the new one must be saved even if the visitor
+//! reloads or closes the tab meanwhile; a refresh cut off between the two would present the old
+//! token next time, and a provider with reuse detection then revokes the whole grant.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::task::TaskTracker;
+use tower_sessions::{SessionStore, session::Id};
+
+use super::{SessionError, StoredSession, lock::SessionLocks};
+use crate::{
+    clock::now,
+    inspector::{Recorder, Step},
+    oauth::{ExchangeError, OAuthClient, RefreshError, TokenSet},
+};
+
+/// The session floor's handle on every session: the store, the locks, the refreshes under way.
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    locks: SessionLocks,
+    /// Refresh access tokens this long before they expire.
+    refresh_skew: Duration,
+    /// The refreshes under way: shutdown waits for them ([`Sessions::finish_refreshes`]).
+    refreshes: TaskTracker,
+}
+
+/// Why a refresh did not give fresh tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshFailed {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The grant is gone (`invalid_grant`…, or logged out meanwhile): the tokens are forgotten,
+    /// so the home page offers to connect again.
+    #[error("the provider refused the refresh ({0}); tokens cleared")]
+    Reconnect(String),
+    /// A passing failure (provider down, slow): the tokens are kept; try again.
+    #[error("refresh failed: {0}")]
+    Unavailable(ExchangeError),
+}
+
+impl Sessions {
+    pub fn new(store: Arc<dyn SessionStore>, locks: SessionLocks, refresh_skew: Duration) -> Self {
+        Self {
+            store,
+            locks,
+            refresh_skew,
+            refreshes: TaskTracker::new(),
+        }
+    }
+
+    /// Whether `tokens` expire within the refresh skew (or have expired).
+    pub fn needs_refresh(&self, tokens: &TokenSet) -> bool {
+        tokens.needs_refresh(now(), self.refresh_skew)
+    }
+
+    /// Refreshes the tokens of session `id`, of which `current` is the request's copy.
+    /// Single-flight (RFC 9700 §4.14.2): under the session's lock (across instances with Redis),
+    /// a request that waited finds the tokens another one refreshed and uses them, instead of
+    /// refreshing again with a refresh token already rotated away. The locked section runs in
+    /// its own task, to completion, even if this future is dropped.
+    pub async fn refresh(
+        &self,
+        id: Id,
+        current: &TokenSet,
+        oauth: &Arc<OAuthClient>,
+        recorder: Option<Recorder>,
+    ) -> Result<TokenSet, RefreshFailed> {
+        let this = self.clone();
+        let (oauth, seen) = (oauth.clone(), current.refreshed);
+        let task = self.refreshes.spawn(async move {
+            let guard = this.locks.acquire(&id.to_string()).await?;
+            let result = this.refresh_locked(id, seen, &oauth, recorder).await;
+            guard.release().await;
+            result
+        });
+        match task.await {
+            Ok(result) => result,
+            // A panic in the task stays a panic (the app's catch-panic layer shows the 500 page).
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(SessionError::store(err).into()),
+        }
+    }
+
+    async fn refresh_locked(
+        &self,
+        id: Id,
+        seen: u32,
+        oauth: &OAuthClient,
+        recorder: Option<Recorder>,
+    ) -> Result<TokenSet, RefreshFailed> {
+        let stored = StoredSession::new(self.store.clone(), id);
+        let Some(latest) = stored.tokens().await? else {
+            return Err(RefreshFailed::Reconnect("logged out meanwhile".into()));
+        };
+        if latest.refreshed > seen && !self.needs_refresh(&latest) {
+            return Ok(latest);
+        }
+        match oauth.refresh(&latest, now(), recorder).await {
+            Ok(fresh) => {
+                stored.update_tokens(&fresh).await?;
+                Ok(fresh)
+            }
+            Err(RefreshError::Fatal(why)) => {
+                stored.forget_tokens().await?;
+                Err(RefreshFailed::Reconnect(why))
+            }
+            Err(RefreshError::Transient(err)) => Err(RefreshFailed::Unavailable(err)),
+        }
+    }
+
+    /// Forgets the tokens of session `id` (the API still rejects them), under its lock.
+    pub async fn forget_tokens(&self, id: Id) -> Result<(), SessionError> {
+        let guard = self.locks.acquire(&id.to_string()).await?;
+        let result = StoredSession::new(self.store.clone(), id)
+            .forget_tokens()
+            .await;
+        guard.release().await;
+        result
+    }
+
+    /// Adds steps to the flow inspector's record of session `id`, under its lock.
+    pub async fn append_flow(&self, id: Id, steps: Vec<Step>) -> Result<(), SessionError> {
+        let guard = self.locks.acquire(&id.to_string()).await?;
+        let result = StoredSession::new(self.store.clone(), id)
+            .append_flow(steps)
+            .await;
+        guard.release().await;
+        result
+    }
+
+    /// At shutdown: lets the refreshes under way save what the provider answered, for at most
+    /// `grace`. Returns whether they all finished.
+    pub async fn finish_refreshes(&self, grace: Duration) -> bool {
+        self.refreshes.close();
+        tokio::time::timeout(grace, self.refreshes.wait())
+            .await
+            .is_ok()
+    }
+}
