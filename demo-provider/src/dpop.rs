@@ -1,7 +1,7 @@
 //! DPoP proofs (RFC 9449): the `DPoP` header's signed JWT checked rule by rule (section 4.3),
 //! the RFC 7638 thumbprint of its key (the `jkt` a token is bound to, section 6), the server
 //! nonce (sections 8 and 9) and the `jti` replay check (section 11.1), whose state
-//! `dpop_state` keeps.
+//! `dpop_state` keeps, one floor down (with [`Refusal`], re-exported here).
 //!
 //! The proof is verified by hand with `p256`, not with a JWT crate: it has one fixed shape
 //! (ES256, the key in its own header), and a JWT crate would add a second crypto backend for
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+pub(crate) use crate::dpop_state::Refusal;
 use crate::store::ProviderState;
 
 /// The one proof algorithm accepted and advertised (RFC 9449 section 5.1, section 7.1 `algs`).
@@ -37,17 +38,6 @@ pub(crate) struct Expected<'a> {
     pub url: String,
     /// The access token presented with the proof, at a resource (point 12).
     pub access_token: Option<&'a str>,
-}
-
-/// Why a proof was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// `invalid_dpop_proof` (RFC 9449 section 5, section 7.1), naming the rule broken.
-    Invalid(&'static str),
-    /// `use_dpop_nonce`: the server's current nonce is missing or stale (sections 8 and 9).
-    UseNonce,
-    /// The table of seen `jti`s is full; try again later (memory stays bounded).
-    Busy,
 }
 
 /// The request's `DPoP` header: `None` without one; refused when repeated or not text

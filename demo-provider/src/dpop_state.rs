@@ -1,6 +1,7 @@
 //! The provider's DPoP state (RFC 9449): its nonce (sections 8 and 9) and the bounded table of
 //! proof `jti`s seen within the `iat` window, which makes every proof single-use (section
-//! 11.1). The proofs themselves are checked in `dpop`.
+//! 11.1), and [`Refusal`], why a proof was refused. The store holds this state; the proofs
+//! themselves are checked in `dpop`, one floor up, which re-exports [`Refusal`].
 
 use std::{
     collections::HashMap,
@@ -9,7 +10,18 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use crate::{dpop::Refusal, secret::random_token};
+use crate::secret::random_token;
+
+/// Why a proof was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// `invalid_dpop_proof` (RFC 9449 section 5, section 7.1), naming the rule broken.
+    Invalid(&'static str),
+    /// `use_dpop_nonce`: the server's current nonce is missing or stale (sections 8 and 9).
+    UseNonce,
+    /// The table of seen `jti`s is full; try again later (memory stays bounded).
+    Busy,
+}
 
 /// The provider's DPoP state: one nonce per provider start (enough for a demo: RFC 9449
 /// section 8 leaves the rotation to the server) and the `jti`s seen within the window.

@@ -10,47 +10,44 @@
 //! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
 //! client's site and comes back; `cargo run -p demo-provider` runs it alone (see `README.md`).
 //!
-//! The modules, in reading order:
+//! The modules, in floors from the bottom up: each imports only from the floors below it
+//! (within a floor, from those listed before it), never from above, so there is no cycle.
 //!
-//! - `settings`, `quirks`, `clients`: how it runs, its opt-in misbehaviours, and the clients it
-//!   knows (with the redirect-URI rules checked at registration);
-//! - `secret`, `form`, `browser`: its own small tools: redacted secrets and random tokens, the
-//!   strict form parser, the browser-binding cookie;
-//! - `store`: the in-memory state (transactions, codes, grants, tokens) and its purge;
-//! - `authorize`, `par`, `response`, `consent`, `pkce`: the authorization endpoint (and its
-//!   pushed requests, RFC 9126), from the request to the redirect back to the client;
-//! - `client_auth`, `error`, `token`, `code_grant`, `refresh_grant`, `revoke`: the token and
-//!   revocation endpoints;
-//! - `dpop`, `dpop_state`: DPoP proofs (RFC 9449), their nonce and their replay table;
-//! - `api`, `resource_auth`, `challenge`, `photos`, `pages`: the photos API, how it
-//!   authenticates (Bearer or DPoP) and refuses, the demo users and photos, the HTML pages.
-//!
-//! This file holds [`spawn`], the router and the metadata handler.
+//! 1. tools, which import nothing from the crate: `browser` (the browser-binding cookie),
+//!    `form` (the strict form parser), `photos` (the demo users and their photos), `pkce`
+//!    (S256), `secret` (redacted secrets, random tokens);
+//! 2. `pages`, the HTML pages and [`DISPLAY_NAME`]; `settings/`, how it runs, with its quirks
+//!    and the clients it knows (the redirect-URI rules checked at registration);
+//! 3. `dpop_state`, the DPoP nonce and `jti` replay table; `store`, the in-memory state
+//!    (transactions, codes, grants, tokens, and that DPoP state) and its purge;
+//! 4. what several endpoints share: `backchannel/`, the token, revocation and PAR endpoints'
+//!    strict form body, client authentication and RFC 6749 §5.2 JSON error; `dpop`, DPoP
+//!    proofs (RFC 9449), for the token endpoint and the photos API;
+//! 5. the endpoints, one folder (or file) each: `api/` (the photos API, how it authenticates
+//!    with Bearer or DPoP and how it refuses), `authorize/` (the authorization endpoint, its
+//!    consent answer, pushed requests (RFC 9126) and the redirect back), `revoke` (RFC 7009),
+//!    `token/` (the token endpoint, its two grants and the token response);
+//! 6. this file, the root: [`spawn`], the router and the metadata handler.
 
-mod api;
-mod authorize;
+// 1. tools
 mod browser;
-mod challenge;
-mod client_auth;
-mod clients;
-mod code_grant;
-mod consent;
-mod dpop;
-mod dpop_state;
-mod error;
 mod form;
-mod pages;
-mod par;
 mod photos;
 mod pkce;
-mod quirks;
-mod refresh_grant;
-mod resource_auth;
-mod response;
-mod revoke;
 mod secret;
+// 2. pages and settings
+mod pages;
 mod settings;
+// 3. state
+mod dpop_state;
 mod store;
+// 4. what several endpoints share
+mod backchannel;
+mod dpop;
+// 5. the endpoints
+mod api;
+mod authorize;
+mod revoke;
 mod token;
 
 use std::{sync::Arc, time::Duration};
@@ -60,14 +57,10 @@ use axum::{Json, Router, extract::DefaultBodyLimit, extract::State, routing::get
 use serde_json::json;
 use tokio::{net::TcpListener, task::JoinHandle};
 
-pub use clients::{RegisteredClient, parse_clients_file};
-pub use quirks::Quirks;
+pub use pages::DISPLAY_NAME;
 pub use secret::Secret;
-pub use settings::DemoSettings;
+pub use settings::{DemoSettings, Quirks, RegisteredClient, parse_clients_file};
 pub use store::{ProviderState, TokenRequestSeen};
-
-/// The provider's own name, shown on its pages (a client may show it too).
-pub const DISPLAY_NAME: &str = "Demo Photos";
 
 /// A running demo provider.
 pub struct DemoProvider {

@@ -1,5 +1,6 @@
-//! The provider's own HTML pages (consent and error), with their own look so a person sees they
-//! have left the client's site, and headers that keep them out of frames (RFC 9700 §4.16).
+//! The provider's own HTML pages (consent and error) and the name they show, [`DISPLAY_NAME`],
+//! with their own look so a person sees they have left the client's site, and headers that keep
+//! them out of frames (RFC 9700 §4.16).
 
 use askama::Template;
 use axum::{
@@ -7,7 +8,10 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use crate::{DISPLAY_NAME, photos::DemoUser};
+use crate::photos::DemoUser;
+
+/// The provider's own name, shown on its pages (a client may show it too).
+pub const DISPLAY_NAME: &str = "Demo Photos";
 
 #[derive(Template)]
 #[template(
@@ -18,12 +22,12 @@ use crate::{DISPLAY_NAME, photos::DemoUser};
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="color-scheme" content="light dark">
-  <title>Sign in to {{ crate::DISPLAY_NAME }}</title>
+  <title>Sign in to {{ crate::pages::DISPLAY_NAME }}</title>
   <link rel="stylesheet" href="/assets/provider.css">
 </head>
 <body>
   <main class="panel" aria-labelledby="consent-title">
-    <p class="brand">{{ crate::DISPLAY_NAME }} <span class="tag">demo authorization server</span></p>
+    <p class="brand">{{ crate::pages::DISPLAY_NAME }} <span class="tag">demo authorization server</span></p>
     <h1 id="consent-title"><strong>{{ client_name }}</strong> wants to view your photos</h1>
     <form method="post" action="/oauth/authorize">
       <input type="hidden" name="transaction" value="{{ transaction }}">
@@ -83,12 +87,12 @@ pub struct ConsentPage<'a> {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="color-scheme" content="light dark">
-  <title>{{ crate::DISPLAY_NAME }}: request refused</title>
+  <title>{{ crate::pages::DISPLAY_NAME }}: request refused</title>
   <link rel="stylesheet" href="/assets/provider.css">
 </head>
 <body>
   <main class="panel" aria-labelledby="error-title">
-    <p class="brand">{{ crate::DISPLAY_NAME }} <span class="tag">demo authorization server</span></p>
+    <p class="brand">{{ crate::pages::DISPLAY_NAME }} <span class="tag">demo authorization server</span></p>
     <h1 id="error-title">This request was refused</h1>
     <p id="reason">{{ reason }}</p>
     <p class="muted">Go back to the app you came from and start again.</p>

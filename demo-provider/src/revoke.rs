@@ -12,7 +12,10 @@ use axum::{
     routing::post,
 };
 
-use crate::{client_auth, error::OAuthError, store::ProviderState, token::parse_request};
+use crate::{
+    backchannel::{self, OAuthError, parse_request},
+    store::ProviderState,
+};
 
 pub fn router() -> Router<Arc<ProviderState>> {
     Router::new().route("/oauth/revoke", post(revoke))
@@ -26,7 +29,7 @@ async fn revoke(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = parse_request(&headers, &body).and_then(|params| {
-        let (client_id, _) = client_auth::authenticate(&state, &headers, &params)?;
+        let (client_id, _) = backchannel::authenticate(&state, &headers, &params)?;
         let token = params
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing (RFC 7009 section 2.1)"))?;

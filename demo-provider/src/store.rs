@@ -1,6 +1,6 @@
 //! The provider's in-memory state: registered clients, pushed requests, consent transactions,
-//! codes, grants and tokens (and the DPoP state, `dpop_state`), with expiry and a
-//! background purge that keeps memory bounded.
+//! codes, grants and tokens, failed client authentications (and the DPoP state, `dpop_state`),
+//! with expiry and a background purge that keeps memory bounded.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -9,11 +9,17 @@ use std::{
 };
 
 use crate::{
-    DemoSettings, RegisteredClient, client_auth::FAILURE_WINDOW_SECS, dpop_state::DpopState,
+    dpop_state::DpopState,
+    settings::{DemoSettings, RegisteredClient},
 };
 
 /// How many token requests [`ProviderState::token_requests`] remembers.
 pub const MAX_SEEN: usize = 10_000;
+
+/// How long failed client authentications count ([`Tables::auth_failures`]), in seconds: the
+/// brute-force window of client authentication (RFC 6749 §2.3.1), after which the purge
+/// forgets them.
+pub const FAILURE_WINDOW_SECS: i64 = 60;
 
 /// Scopes this provider knows. `photos` lets the client read the user's photos.
 pub const SCOPES: &[&str] = &["photos", "profile"];

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use subtle::ConstantTimeEq;
 
+use super::issue::issue_tokens;
 use crate::{
-    error::OAuthError,
+    backchannel::OAuthError,
     pkce,
     secret::random_token,
     store::{Grant, ProviderState, TokenRequestSeen, now},
-    token::issue_tokens,
 };
 
 /// The authorization_code grant: every binding checked, the code consumed atomically.

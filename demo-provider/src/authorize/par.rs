@@ -15,13 +15,11 @@ use axum::{
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::request::{Params, check_request, trusted_target};
 use crate::{
-    authorize::{Params, check_request, trusted_target},
-    client_auth,
-    error::OAuthError,
+    backchannel::{self, OAuthError, parse_request},
     secret::random_token,
     store::{ProviderState, PushedRequest, expiry, now, secs},
-    token,
 };
 
 /// Every `request_uri` this server issues starts with this URN (RFC 9126 §2.2).
@@ -34,8 +32,7 @@ pub(crate) async fn push(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result =
-        token::parse_request(&headers, &body).and_then(|params| accept(&state, &headers, params));
+    let result = parse_request(&headers, &body).and_then(|params| accept(&state, &headers, params));
     match result {
         Ok(json) => {
             let mut response = (StatusCode::CREATED, Json(json)).into_response();
@@ -57,7 +54,7 @@ fn accept(
     mut params: HashMap<String, String>,
 ) -> Result<serde_json::Value, OAuthError> {
     // The same client authentication as the token endpoint (RFC 9126 §2).
-    let (client_id, _) = client_auth::authenticate(state, headers, &params)?;
+    let (client_id, _) = backchannel::authenticate(state, headers, &params)?;
     if params.contains_key("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri must not be pushed: it is what this endpoint answers (RFC 9126 section 2.1)",

@@ -8,8 +8,8 @@ use axum::{
     response::Response,
 };
 
+use super::challenge::{Refused, Scheme, refused};
 use crate::{
-    challenge::{Refused, Scheme, refused},
     dpop::{self, Expected, Refusal},
     form,
     store::{ProviderState, now},

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 
+use super::issue::issue_tokens;
 use crate::{
-    error::OAuthError,
+    backchannel::OAuthError,
     store::{ProviderState, now},
-    token::issue_tokens,
 };
 
 /// The refresh_token grant, with rotation and reuse detection (RFC 6749 §6, RFC 9700 §4.14.2).

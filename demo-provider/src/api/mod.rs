@@ -1,5 +1,9 @@
 //! The photos API, a resource server for Bearer (RFC 6750) and DPoP-bound (RFC 9449) tokens,
-//! and the photo images themselves.
+//! and the photo images themselves. How it authenticates a request is in `resource_auth`, how
+//! it refuses one in `challenge`.
+
+mod challenge;
+mod resource_auth;
 
 use std::sync::Arc;
 
@@ -13,7 +17,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{photos, resource_auth, store::ProviderState};
+use crate::{photos, store::ProviderState};
 
 pub fn router() -> Router<Arc<ProviderState>> {
     Router::new()

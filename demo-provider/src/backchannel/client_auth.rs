@@ -1,4 +1,4 @@
-//! Client authentication at the token and revocation endpoints:
+//! Client authentication at the back-channel endpoints (token, revocation, PAR):
 //! `client_secret_basic` and `client_secret_post`, exactly one per request (RFC 6749 §2.3), with
 //! constant-time secret comparison and a brute-force limit (RFC 6749 §2.3.1).
 
@@ -7,15 +7,14 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 
+use super::error::OAuthError;
 use crate::{
-    error::OAuthError,
     form,
-    store::{ProviderState, now},
+    store::{FAILURE_WINDOW_SECS, ProviderState, now},
 };
 
 /// Failed authentications per client within [`FAILURE_WINDOW_SECS`] before answers become 429.
 pub const MAX_FAILURES: u32 = 10;
-pub const FAILURE_WINDOW_SECS: i64 = 60;
 
 /// How a client authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

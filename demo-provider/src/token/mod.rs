@@ -1,8 +1,13 @@
-//! The token endpoint, `POST /oauth/token` (RFC 6749 §3.2): the strict form body, client
-//! authentication, the dispatch to the `authorization_code` grant (`code_grant`) or the
-//! `refresh_token` grant (`refresh_grant`), and the token response (RFC 6749 §5.1). A request
-//! with a valid DPoP proof gets a `DPoP` token bound to the proof's key (RFC 9449 §5). Every
-//! refusal is an RFC 6749 §5.2 JSON error whose `error_description` says which rule was broken.
+//! The token endpoint, `POST /oauth/token` (RFC 6749 §3.2): after the strict form body and
+//! client authentication (from `backchannel`), the dispatch to the `authorization_code` grant
+//! (`code_grant`) or the `refresh_token` grant (`refresh_grant`), which both answer with the
+//! token response (`issue`, RFC 6749 §5.1). A request with a valid DPoP proof gets a `DPoP`
+//! token bound to the proof's key (RFC 9449 §5). Every refusal is an RFC 6749 §5.2 JSON error
+//! whose `error_description` says which rule was broken.
+
+mod code_grant;
+mod issue;
+mod refresh_grant;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -14,60 +19,16 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use serde_json::json;
 
 use crate::{
-    client_auth::{self, Method},
-    code_grant,
+    backchannel::{self, Method, OAuthError, parse_request},
     dpop::{self, Expected, Refusal},
-    error::OAuthError,
-    form, refresh_grant,
-    secret::random_token,
-    store::{
-        AccessRecord, ProviderState, RefreshRecord, Tables, TokenRequestSeen, expiry, now, secs,
-    },
+    form,
+    store::{ProviderState, TokenRequestSeen, now},
 };
-
-/// The router's body limit; a form as long as that is still parsed.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router() -> Router<Arc<ProviderState>> {
     Router::new().route("/oauth/token", post(token))
-}
-
-/// Parses a request's form body strictly (see [`parse_body`]); a body that could not be read
-/// (over the size limit) is an `invalid_request` too.
-pub(crate) fn parse_request(
-    headers: &HeaderMap,
-    body: &Result<Bytes, BytesRejection>,
-) -> Result<HashMap<String, String>, OAuthError> {
-    match body {
-        Ok(body) => parse_body(headers, body),
-        Err(rejection) => Err(OAuthError::unreadable_body(rejection)),
-    }
-}
-
-/// Parses a form body strictly: the right content type, no repeated parameters (RFC 6749 §3.2).
-fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !form_type {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2, Appendix B)",
-        ));
-    }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8 (RFC 6749 Appendix B)"))?;
-    // The description names a repeated parameter only if it is a known one: nothing the sender
-    // chose is echoed.
-    form::unique(text, MAX_BODY_BYTES).map_err(|e| {
-        OAuthError::invalid_request(format!("{} (RFC 6749 section 3.2)", e.describe()))
-    })
 }
 
 /// `POST /oauth/token`.
@@ -90,7 +51,7 @@ async fn token(
     }
     let mut seen = TokenRequestSeen {
         grant_type: params.get("grant_type").map(|g| form::clip(g, 40)),
-        auth_method: client_auth::method_of(&headers, &params).map_or("none", Method::as_str),
+        auth_method: backchannel::method_of(&headers, &params).map_or("none", Method::as_str),
         had_code_verifier: params.contains_key("code_verifier"),
         pkce_verified: None,
         status: 200,
@@ -133,7 +94,7 @@ fn handle_token(
     params: &HashMap<String, String>,
     seen: &mut TokenRequestSeen,
 ) -> Result<serde_json::Value, OAuthError> {
-    let (client_id, _method) = client_auth::authenticate(state, headers, params)?;
+    let (client_id, _method) = backchannel::authenticate(state, headers, params)?;
     // Checked before the grant, so a refused proof (or a nonce retry) consumes no code and
     // rotates no refresh token.
     let jkt = proof_key(state, headers)?;
@@ -186,56 +147,4 @@ fn proof_key(state: &ProviderState, headers: &HeaderMap) -> Result<Option<String
             "too many DPoP proofs are remembered; try again in a minute (RFC 9449 section 11.1)",
         ),
     })
-}
-
-/// Mints an access token and a refresh token for `grant` (RFC 6749 §5.1): a `DPoP` access token
-/// bound to `jkt` when the request had a proof (RFC 9449 §5, §6), a `Bearer` one otherwise. The
-/// refresh token is not bound to the key: every client here is confidential, so it stays
-/// bound to the client's authentication (RFC 9449 §5 binds refresh tokens of public clients).
-pub(crate) fn issue_tokens(
-    state: &ProviderState,
-    tables: &mut Tables,
-    grant: &str,
-    scope: &[String],
-    jkt: Option<&str>,
-) -> serde_json::Value {
-    let now = now();
-    let access_token = random_token();
-    let refresh_token = random_token();
-    let settings = &state.settings;
-    tables.access.insert(
-        access_token.clone(),
-        AccessRecord {
-            grant: grant.into(),
-            scope: scope.to_vec(),
-            expires_at: expiry(now, settings.access_token_ttl),
-            jkt: jkt.map(str::to_owned),
-        },
-    );
-    tables.refresh.insert(
-        refresh_token.clone(),
-        RefreshRecord {
-            grant: grant.into(),
-            expires_at: expiry(now, settings.refresh_token_ttl),
-            rotated: false,
-        },
-    );
-    let quirks = settings.quirks;
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
-        "expires_in": secs(settings.access_token_ttl),
-        "refresh_token": refresh_token,
-        // Space-separated (RFC 6749 §3.3), unless the `scope-commas` quirk is on.
-        "scope": scope.join(if quirks.comma_separated_scope { "," } else { " " }),
-    });
-    if quirks.expires_in_as_string {
-        body["expires_in"] = json!(secs(settings.access_token_ttl).to_string());
-    }
-    if quirks.omit_expires_in
-        && let Some(object) = body.as_object_mut()
-    {
-        object.remove("expires_in");
-    }
-    body
 }

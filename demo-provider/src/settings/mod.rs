@@ -1,15 +1,19 @@
 //! How the provider runs: [`DemoSettings`], read from the environment (or a map in tests) and
-//! checked before anything listens.
+//! checked before anything listens, with the opt-in quirks (`quirks`) and the registered
+//! clients (`clients`) it holds.
+
+mod clients;
+mod quirks;
 
 use std::{collections::HashSet, net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::{
-    Quirks,
-    clients::{RegisteredClient, check_redirect_uri, parse_clients_file},
-    secret::Secret,
-};
+use crate::secret::Secret;
+
+use clients::check_redirect_uri;
+pub use clients::{RegisteredClient, parse_clients_file};
+pub use quirks::Quirks;
 
 /// How the demo provider runs. Build it with [`DemoSettings::for_tests`] or
 /// [`DemoSettings::from_env`] and change fields with struct-update syntax.

@@ -1,4 +1,4 @@
-//! The token and revocation endpoints' error response (RFC 6749 §5.2): a JSON `error` and an
+//! The back-channel endpoints' error response (RFC 6749 §5.2): a JSON `error` and an
 //! `error_description` that names the rule broken, never cached.
 
 use axum::{
@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{client_auth, store::ProviderState};
+use crate::store::{FAILURE_WINDOW_SECS, ProviderState};
 
 /// An RFC 6749 §5.2 error response.
 #[derive(Debug)]
@@ -94,10 +94,7 @@ impl IntoResponse for OAuthError {
             );
         }
         if self.status == StatusCode::TOO_MANY_REQUESTS {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(client_auth::FAILURE_WINDOW_SECS),
-            );
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(FAILURE_WINDOW_SECS));
         }
         response
     }

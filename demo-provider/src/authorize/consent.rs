@@ -12,10 +12,10 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
+use super::response::ReplyTo;
 use crate::{
     browser, form, pages,
     photos::USERS,
-    response::ReplyTo,
     secret::random_token,
     store::{CodeRecord, ProviderState, expiry, now, secs},
 };
