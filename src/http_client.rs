@@ -1,8 +1,14 @@
 //! The one outbound HTTP client: built once, never follows redirects, times out, and caps every
 //! response body it reads. The `oauth2` crate uses it for the token request; `photos_api` for
-//! the photos API.
+//! the photos API. An [`Observer`] in scope ([`observed`]) sees every call it makes: the seam
+//! the flow inspector records through, so the protocol code never knows it is there.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use http::{HeaderMap, StatusCode};
 use reqwest::NoProxy;
@@ -105,6 +111,41 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// One outbound call as an [`Observer`] sees it: what was sent, and what came back or why not.
+pub struct Call<'a> {
+    pub method: &'a http::Method,
+    pub url: &'a url::Url,
+    pub request_headers: &'a HeaderMap,
+    /// The request body (a form, for the token, revocation and PAR requests).
+    pub request_body: &'a [u8],
+    pub outcome: Result<&'a Response, &'a HttpError>,
+    pub elapsed: Duration,
+}
+
+/// Sees the outbound calls made in its scope ([`observed`]).
+pub trait Observer: Send + Sync {
+    fn observe(&self, call: Call<'_>);
+}
+
+tokio::task_local! {
+    /// The observer of the current request, if any.
+    static OBSERVER: Arc<dyn Observer>;
+}
+
+/// Runs `future` with `observer` (when there is one) seeing every call [`HttpClient`] makes in
+/// it. Without one, calls cost one task-local lookup more.
+pub async fn observed<F: Future>(observer: Option<Arc<dyn Observer>>, future: F) -> F::Output {
+    match observer {
+        Some(observer) => OBSERVER.scope(observer, future).await,
+        None => future.await,
+    }
+}
+
+/// The observer in scope, to carry into a task spawned for the same request.
+pub fn current_observer() -> Option<Arc<dyn Observer>> {
+    OBSERVER.try_with(Arc::clone).ok()
+}
+
 /// Shared, cheap to clone (the inner `reqwest::Client` is an `Arc` with a keep-alive pool).
 #[derive(Clone, Debug)]
 pub struct HttpClient {
@@ -161,8 +202,33 @@ impl HttpClient {
         self.inner.post(url)
     }
 
-    /// Sends `request` and reads at most `max_body` bytes of the answer.
+    /// Sends `request` and reads at most `max_body` bytes of the answer; the observer in scope,
+    /// if any, sees the call.
     pub async fn send(&self, request: reqwest::Request) -> Result<Response, HttpError> {
+        let Some(observer) = current_observer() else {
+            return self.send_unobserved(request).await;
+        };
+        let (method, url) = (request.method().clone(), request.url().clone());
+        let headers = request.headers().clone();
+        let body = request
+            .body()
+            .and_then(|b| b.as_bytes())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let started = Instant::now();
+        let result = self.send_unobserved(request).await;
+        observer.observe(Call {
+            method: &method,
+            url: &url,
+            request_headers: &headers,
+            request_body: &body,
+            outcome: result.as_ref(),
+            elapsed: started.elapsed(),
+        });
+        result
+    }
+
+    async fn send_unobserved(&self, request: reqwest::Request) -> Result<Response, HttpError> {
         let url = request.url().clone();
         let mut response = self
             .inner

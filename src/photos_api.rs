@@ -8,7 +8,6 @@ use url::Url;
 use crate::{
     clock::now,
     http_client::{HttpClient, HttpError, HttpErrorKind},
-    inspector::{self, Recorder},
     oauth::{dpop::Dpop, tokens::TokenType},
 };
 
@@ -72,12 +71,10 @@ pub struct Credential<'a> {
 /// Fetches the photos. The token goes only in the `Authorization` header, never in the URL
 /// (RFC 6750 §2.1, §5.3; RFC 9700 §4.3.2). With DPoP, a proof goes with it, and a 401
 /// `use_dpop_nonce` is answered once more with the server's nonce (RFC 9449 §9).
-/// `recorder`: the flow inspector's, when it is on.
 pub async fn fetch_photos(
     http: &HttpClient,
     api_url: &Url,
     credential: &Credential<'_>,
-    recorder: Option<Recorder>,
 ) -> Result<Vec<Photo>, PhotosError> {
     let dpop = match (credential.token_type, &credential.dpop) {
         (TokenType::Bearer, _) => None,
@@ -109,9 +106,7 @@ pub async fn fetch_photos(
         let request = request
             .build()
             .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
-        let response = inspector::send(http, request, recorder.clone())
-            .await
-            .map_err(PhotosError::Http)?;
+        let response = http.send(request).await.map_err(PhotosError::Http)?;
         let Some(dpop) = dpop else { break response };
         let fresh_nonce = dpop.nonces.remember(api_url, &response.headers);
         if !retried && fresh_nonce && asks_for_nonce(&response) {

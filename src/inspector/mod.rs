@@ -15,7 +15,7 @@ pub mod view;
 
 use serde::{Deserialize, Serialize};
 
-pub use tape::{Recorder, Tape, call, send};
+pub use tape::{Tape, recording};
 
 /// Most steps after the sign-in's first three (authorize, callback, token) kept per session; the
 /// oldest go first, and their number is kept in [`FlowLog::dropped`].

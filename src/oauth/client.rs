@@ -12,7 +12,6 @@ use url::Url;
 use crate::{
     config::{Config, DpopMode, ParMode, ProviderConfig, TokenAuth},
     http_client::{HttpClient, host_of},
-    inspector::Recorder,
     oauth::{
         callback::issuer_matches,
         dpop::{Dpop, DpopKey, Nonces},
@@ -155,13 +154,11 @@ impl OAuthClient {
     }
 
     /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
-    /// `recorder`: where the flow inspector records the request, when it is on.
     pub async fn exchange(
         &self,
         code: AuthorizationCode,
         pending: PendingLogin,
         now: i64,
-        recorder: Option<Recorder>,
     ) -> Result<TokenSet, ExchangeError> {
         // With DPoP, each sign-in gets its own key (see `oauth::dpop` for where it lives).
         let key = self.dpop.is_some().then(DpopKey::generate);
@@ -170,7 +167,7 @@ impl OAuthClient {
             .inner
             .exchange_code(code)
             .set_pkce_verifier(pending.verifier)
-            .request_async(&Transport::new(&self.http, recorder, dpop))
+            .request_async(&Transport::new(&self.http, dpop))
             .await
             .map_err(|err| classify_token_error(err, &self.token_host))?;
         TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
@@ -178,12 +175,7 @@ impl OAuthClient {
 
     /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
     /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
-    pub async fn refresh(
-        &self,
-        tokens: &TokenSet,
-        now: i64,
-        recorder: Option<Recorder>,
-    ) -> Result<TokenSet, RefreshError> {
+    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
         let refresh_token = tokens
             .refresh_token
             .as_ref()
@@ -192,7 +184,7 @@ impl OAuthClient {
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, recorder, dpop.clone()))
+            .request_async(&Transport::new(&self.http, dpop.clone()))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
         // The key the proof was signed with, if one was sent: only then is `DPoP` understood.

@@ -1,27 +1,24 @@
 //! The `oauth2` crate's transport for one token or refresh request: the app's [`HttpClient`],
 //! with a DPoP proof when DPoP is on (and one retry with the server's nonce when it asks for
-//! one, RFC 9449 §8), recorded for the flow inspector when that is on.
+//! one, RFC 9449 §8).
 
 use std::{future::Future, pin::Pin};
 
 use crate::{
     clock::now,
     http_client::{HttpClient, HttpError},
-    inspector::{self, Recorder},
     oauth::dpop::Dpop,
 };
 
 pub struct Transport {
     http: HttpClient,
-    recorder: Option<Recorder>,
     dpop: Option<Dpop>,
 }
 
 impl Transport {
-    pub fn new(http: &HttpClient, recorder: Option<Recorder>, dpop: Option<Dpop>) -> Self {
+    pub fn new(http: &HttpClient, dpop: Option<Dpop>) -> Self {
         Self {
             http: http.clone(),
-            recorder,
             dpop,
         }
     }
@@ -34,7 +31,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         let Some(dpop) = &self.dpop else {
-            return Box::pin(inspector::call(&self.http, request, self.recorder.as_ref()));
+            return oauth2::AsyncHttpClient::call(&self.http, request);
         };
         Box::pin(async move {
             let (parts, body) = request.into_parts();
@@ -60,7 +57,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
                 if let Ok(value) = http::HeaderValue::from_str(&proof) {
                     request.headers_mut().insert("dpop", value);
                 }
-                let response = inspector::call(&self.http, request, self.recorder.as_ref()).await?;
+                let response = oauth2::AsyncHttpClient::call(&self.http, request).await?;
                 let fresh_nonce = dpop.nonces.remember(&url, response.headers());
                 // RFC 9449 §8: a 400 `use_dpop_nonce` with a `DPoP-Nonce` is answered once more,
                 // with that nonce in a new proof. Never more than once.
@@ -158,7 +155,7 @@ mod tests {
 
     /// Sends one token request with DPoP to `url`; returns the status.
     async fn token_request(url: &url::Url, dpop: &Dpop) -> u16 {
-        let transport = Transport::new(&client(), None, Some(dpop.clone()));
+        let transport = Transport::new(&client(), Some(dpop.clone()));
         let request = http::Request::post(url.as_str())
             .body(b"grant_type=authorization_code".to_vec())
             .expect("request");

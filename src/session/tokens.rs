@@ -14,7 +14,8 @@ use tower_sessions::{SessionStore, session::Id};
 use super::{SessionError, StoredSession, lock::SessionLocks};
 use crate::{
     clock::now,
-    inspector::{Recorder, Step},
+    http_client::{current_observer, observed},
+    inspector::Step,
     oauth::{ExchangeError, OAuthClient, RefreshError, TokenSet},
 };
 
@@ -68,16 +69,17 @@ impl Sessions {
         id: Id,
         current: &TokenSet,
         oauth: &Arc<OAuthClient>,
-        recorder: Option<Recorder>,
     ) -> Result<TokenSet, RefreshFailed> {
         let this = self.clone();
         let (oauth, seen) = (oauth.clone(), current.refreshed);
-        let task = self.refreshes.spawn(async move {
+        // The request's outbound observer (the flow inspector's) goes along into the task.
+        let locked = observed(current_observer(), async move {
             let guard = this.locks.acquire(&id.to_string()).await?;
-            let result = this.refresh_locked(id, seen, &oauth, recorder).await;
+            let result = this.refresh_locked(id, seen, &oauth).await;
             guard.release().await;
             result
         });
+        let task = self.refreshes.spawn(locked);
         match task.await {
             Ok(result) => result,
             // A panic in the task stays a panic (the app's catch-panic layer shows the 500 page).
@@ -91,7 +93,6 @@ impl Sessions {
         id: Id,
         seen: u32,
         oauth: &OAuthClient,
-        recorder: Option<Recorder>,
     ) -> Result<TokenSet, RefreshFailed> {
         let stored = StoredSession::new(self.store.clone(), id);
         let Some(latest) = stored.tokens().await? else {
@@ -100,7 +101,7 @@ impl Sessions {
         if latest.refreshed > seen && !self.needs_refresh(&latest) {
             return Ok(latest);
         }
-        match oauth.refresh(&latest, now(), recorder).await {
+        match oauth.refresh(&latest, now()).await {
             Ok(fresh) => {
                 stored.update_tokens(&fresh).await?;
                 Ok(fresh)

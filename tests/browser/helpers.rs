@@ -153,7 +153,7 @@ impl TestApp {
         config.app_url = Some(Url::parse(&format!("http://localhost:{port}/"))?);
         // `bind` takes a port of its own that stays unused: the app is served on `listener`.
         let (app, provider) = demo::bind(config, DemoSettings::for_tests()).await?;
-        let (service, _sessions) = app.build_app()?;
+        let service = app.build_app()?;
         let router = layer(Router::new().fallback_service(service));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

@@ -84,6 +84,52 @@ async fn c55_a_401_refreshes_once_retries_and_uses_the_rotated_refresh_token_nex
     );
 }
 
+/// The visitor goes away (a reload, a closed tab) while the provider is answering the refresh:
+/// the provider has rotated the refresh token by then (RFC 9700 §4.14.2), so the new one must
+/// still be saved. Here the refresh answer is held for 700 ms; the visitor's request is cut
+/// off as soon as the refresh reached the provider. (The app's HTTP timeout here is 1 s.)
+#[tokio::test]
+async fn a_refresh_whose_visitor_went_away_still_saves_the_rotated_tokens() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    let held = Reply::Slow(Duration::from_millis(700), Box::new(refreshed_token(2)));
+    mock.refresh_replies(vec![held, refreshed_token(3)]);
+    mock.photos_replies(vec![invalid_token(), photos_ok(&mock)]);
+
+    let visitor = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.at("/photos"));
+        async move { client.get(url).send().await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mock.token_requests("refresh_token").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The tab closes: the connection goes, and with it the request's future.
+    visitor.abort();
+    assert!(visitor.await.is_err_and(|e| e.is_cancelled()));
+    // Longer than the provider holds its answer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let (status, page) = photos(&app).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(app.is_connected().await, "the visitor stays connected");
+    assert_eq!(
+        refresh_tokens_sent(&mock),
+        vec!["rt-GOOD-1"],
+        "the old refresh token is never presented again"
+    );
+    let last = mock.hits("/photos").pop().expect("a photos call");
+    assert_eq!(
+        last.headers[header::AUTHORIZATION],
+        "Bearer at-GOOD-2",
+        "the next page uses the tokens the abandoned refresh saved"
+    );
+}
+
 #[tokio::test]
 async fn c56_an_api_that_always_says_401_gets_one_refresh_one_retry_then_a_reconnect_page() {
     let mock = Mock::start().await;

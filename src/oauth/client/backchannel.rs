@@ -8,7 +8,6 @@ use super::OAuthClient;
 use crate::{
     config::TokenAuth,
     http_client::{HttpError, HttpErrorKind, Response, host_of},
-    inspector::{self, Recorder},
     oauth::{
         pushed::{self, PushError},
         tokens::RevokeError,
@@ -20,17 +19,12 @@ impl OAuthClient {
     /// without a revocation endpoint. Built here rather than through `oauth2`, which refuses
     /// http URLs outright, so the local demo can use it; configuration refuses plain http
     /// anywhere but loopback (`ProviderConfig::check_https`).
-    pub async fn revoke(
-        &self,
-        token: &str,
-        hint: &str,
-        recorder: Option<Recorder>,
-    ) -> Result<(), RevokeError> {
+    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
         let Some(url) = &self.revocation_url else {
             return Ok(());
         };
         let form = vec![("token", token), ("token_type_hint", hint)];
-        let response = self.post_authenticated(url.url(), form, recorder).await?;
+        let response = self.post_authenticated(url.url(), form).await?;
         // 200 also means "the token was already invalid" (RFC 7009 §2.2).
         match response.status.as_u16() {
             200 => Ok(()),
@@ -47,11 +41,7 @@ impl OAuthClient {
     /// endpoint with the client's authentication, and returns the URL the browser goes to
     /// instead: the authorization endpoint with only `client_id` and the `request_uri`
     /// (RFC 9126 §2.1, §4). The parameters never travel through the browser.
-    pub async fn push(
-        &self,
-        authorize_url: &Url,
-        recorder: Option<Recorder>,
-    ) -> Result<Url, PushError> {
+    pub async fn push(&self, authorize_url: &Url) -> Result<Url, PushError> {
         let Some(par_url) = &self.par_url else {
             return Ok(authorize_url.clone());
         };
@@ -61,7 +51,7 @@ impl OAuthClient {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let response = self
-            .post_authenticated(par_url, form, recorder)
+            .post_authenticated(par_url, form)
             .await
             .map_err(PushError::Http)?;
         let request_uri = pushed::request_uri(&response, &host_of(par_url))?;
@@ -79,7 +69,6 @@ impl OAuthClient {
         &self,
         url: &Url,
         mut form: Vec<(&str, &str)>,
-        recorder: Option<Recorder>,
     ) -> Result<Response, HttpError> {
         let request = self.http.post(url.clone());
         let request = match self.token_auth {
@@ -105,6 +94,6 @@ impl OAuthClient {
             .form(&form)
             .build()
             .map_err(|e| HttpError::new(url, HttpErrorKind::Other(e.without_url().to_string())))?;
-        inspector::send(&self.http, request, recorder).await
+        self.http.send(request).await
     }
 }

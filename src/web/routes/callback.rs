@@ -14,7 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::{
     clock::now,
     inspector::{
-        FlowLog, Step, StepKind,
+        FlowLog, Step, recording,
         steps::{self, CallbackChecks},
     },
     oauth::{Callback, LoginLookup, PendingLogin, parse_callback},
@@ -89,8 +89,8 @@ async fn finish_login(
         Callback::Code { code, .. } => {
             // 3. Redeem the code with the client secret and the PKCE verifier (RFC 7636 §4.5).
             let tape = state.tape();
-            let recorder = tape.as_ref().map(|t| t.recorder(StepKind::Token));
-            let exchanged = state.oauth.exchange(code, pending, now(), recorder).await;
+            let exchange = state.oauth.exchange(code, pending, now());
+            let exchanged = recording(tape.as_ref(), exchange).await;
             if let (Some(flow), Some(tape)) = (flow.as_mut(), tape) {
                 flow.extend(tape.take());
             }

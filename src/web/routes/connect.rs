@@ -15,7 +15,7 @@ use axum::{
 
 use crate::{
     clock::now,
-    inspector::StepKind,
+    inspector::recording,
     session::AppSession,
     telemetry::Outcome,
     web::error::Result,
@@ -46,8 +46,7 @@ async fn connect(
     // Kept before the push: the callback may come back before this request has finished.
     session.begin_login(login, state.pending_login_ttl).await?;
     let tape = state.tape();
-    let recorder = tape.as_ref().map(|t| t.recorder(StepKind::Push));
-    let pushed = state.oauth.push(&url, recorder).await;
+    let pushed = recording(tape.as_ref(), state.oauth.push(&url)).await;
     // One push, one step: with the request_uri it got, and the check the push stands for.
     if let (Some(mut step), Some(login_state)) = (tape.and_then(|t| t.take().pop()), login_state) {
         if let Ok(target) = &pushed {

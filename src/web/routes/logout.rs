@@ -14,7 +14,7 @@ use axum::{
 use crate::{
     clock::now,
     form,
-    inspector::{Step, StepKind, Tape},
+    inspector::{Step, StepKind, Tape, recording},
     oauth::TokenSet,
     session::AppSession,
     telemetry::Outcome,
@@ -50,20 +50,22 @@ async fn logout(
     }
     let tape = state.tape();
     let notice = match session.tokens().await? {
-        Some(tokens) => match revoke_both(&state, &tokens, tape.as_ref()).await {
-            Revocation::Done => "signed-out".to_owned(),
-            outcome => {
-                let kind = if outcome == Revocation::Unsupported {
-                    "signed-out-local"
-                } else {
-                    "signed-out-unrevoked"
-                };
-                match tokens.expires_at.map(|at| (at - now()).max(0)) {
-                    Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
-                    None => kind.to_owned(),
+        Some(tokens) => {
+            match recording(tape.as_ref(), revoke_both(&state, &tokens, tape.as_ref())).await {
+                Revocation::Done => "signed-out".to_owned(),
+                outcome => {
+                    let kind = if outcome == Revocation::Unsupported {
+                        "signed-out-local"
+                    } else {
+                        "signed-out-unrevoked"
+                    };
+                    match tokens.expires_at.map(|at| (at - now()).max(0)) {
+                        Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
+                        None => kind.to_owned(),
+                    }
                 }
             }
-        },
+        }
         None => "signed-out".to_owned(),
     };
     // With the inspector on, the revocations join the record, which outlives the connected
@@ -114,24 +116,15 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet, tape: Option<&Arc<Tape
     if !state.oauth.can_revoke() {
         return Revocation::Unsupported;
     }
-    let recorder = |kind| tape.map(|t| t.recorder(kind));
     let refresh = async {
         match &tokens.refresh_token {
-            Some(rt) => {
-                let recorder = recorder(StepKind::RevokeRefresh);
-                state
-                    .oauth
-                    .revoke(rt.secret(), "refresh_token", recorder)
-                    .await
-            }
+            Some(rt) => state.oauth.revoke(rt.secret(), "refresh_token").await,
             None => Ok(()),
         }
     };
-    let access = state.oauth.revoke(
-        tokens.access_token.secret(),
-        "access_token",
-        recorder(StepKind::RevokeAccess),
-    );
+    let access = state
+        .oauth
+        .revoke(tokens.access_token.secret(), "access_token");
     let timeout = state.revocation_timeout;
     let (refresh, access) = tokio::join!(
         tokio::time::timeout(timeout, refresh),

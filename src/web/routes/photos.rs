@@ -11,7 +11,7 @@ use tower_sessions::session::Id;
 
 use crate::{
     clock::now,
-    inspector::{Recorder, StepKind, Tape},
+    inspector::recording,
     oauth::{TokenSet, tokens::TokenType},
     photos_api::{self, Credential, Photo, PhotosError},
     telemetry::Outcome,
@@ -52,15 +52,6 @@ enum RefreshReason {
     Rejected,
 }
 
-impl RefreshReason {
-    fn step(self) -> StepKind {
-        match self {
-            Self::Expiring => StepKind::RefreshExpiring,
-            Self::Rejected => StepKind::RefreshRejected,
-        }
-    }
-}
-
 /// Shows the photos. An access token that is (nearly) expired is refreshed first; one the API
 /// rejects with 401 is refreshed once and the call retried once (RFC 6750 §3.1), never more. A 403
 /// `insufficient_scope` is not a refresh case: a new token would have the same scope.
@@ -72,7 +63,7 @@ async fn show_photos(
     let Some(id) = connected.session.id() else {
         return Err(AppError::Reconnect("the session has no id".into()));
     };
-    let page = photos_page(&state, id, connected, tape.as_ref()).await;
+    let page = recording(tape.as_ref(), photos_page(&state, id, connected)).await;
     if let Some(steps) = tape.map(|tape| tape.take()).filter(|s| !s.is_empty()) {
         // Best effort: the page is what the visitor came for.
         if let Err(err) = state.sessions.append_flow(id, steps).await {
@@ -86,28 +77,20 @@ async fn photos_page(
     state: &AppState,
     id: Id,
     Connected { session, tokens }: Connected,
-    tape: Option<&Arc<Tape>>,
 ) -> Result<(Extension<Outcome>, PhotosPage)> {
-    let recorder = |kind| tape.map(|t| t.recorder(kind));
     let sessions = &state.sessions;
     let mut tokens = tokens;
     let mut refreshed = Vec::new();
     if sessions.needs_refresh(&tokens) {
-        let reason = RefreshReason::Expiring;
-        tokens = sessions
-            .refresh(id, &tokens, &state.oauth, recorder(reason.step()))
-            .await?;
-        refreshed.push(reason);
+        tokens = sessions.refresh(id, &tokens, &state.oauth).await?;
+        refreshed.push(RefreshReason::Expiring);
     }
-    let first = fetch(state, &tokens, recorder(StepKind::Photos)).await;
+    let first = fetch(state, &tokens).await;
     let photos = match first {
         Err(PhotosError::InvalidToken) if tokens.refresh_token.is_some() => {
-            let reason = RefreshReason::Rejected;
-            tokens = sessions
-                .refresh(id, &tokens, &state.oauth, recorder(reason.step()))
-                .await?;
-            refreshed.push(reason);
-            fetch(state, &tokens, recorder(StepKind::Photos)).await
+            tokens = sessions.refresh(id, &tokens, &state.oauth).await?;
+            refreshed.push(RefreshReason::Rejected);
+            fetch(state, &tokens).await
         }
         first => first,
     };
@@ -150,14 +133,13 @@ async fn photos_page(
 async fn fetch(
     state: &AppState,
     tokens: &TokenSet,
-    recorder: Option<Recorder>,
 ) -> std::result::Result<Vec<Photo>, PhotosError> {
     let credential = Credential {
         token: &tokens.access_token,
         token_type: tokens.token_type,
         dpop: state.oauth.dpop_with(tokens.dpop_key.as_ref()),
     };
-    photos_api::fetch_photos(&state.http, &state.photos_api_url, &credential, recorder).await
+    photos_api::fetch_photos(&state.http, &state.photos_api_url, &credential).await
 }
 
 /// "expires in 5 minutes" / "has expired".
