@@ -7,6 +7,10 @@ pub fn now() -> i64 {
 }
 
 /// Unix time in milliseconds.
+#[cfg_attr(
+    not(feature = "inspector"),
+    allow(dead_code, reason = "only the inspector wing uses it")
+)]
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)

@@ -42,7 +42,7 @@ pub async fn bind(
     tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");
     let config = Config {
         // The inspector is on by default here: this is the demo.
-        flow_inspector: Some(config.flow_inspector.unwrap_or(true)),
+        flow_inspector: Some(config.flow_inspector.unwrap_or(cfg!(feature = "inspector"))),
         app_url: Some(app_url),
         client_secret: Some(secret),
         provider: ProviderSource::Discover(Discovery {

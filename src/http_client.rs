@@ -112,6 +112,10 @@ impl std::fmt::Debug for Response {
 }
 
 /// One outbound call as an [`Observer`] sees it: what was sent, and what came back or why not.
+#[cfg_attr(
+    not(feature = "inspector"),
+    allow(dead_code, reason = "only the inspector wing observes")
+)]
 pub struct Call<'a> {
     pub method: &'a http::Method,
     pub url: &'a url::Url,

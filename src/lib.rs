@@ -8,14 +8,16 @@
 //!    `clock`, `random` (256-bit tokens), `form` (strict form and query parsing).
 //! 2. [`config`] (every environment variable, by area) and [`telemetry`] (the log subscriber and
 //!    each request's one log line).
-//! 3. Outbound: `http_client` (the one HTTP client: no redirects, timeouts, body cap) and
-//!    `inspector` (the flow inspector's record of what went over the wire).
+//! 3. Outbound: `http_client`, the one HTTP client (no redirects, timeouts, body cap), with
+//!    an observer hook that sees every call.
 //! 4. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`,
 //!    `tokens`; PAR and DPoP. Beside it, `photos_api`, the resource server's client.
 //! 5. `session`: the typed session, and `Sessions`, which refreshes tokens under the session's
 //!    lock in a task that outlives the request.
-//! 6. `web`: everything axum: state, the one error type, extractors, routes, middleware.
-//! 7. `shutdown` and [`startup`] (the composition root), then the demo wiring (`demo`).
+//! 6. Wing: `inspector`, the flow inspector (cargo feature `inspector`), which records through
+//!    the outbound observer and keeps its record through the session's value API.
+//! 7. `web`: everything axum: state, the one error type, extractors, routes, middleware.
+//! 8. `shutdown` and [`startup`] (the composition root), then the demo wiring (`demo`).
 //!
 //! Reading order, following one sign-in: `main.rs`, [`startup`], `web::routes` (`home` → `callback`
 //! → `photos` → `logout`), then `oauth` and `session`, each at the file its folder's `//!` names.
@@ -30,12 +32,14 @@ pub mod config;
 pub mod telemetry;
 // Outbound.
 mod http_client;
-mod inspector;
 // The protocol and the resource.
 mod oauth;
 mod photos_api;
 // Sessions.
 mod session;
+// Wings.
+#[cfg(feature = "inspector")]
+mod inspector;
 // The web.
 mod web;
 // The composition root.

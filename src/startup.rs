@@ -63,6 +63,12 @@ impl Application {
     /// metadata stops the app at startup rather than failing sign-ins later.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let app_url = app_url(&config, &listener)?;
+        if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") {
+            bail!(
+                "FLOW_INSPECTOR=on, but this build has no flow inspector: build with the \
+                 `inspector` cargo feature, or leave FLOW_INSPECTOR unset"
+            );
+        }
         let provider = match &config.provider {
             ProviderSource::Explicit(provider) => provider.clone(),
             ProviderSource::Discover(discovery) => {

@@ -9,6 +9,7 @@
 mod curl;
 mod glossary;
 pub mod mask;
+pub mod record;
 pub mod steps;
 mod tape;
 pub mod view;

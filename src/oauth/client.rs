@@ -125,6 +125,10 @@ impl OAuthClient {
 
     /// The authorize URL `start` made for `login`, built again from its state and verifier (the
     /// flow inspector shows it; the home page never stores it).
+    #[cfg_attr(
+        not(feature = "inspector"),
+        allow(dead_code, reason = "only the inspector wing uses it")
+    )]
     pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier);
         self.authorize_url(login.state.clone(), challenge).0
@@ -139,11 +143,19 @@ impl OAuthClient {
     }
 
     /// The registered client id.
+    #[cfg_attr(
+        not(feature = "inspector"),
+        allow(dead_code, reason = "only the inspector wing uses it")
+    )]
     pub fn client_id(&self) -> &str {
         self.client_id.as_str()
     }
 
     /// The issuer callbacks are checked against (RFC 9207), if the provider has one.
+    #[cfg_attr(
+        not(feature = "inspector"),
+        allow(dead_code, reason = "only the inspector wing uses it")
+    )]
     pub fn expected_issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
     }

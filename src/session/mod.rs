@@ -9,13 +9,13 @@
 //! in-memory store) and [`redis`] (the shared store).
 
 mod error;
-mod flow;
 pub mod lock;
 pub mod redis;
 mod save_once;
 pub mod store;
 mod stored;
 mod tokens;
+mod values;
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,7 +27,6 @@ use tower_sessions::{
 };
 
 use crate::{
-    inspector::FlowLog,
     oauth::{LoginLookup, PendingLogin, PendingLogins, TokenSet},
     random::random_token,
 };
@@ -44,10 +43,6 @@ const PENDING: &str = "oauth.pending";
 const TOKENS: &str = "auth.tokens";
 /// The per-session CSRF token of the logout form.
 const LOGOUT_TOKEN: &str = "csrf";
-/// The flow inspector's record of the latest sign-in (only when `FLOW_INSPECTOR` is on).
-const FLOW: &str = "inspector.flow";
-/// With PAR: the inspector's record of the push, until the callback joins it to the flow.
-const PUSH: &str = "inspector.push";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
@@ -107,22 +102,14 @@ impl AppSession {
     }
 
     /// Connects the session: a new session id at the privilege change, so a planted id is
-    /// worthless (session fixation), the connected idle limit, the tokens, the logout token
-    /// (made now, so the photos page only ever reads the session), and the inspector's record.
-    pub async fn connect(
-        &self,
-        tokens: &TokenSet,
-        idle: Duration,
-        flow: Option<&FlowLog>,
-    ) -> Result<(), SessionError> {
+    /// worthless (session fixation), the connected idle limit, the tokens and the logout token
+    /// (made now, so the photos page only ever reads the session), saved at once with whatever
+    /// was staged ([`AppSession::stage_value`]).
+    pub async fn connect(&self, tokens: &TokenSet, idle: Duration) -> Result<(), SessionError> {
         mark_saved(false);
         self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
-        if let Some(flow) = flow {
-            self.forget_push().await?;
-            self.insert(FLOW, flow).await?;
-        }
         self.update_tokens(tokens).await
     }
 
@@ -165,21 +152,31 @@ impl AppSession {
         Ok(!expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())))
     }
 
-    /// Ends the session: deletes the record from the store and expires the cookie. With an
-    /// inspector record, a new anonymous session (new id, no tokens) keeps only that record, for
-    /// `ttl`, so the logout's own steps can be shown.
-    pub async fn end(&self, flow: Option<&FlowLog>, ttl: Duration) -> Result<(), SessionError> {
-        let Some(flow) = flow else {
-            return self.0.flush().await.map_err(SessionError::from);
-        };
+    /// Ends the session: deletes the record from the store and expires the cookie.
+    pub async fn end(&self) -> Result<(), SessionError> {
+        self.0.flush().await.map_err(SessionError::from)
+    }
+
+    /// Ends the session but keeps `value` under `key` for `ttl` in a new anonymous session (new
+    /// id, no tokens, nothing else): the flow inspector shows the logout's own steps so.
+    #[cfg_attr(
+        not(feature = "inspector"),
+        allow(dead_code, reason = "only the inspector wing uses it")
+    )]
+    pub async fn end_keeping(
+        &self,
+        key: &'static str,
+        value: &impl Serialize,
+        ttl: Duration,
+    ) -> Result<(), SessionError> {
         // Not `flush`: a record saved after it would be created again under the old id.
         mark_saved(false);
         self.0.clear().await;
         self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(ttl);
-        if self.record_flow(flow).await.is_err() {
+        if self.keep_value(key, value).await.is_err() {
             // A full store may refuse the new record: the logout still happens, without it.
-            return self.0.flush().await.map_err(SessionError::from);
+            return self.end().await;
         }
         Ok(())
     }

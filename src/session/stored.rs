@@ -8,12 +8,10 @@ use tower_sessions::{
     session::{Id, Record},
 };
 
-use super::{FLOW, TOKENS};
-use crate::{
-    inspector::{FlowLog, Step},
-    oauth::TokenSet,
-    session::SessionError,
-};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{SessionError, TOKENS};
+use crate::oauth::TokenSet;
 
 /// One session's record as the store has it *now*, bypassing the copy this request loaded:
 /// `/photos` reads and writes its tokens through this, under the session's lock, so it sees a
@@ -59,15 +57,18 @@ impl StoredSession {
         .await
     }
 
-    /// Adds steps to the flow inspector's record, if the session has one (bounded by
-    /// [`FlowLog::extend`]).
-    pub async fn append_flow(&self, steps: Vec<Step>) -> Result<(), SessionError> {
+    /// Changes the value under `key`, if the session has one that parses.
+    pub async fn update_value<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut T),
+    ) -> Result<(), SessionError> {
         self.change(|record| {
-            let flow = record.data.get(FLOW).cloned();
-            if let Some(mut flow) = flow.and_then(|v| serde_json::from_value::<FlowLog>(v).ok()) {
-                flow.extend(steps);
-                if let Ok(value) = serde_json::to_value(&flow) {
-                    record.data.insert(FLOW.into(), value);
+            let value = record.data.get(key).cloned();
+            if let Some(mut value) = value.and_then(|v| serde_json::from_value::<T>(v).ok()) {
+                edit(&mut value);
+                if let Ok(value) = serde_json::to_value(&value) {
+                    record.data.insert(key.into(), value);
                 }
             }
         })

@@ -208,7 +208,7 @@ async fn connecting_changes_the_id_and_keeps_tokens_and_a_logout_token_for_the_i
     assert_eq!(session.logout_token_if_any().await.expect("read"), None);
     let idle_limit = Duration::from_secs(7 * 24 * 3600);
     session
-        .connect(&tokens("at-1"), idle_limit, None)
+        .connect(&tokens("at-1"), idle_limit)
         .await
         .expect("connect");
     let id = session.id().expect("id");
@@ -267,7 +267,7 @@ async fn only_the_sessions_own_logout_token_matches() {
 async fn connected_over(store: &Arc<Counting>) -> (AppSession, Option<Id>) {
     let session = session_over(store);
     session
-        .connect(&tokens("at-1"), TTL, None)
+        .connect(&tokens("at-1"), TTL)
         .await
         .expect("connect");
     let id = Some(session.id().expect("saved"));
@@ -276,28 +276,53 @@ async fn connected_over(store: &Arc<Counting>) -> (AppSession, Option<Id>) {
 }
 
 #[tokio::test]
-async fn ending_deletes_the_record_or_keeps_only_the_inspectors_under_a_new_id() {
+async fn ending_deletes_the_record_or_keeps_only_the_given_value_under_a_new_id() {
     let store = Arc::new(Counting::default());
     let (session, id) = connected_over(&store).await;
-    session.end(None, TTL).await.expect("end");
+    session.end().await.expect("end");
     assert!(store.record(id).is_none(), "deleted from the store");
 
     let (session, id) = connected_over(&store).await;
-    let flow = FlowLog::default();
     session
-        .end(Some(&flow), Duration::from_secs(120))
+        .end_keeping("wing.kept", &vec![1u32], Duration::from_secs(120))
         .await
         .expect("end");
     assert!(store.record(id).is_none(), "the connected record is gone");
     assert_ne!(session.id(), id);
     assert_eq!(idle(session.0.expiry()), Some(120));
-    let record = store.record(session.id()).expect("the inspector's record");
+    let record = store.record(session.id()).expect("the kept value's record");
     let keys: Vec<&String> = record.data.keys().collect();
     assert_eq!(
         keys,
-        [&FLOW.to_string()],
-        "only the flow: no tokens, no logout token"
+        ["wing.kept"],
+        "only the value: no tokens, no logout token"
     );
+}
+
+#[tokio::test]
+async fn a_staged_value_is_saved_with_the_connection_in_one_write() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .stage_value("wing", &vec![1u32])
+        .await
+        .expect("staged");
+    assert_eq!(store.writes(), 0, "not saved on its own");
+    session
+        .connect(&tokens("at-1"), TTL)
+        .await
+        .expect("connect");
+    assert_eq!(store.writes(), 1, "one write for both");
+    let next = next_request(&store, &session).await;
+    assert_eq!(
+        next.value::<Vec<u32>>("wing").await.expect("read"),
+        Some(vec![1])
+    );
+    next.forget_value("wing").await.expect("forget");
+    next.forget_value("never-kept")
+        .await
+        .expect("nothing to forget");
+    assert_eq!(next.value::<Vec<u32>>("wing").await.expect("read"), None);
 }
 
 #[tokio::test]
@@ -305,7 +330,11 @@ async fn stored_session_reads_and_writes_the_record_as_the_store_has_it() {
     let store = Arc::new(Counting::default());
     let session = session_over(&store);
     session
-        .connect(&tokens("at-1"), TTL, Some(&FlowLog::default()))
+        .stage_value("wing", &vec![1u32])
+        .await
+        .expect("staged");
+    session
+        .connect(&tokens("at-1"), TTL)
         .await
         .expect("connect");
     let dyn_store: Arc<dyn SessionStore> = store.clone();
@@ -321,14 +350,24 @@ async fn stored_session_reads_and_writes_the_record_as_the_store_has_it() {
         "the layer's next load sees it"
     );
 
-    let step = crate::inspector::Step::new(crate::inspector::StepKind::Photos);
-    stored.append_flow(vec![step]).await.expect("append");
-    let flow = next_request(&store, &session)
+    stored
+        .update_value("wing", |v: &mut Vec<u32>| v.push(2))
         .await
-        .flow()
+        .expect("update");
+    stored
+        .update_value("absent", |v: &mut Vec<u32>| v.push(3))
         .await
-        .expect("read");
-    assert_eq!(flow.expect("kept").steps.len(), 1);
+        .expect("nothing to update");
+    let next = next_request(&store, &session).await;
+    assert_eq!(
+        next.value::<Vec<u32>>("wing").await.expect("read"),
+        Some(vec![1, 2])
+    );
+    assert_eq!(
+        next.value::<Vec<u32>>("absent").await.expect("read"),
+        None,
+        "not created"
+    );
 
     stored.forget_tokens().await.expect("forget");
     assert!(stored.tokens().await.expect("read").is_none());
@@ -353,65 +392,4 @@ async fn a_stored_session_that_is_gone_stays_gone() {
     assert!(store.record(Some(id)).is_none(), "not created again");
     assert_eq!(store.writes(), 0);
     assert!(stored.tokens().await.expect("read").is_none());
-}
-
-#[tokio::test]
-async fn the_inspectors_record_shows_until_its_kept_until_second() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    assert!(!session.has_flow().await.expect("read"));
-    let now = crate::clock::now();
-    let mut flow = FlowLog::default();
-    flow.steps.push(crate::inspector::Step::new(
-        crate::inspector::StepKind::Authorize,
-    ));
-    session.record_flow(&flow).await.expect("kept");
-    assert!(session.has_flow().await.expect("read"), "no end set: shown");
-    assert_eq!(
-        session
-            .flow()
-            .await
-            .expect("read")
-            .expect("shown")
-            .steps
-            .len(),
-        1
-    );
-    flow.kept_until = Some(now + 60);
-    session.record_flow(&flow).await.expect("kept");
-    assert!(session.has_flow().await.expect("read"), "before its end");
-    flow.kept_until = Some(now);
-    session.record_flow(&flow).await.expect("kept");
-    assert!(!session.has_flow().await.expect("read"), "at its end: gone");
-    assert!(session.flow().await.expect("read").is_none());
-}
-
-#[tokio::test]
-async fn a_pushed_step_is_kept_for_its_own_state_until_the_flow_is_recorded() {
-    let store = Arc::new(Counting::default());
-    let session = session_over(&store);
-    let step = crate::inspector::Step::new(crate::inspector::StepKind::Push);
-    session.keep_push("s1", step).await.expect("kept");
-    let next = next_request(&store, &session).await;
-    assert!(
-        next.pushed_step("s2").await.expect("read").is_none(),
-        "another sign-in's"
-    );
-    let pushed = next.pushed_step("s1").await.expect("read").expect("kept");
-    assert_eq!(pushed.kind, crate::inspector::StepKind::Push);
-    next.record_flow(&FlowLog::default())
-        .await
-        .expect("recorded");
-    let later = next_request(&store, &session).await;
-    assert!(
-        later.pushed_step("s1").await.expect("read").is_none(),
-        "joined, then forgotten"
-    );
-    assert!(
-        store
-            .record(session.id())
-            .expect("record")
-            .data
-            .contains_key(FLOW)
-    );
 }

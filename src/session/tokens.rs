@@ -15,15 +15,14 @@ use super::{SessionError, StoredSession, lock::SessionLocks};
 use crate::{
     clock::now,
     http_client::{current_observer, observed},
-    inspector::Step,
     oauth::{ExchangeError, OAuthClient, RefreshError, TokenSet},
 };
 
 /// The session floor's handle on every session: the store, the locks, the refreshes under way.
 #[derive(Clone, Debug)]
 pub struct Sessions {
-    store: Arc<dyn SessionStore>,
-    locks: SessionLocks,
+    pub(super) store: Arc<dyn SessionStore>,
+    pub(super) locks: SessionLocks,
     /// Refresh access tokens this long before they expire.
     refresh_skew: Duration,
     /// The refreshes under way: shutdown waits for them ([`Sessions::finish_refreshes`]).
@@ -119,16 +118,6 @@ impl Sessions {
         let guard = self.locks.acquire(&id.to_string()).await?;
         let result = StoredSession::new(self.store.clone(), id)
             .forget_tokens()
-            .await;
-        guard.release().await;
-        result
-    }
-
-    /// Adds steps to the flow inspector's record of session `id`, under its lock.
-    pub async fn append_flow(&self, id: Id, steps: Vec<Step>) -> Result<(), SessionError> {
-        let guard = self.locks.acquire(&id.to_string()).await?;
-        let result = StoredSession::new(self.store.clone(), id)
-            .append_flow(steps)
             .await;
         guard.release().await;
         result

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod inspect;
 pub mod middleware;
 pub mod routes;
 pub mod state;

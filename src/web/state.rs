@@ -54,11 +54,3 @@ pub struct AppState {
     /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`).
     pub inspector: bool,
 }
-
-impl AppState {
-    /// A tape for this request's outbound calls when the inspector is on; `None` (nothing
-    /// allocated, nothing recorded) when it is off.
-    pub fn tape(&self) -> Option<Arc<crate::inspector::Tape>> {
-        self.inspector.then(Default::default)
-    }
-}

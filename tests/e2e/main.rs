@@ -8,6 +8,7 @@ mod callback;
 mod dpop;
 mod flow;
 mod helpers;
+#[cfg(feature = "inspector")]
 mod inspector;
 mod lifecycle;
 mod logs;

@@ -5,6 +5,7 @@
 mod cli;
 mod dpop;
 mod fuzz;
+#[cfg(feature = "inspector")]
 mod inspector;
 mod lifecycle;
 mod lock;

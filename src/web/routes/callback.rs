@@ -13,16 +13,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     clock::now,
-    inspector::{
-        FlowLog, Step, recording,
-        steps::{self, CallbackChecks},
-    },
-    oauth::{Callback, LoginLookup, PendingLogin, parse_callback},
+    oauth::{Callback, LoginLookup, parse_callback},
     session::AppSession,
     telemetry::Outcome,
-    web::error::{AppError, Result},
-    web::routes::method_not_allowed,
-    web::state::AppState,
+    web::{
+        error::{AppError, Result},
+        inspect::{Recording, SignIn},
+        routes::method_not_allowed,
+        state::AppState,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -69,18 +68,12 @@ async fn finish_login(
 
     // The inspector's record (when it is on): what the link carried and what was just checked,
     // taken before the code and verifier are spent.
-    let mut flow = match state.inspector {
-        true => {
-            let pushed = session.pushed_step(callback_state).await?;
-            Some(sign_in_steps(&state, &pending, &callback, pushed))
-        }
-        false => None,
-    };
+    let mut sign_in = SignIn::start(&state, &session, &pending, &callback).await?;
 
     match callback {
         // The person said no, or the provider refused: the sign-in is over either way.
         Callback::Error { error, .. } => {
-            keep(&session, flow.as_ref()).await;
+            sign_in.keep(&session).await;
             match error.as_str() {
                 "access_denied" => Err(AppError::AccessDenied),
                 _ => Err(AppError::AuthorizationFailed(error)),
@@ -88,72 +81,25 @@ async fn finish_login(
         }
         Callback::Code { code, .. } => {
             // 3. Redeem the code with the client secret and the PKCE verifier (RFC 7636 §4.5).
-            let tape = state.tape();
-            let exchange = state.oauth.exchange(code, pending, now());
-            let exchanged = recording(tape.as_ref(), exchange).await;
-            if let (Some(flow), Some(tape)) = (flow.as_mut(), tape) {
-                flow.extend(tape.take());
-            }
+            let recording = Recording::start(&state);
+            let exchanged = recording
+                .run(state.oauth.exchange(code, pending, now()))
+                .await;
+            sign_in.join(recording);
             let tokens = match exchanged {
                 Ok(tokens) => tokens,
                 Err(err) => {
-                    keep(&session, flow.as_ref()).await;
+                    sign_in.keep(&session).await;
                     return Err(err.into());
                 }
             };
             // 4. New session id, the connected idle limit, the tokens (server-side only).
-            session
-                .connect(&tokens, state.session_idle, flow.as_ref())
-                .await?;
+            sign_in.stage(&session).await?;
+            session.connect(&tokens, state.session_idle).await?;
             // The granted scopes are the provider's text: escaped and bounded.
             let scopes = crate::text::escaped(&tokens.scopes.join(" "), 100);
             let outcome = Outcome(format!("signed in; scopes {scopes}"));
             Ok((Extension(outcome), Redirect::to("/photos")))
         }
-    }
-}
-
-/// The inspector's first steps: the authorization request, rebuilt from the pending sign-in,
-/// the push (with PAR), and the callback with the checks it passed.
-fn sign_in_steps(
-    state: &AppState,
-    pending: &PendingLogin,
-    callback: &Callback,
-    pushed: Option<Step>,
-) -> FlowLog {
-    let (code, callback_state, iss) = match callback {
-        Callback::Code { code, state, iss } => (Some(code.secret().as_str()), state.as_str(), iss),
-        Callback::Error { state, iss, .. } => (None, state.as_deref().unwrap_or_default(), iss),
-    };
-    let checks = CallbackChecks {
-        expected_issuer: state.oauth.expected_issuer().map(str::to_owned),
-        age_secs: now().saturating_sub(pending.created_at),
-        ttl_secs: state.pending_login_ttl.as_secs(),
-    };
-    let mut answer = steps::callback(code, callback_state, iss.as_deref(), &checks);
-    if let Callback::Error { error, .. } = callback {
-        answer = answer.param("error", error);
-    }
-    let url = state.oauth.authorize_url_of(pending);
-    let started_ms = pending.created_at.saturating_mul(1000);
-    let mut flow = FlowLog::default();
-    flow.extend([steps::authorize(
-        &url,
-        pending.verifier.secret(),
-        started_ms,
-    )]);
-    flow.extend(pushed);
-    flow.extend([answer]);
-    flow
-}
-
-/// Keeps the record of a sign-in that ended without connecting. Best effort: the sign-in's own
-/// error is what the visitor needs to see, not a failure to keep its record.
-async fn keep(session: &AppSession, flow: Option<&FlowLog>) {
-    let Some(flow) = flow else {
-        return;
-    };
-    if let Err(err) = session.record_flow(flow).await {
-        tracing::debug!(error = %err, "the flow inspector's record was not saved");
     }
 }

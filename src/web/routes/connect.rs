@@ -15,12 +15,14 @@ use axum::{
 
 use crate::{
     clock::now,
-    inspector::recording,
     session::AppSession,
     telemetry::Outcome,
-    web::error::Result,
-    web::routes::{home::may_start_sign_in, method_not_allowed},
-    web::state::AppState,
+    web::{
+        error::Result,
+        inspect::Recording,
+        routes::{home::may_start_sign_in, method_not_allowed},
+        state::AppState,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -42,26 +44,14 @@ async fn connect(
     }
     may_start_sign_in(&headers, peer, &state)?;
     let (url, login) = state.oauth.start(now());
-    let login_state = state.inspector.then(|| login.state.secret().clone());
+    let login_state = login.state.secret().clone();
     // Kept before the push: the callback may come back before this request has finished.
     session.begin_login(login, state.pending_login_ttl).await?;
-    let tape = state.tape();
-    let pushed = recording(tape.as_ref(), state.oauth.push(&url)).await;
-    // One push, one step: with the request_uri it got, and the check the push stands for.
-    if let (Some(mut step), Some(login_state)) = (tape.and_then(|t| t.take().pop()), login_state) {
-        if let Ok(target) = &pushed {
-            let request_uri = target
-                .query_pairs()
-                .find(|(name, _)| name == "request_uri")
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default();
-            step = step.param("request_uri", &request_uri).check(
-                "the browser carries only client_id and request_uri; the parameters went over the back channel (RFC 9126 §4)",
-                true,
-            );
-        }
-        session.keep_push(&login_state, step).await?;
-    }
+    let recording = Recording::start(&state);
+    let pushed = recording.run(state.oauth.push(&url)).await;
+    recording
+        .keep_push(&session, &login_state, pushed.as_ref().ok())
+        .await?;
     let target = pushed?;
     let outcome = Outcome("authorization request pushed".into());
     Ok((Extension(outcome), Redirect::to(target.as_str())))

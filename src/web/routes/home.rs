@@ -18,6 +18,7 @@ use crate::{
     form,
     session::AppSession,
     web::error::{AppError, Result},
+    web::inspect,
     web::middleware::setup_check::HostMismatch,
     web::state::AppState,
 };
@@ -59,7 +60,7 @@ async fn show_home(
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.provider_name.clone();
     // Read only when the inspector is on: off, the home page costs what it always did.
-    let has_flow = state.inspector && session.has_flow().await?;
+    let has_flow = inspect::has_flow(&state, &session).await?;
 
     if session.tokens().await?.is_some() {
         return Ok(HomePage {

@@ -1,7 +1,5 @@
 //! `POST /logout`: revokes the tokens at the provider (RFC 7009) and ends the session.
 
-use std::sync::Arc;
-
 use axum::{
     Extension, Router,
     body::Bytes,
@@ -14,12 +12,14 @@ use axum::{
 use crate::{
     clock::now,
     form,
-    inspector::{Step, StepKind, Tape, recording},
     oauth::TokenSet,
     session::AppSession,
     telemetry::Outcome,
-    web::error::{AppError, Result},
-    web::state::AppState,
+    web::{
+        error::{AppError, Result},
+        inspect::Recording,
+        state::AppState,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -48,10 +48,13 @@ async fn logout(
     if !session.logout_token_matches(sent).await? {
         return Err(AppError::Csrf);
     }
-    let tape = state.tape();
+    let recording = Recording::start(&state);
     let notice = match session.tokens().await? {
         Some(tokens) => {
-            match recording(tape.as_ref(), revoke_both(&state, &tokens, tape.as_ref())).await {
+            match recording
+                .run(revoke_both(&state, &tokens, &recording))
+                .await
+            {
                 Revocation::Done => "signed-out".to_owned(),
                 outcome => {
                     let kind = if outcome == Revocation::Unsupported {
@@ -68,33 +71,13 @@ async fn logout(
         }
         None => "signed-out".to_owned(),
     };
-    // With the inspector on, the revocations join the record, which outlives the connected
-    // session in a fresh anonymous one (no tokens, new id) so `/flow` can show them.
-    let flow = match tape {
-        Some(tape) => session.flow().await?.map(|mut flow| {
-            flow.extend(tape.take());
-            flow.kept_until = Some(now().saturating_add(state.pending_login_ttl.as_secs() as i64));
-            flow
-        }),
-        None => None,
-    };
-    session.end(flow.as_ref(), state.pending_login_ttl).await?;
+    // With the inspector on, the revocations join its record, kept a little longer.
+    recording.end(&session, state.pending_login_ttl).await?;
     let outcome = Outcome(format!("signed out ({notice})"));
     Ok((
         Extension(outcome),
         Redirect::to(&format!("/?notice={notice}")),
     ))
-}
-
-/// The inspector's step for a revocation that was given up on (its request never finished).
-fn unanswered(kind: StepKind, why: &str) -> Step {
-    let mut step = Step::new(kind);
-    step.exchange = Some(crate::inspector::Exchange {
-        method: "POST".into(),
-        error: Some(why.into()),
-        ..Default::default()
-    });
-    step
 }
 
 /// What the provider heard of the logout.
@@ -112,7 +95,7 @@ enum Revocation {
 /// there. Both tokens at once, together bounded by `REVOCATION_TIMEOUT_SECS`; a failure is
 /// logged and told honestly, but the local logout never depends on the provider being up
 /// (RFC 7009 §2.2.1).
-async fn revoke_both(state: &AppState, tokens: &TokenSet, tape: Option<&Arc<Tape>>) -> Revocation {
+async fn revoke_both(state: &AppState, tokens: &TokenSet, recording: &Recording) -> Revocation {
     if !state.oauth.can_revoke() {
         return Revocation::Unsupported;
     }
@@ -130,20 +113,15 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet, tape: Option<&Arc<Tape
         tokio::time::timeout(timeout, refresh),
         tokio::time::timeout(timeout, access)
     );
-    let outcomes = [
-        ("refresh_token", StepKind::RevokeRefresh, refresh),
-        ("access_token", StepKind::RevokeAccess, access),
-    ];
+    let outcomes = [("refresh_token", refresh), ("access_token", access)];
     let failures: Vec<String> = outcomes
         .into_iter()
-        .filter_map(|(hint, step, result)| match result {
+        .filter_map(|(hint, result)| match result {
             Ok(Ok(())) => None,
             Ok(Err(err)) => Some(format!("{hint}: {err}")),
             Err(_) => {
                 let why = format!("no answer within {} s", timeout.as_secs());
-                if let Some(tape) = tape {
-                    tape.push(unanswered(step, &why));
-                }
+                recording.unanswered_revocation(hint, &why);
                 Some(format!("{hint}: {why}"))
             }
         })

@@ -3,7 +3,6 @@
 mod assets;
 mod callback;
 mod connect;
-mod flow;
 mod health;
 mod home;
 mod logout;
@@ -11,7 +10,7 @@ mod photos;
 
 use axum::Router;
 
-use crate::web::{error::AppError, state::AppState};
+use crate::web::{error::AppError, inspect, state::AppState};
 
 /// All routes of the client app (the middleware goes around them in `startup`).
 pub fn router(state: AppState) -> Router {
@@ -21,7 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(callback::router())
         .merge(photos::router())
         .merge(logout::router())
-        .merge(flow::router())
+        .merge(inspect::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })

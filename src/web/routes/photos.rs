@@ -11,13 +11,13 @@ use tower_sessions::session::Id;
 
 use crate::{
     clock::now,
-    inspector::recording,
     oauth::{TokenSet, tokens::TokenType},
     photos_api::{self, Credential, Photo, PhotosError},
     telemetry::Outcome,
     web::{
         error::{AppError, Result},
         extract::Connected,
+        inspect::Recording,
         routes::method_not_allowed,
         state::AppState,
     },
@@ -59,17 +59,12 @@ async fn show_photos(
     State(state): State<AppState>,
     connected: Connected,
 ) -> Result<(Extension<Outcome>, PhotosPage)> {
-    let tape = state.tape();
     let Some(id) = connected.session.id() else {
         return Err(AppError::Reconnect("the session has no id".into()));
     };
-    let page = recording(tape.as_ref(), photos_page(&state, id, connected)).await;
-    if let Some(steps) = tape.map(|tape| tape.take()).filter(|s| !s.is_empty()) {
-        // Best effort: the page is what the visitor came for.
-        if let Err(err) = state.sessions.append_flow(id, steps).await {
-            tracing::debug!(error = %err, "the flow inspector's record was not updated");
-        }
-    }
+    let recording = Recording::start(&state);
+    let page = recording.run(photos_page(&state, id, connected)).await;
+    recording.append_to(&state, id).await;
     page
 }
 

@@ -11,6 +11,7 @@ use axum::{Router, extract::State, routing::get};
 use crate::{
     inspector::{
         mask::PREFIX_CHARS,
+        record,
         view::{ACTORS, FlowView},
     },
     session::AppSession,
@@ -37,8 +38,7 @@ async fn show_flow(State(state): State<AppState>, session: AppSession) -> Result
     if !state.inspector {
         return Err(AppError::InspectorOff);
     }
-    let view = session
-        .flow()
+    let view = record::flow(&session)
         .await?
         .map(|log| FlowView::new(&log, state.oauth.client_id()));
     Ok(FlowPage {
