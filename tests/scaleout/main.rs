@@ -431,6 +431,70 @@ async fn c64_two_instances_refreshing_one_session_at_once_make_one_refresh() {
     );
 }
 
+/// The visitor goes away on A (a reload, a closed tab) while the provider answers the refresh,
+/// after it rotated the refresh token (RFC 9700 §4.14.2): A still saves the new tokens in
+/// Redis, so B, with the same cookie, uses them instead of presenting the rotated-away refresh
+/// token, which the provider's reuse detection would punish by revoking the grant. The answer
+/// is held for 700 ms (the app's HTTP timeout is 2 s); the visitor is cut off as soon as the
+/// refresh reached the provider.
+#[tokio::test]
+async fn a_refresh_cut_off_on_one_instance_is_saved_for_the_other() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let held = Duration::from_millis(700);
+    let settings = DemoSettings {
+        // Long enough that the refreshed token (its expiry counted in whole seconds from when
+        // the refresh was sent) is still fresh when B is asked, a second and a half later.
+        access_token_ttl: Duration::from_secs(3),
+        refresh_delay: held,
+        ..DemoSettings::for_tests()
+    };
+    let mut cluster = Cluster::redis(&redis, settings).await;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let client = browser_jar();
+    let callback = callback_via(&client, &a, "bob").await;
+    assert_eq!(
+        fetch(&client, a.rewrite(&callback)).await.0,
+        StatusCode::SEE_OTHER
+    );
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+
+    let visitor = tokio::spawn({
+        let (client, url) = (client.clone(), a.at("/photos"));
+        async move { client.get(url).send().await }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cluster.refreshes() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh never reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The tab closes: the connection to A goes, and with it A's request future.
+    visitor.abort();
+    assert!(visitor.await.is_err_and(|e| e.is_cancelled()));
+    // Longer than the provider holds its answer.
+    tokio::time::sleep(held + Duration::from_millis(300)).await;
+
+    let (status, page) = photos(&client, &b).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Your photos (4)"), "{page}");
+    assert_eq!(
+        cluster.refreshes(),
+        1,
+        "one refresh: B used the tokens A saved, never the rotated-away refresh token"
+    );
+    let (_, _, home) = fetch(&client, b.at("/")).await;
+    assert!(home.contains("You are connected"), "{home}");
+    let tables = cluster.provider.state.tables();
+    assert!(
+        tables.grants.values().all(|g| !g.revoked),
+        "no reuse detected, nothing revoked"
+    );
+}
+
 #[tokio::test]
 async fn c38_a_logout_on_a_signs_the_old_cookie_out_on_b() {
     let Some(redis) = RedisServer::start() else {

@@ -47,10 +47,13 @@ pub struct DemoSettings {
     /// downgrade check (a verifier sent for a code without a challenge, RFC 9700 §4.8.2) can be
     /// exercised. Never read from the environment.
     pub pkce_required: bool,
-    /// A *test-only* pause before answering a `refresh_token` grant (zero by default, never
-    /// read from the environment), so a test can make concurrent refreshes certainly overlap:
-    /// a client without single-flight then presents one refresh token twice, which reuse
-    /// detection punishes (RFC 9700 §4.14.2).
+    /// A *test-only* pause in answering a `refresh_token` grant (zero by default, never read
+    /// from the environment): the grant is handled first (the refresh token is rotated, the
+    /// request recorded), then the answer is held this long before it is sent. So a test can
+    /// make concurrent refreshes certainly overlap (a client without single-flight then
+    /// presents the rotated-away refresh token, which reuse detection punishes, RFC 9700
+    /// §4.14.2), and can cut a client off after the provider rotated but before the client
+    /// saw the new tokens.
     pub refresh_delay: Duration,
     /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
     pub quirks: Quirks,

@@ -41,14 +41,6 @@ async fn token(
         Ok(params) => (params, None),
         Err(err) => (HashMap::new(), Some(err)),
     };
-    let delay = state.settings.refresh_delay;
-    if !delay.is_zero()
-        && params
-            .get("grant_type")
-            .is_some_and(|g| g == "refresh_token")
-    {
-        tokio::time::sleep(delay).await;
-    }
     let mut seen = TokenRequestSeen {
         grant_type: params.get("grant_type").map(|g| form::clip(g, 40)),
         auth_method: backchannel::method_of(&headers, &params).map_or("none", Method::as_str),
@@ -84,7 +76,14 @@ async fn token(
         response.headers_mut().insert("dpop-nonce", nonce);
     }
     seen.status = response.status().as_u16();
+    let is_refresh = seen.grant_type.as_deref() == Some("refresh_token");
     state.record_token_request(seen);
+    // Test-only: the refresh is done (the token rotated, the request recorded) but its answer
+    // is held back, as by a slow network on the way back.
+    let delay = state.settings.refresh_delay;
+    if is_refresh && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     response
 }
 

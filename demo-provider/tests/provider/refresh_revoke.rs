@@ -209,7 +209,22 @@ async fn the_refresh_delay_holds_back_refreshes_and_nothing_else() {
     assert!(started.elapsed() < delay, "a code exchange is not delayed");
     let (_, refresh) = at_rt(&reply);
     let started = std::time::Instant::now();
-    let reply = provider.refresh(&refresh).await;
+    // The refresh token is rotated first; only the answer is held back.
+    let rotated = async {
+        while !provider
+            .state
+            .tables()
+            .refresh
+            .get(&refresh)
+            .is_some_and(|r| r.rotated)
+        {
+            assert!(started.elapsed() < delay * 5, "never rotated");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        started.elapsed()
+    };
+    let (reply, rotated_after) = tokio::join!(provider.refresh(&refresh), rotated);
     assert!(started.elapsed() >= delay, "a refresh waits the delay");
+    assert!(rotated_after < delay, "rotated before the answer is held");
     at_rt(&reply);
 }
