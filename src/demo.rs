@@ -64,7 +64,7 @@ pub async fn bind(
 /// and the app pointed at it; otherwise just the app. The provider serves for the life of the
 /// process.
 pub async fn bind_if_unconfigured(config: Config) -> anyhow::Result<Application> {
-    if !matches!(config.provider, ProviderSource::Demo) {
+    if !matches!(config.provider, ProviderSource::Unconfigured) {
         return Application::bind(config).await;
     }
     let (app, _provider) = bind(config, DemoSettings::from_env()?).await?;

@@ -161,7 +161,7 @@ impl HttpClient {
     /// Builds the client. `timeout` bounds each whole call, body included; `proxy` is the
     /// configured outbound proxy (the standard variables, read once by `config`).
     pub fn new(timeout: Duration, proxy: &OutboundProxy) -> anyhow::Result<Self> {
-        // Loopback never goes through a proxy: the demo provider and local test servers are on
+        // Loopback never goes through a proxy: a local provider and local test servers are on
         // this machine, and a corporate proxy would either fail them or see their traffic.
         let bypass = format!(
             "localhost,127.0.0.0/8,::1{}",

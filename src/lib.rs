@@ -17,7 +17,8 @@
 //! 6. Wing: `inspector`, the flow inspector (cargo feature `inspector`), which records through
 //!    the outbound observer and keeps its record through the session's value API.
 //! 7. `web`: everything axum: state, the one error type, extractors, routes, middleware.
-//! 8. `shutdown` and [`startup`] (the composition root), then the demo wiring (`demo`).
+//! 8. `shutdown` and [`startup`] (the composition root), then the wiring of wings that start
+//!    with the app.
 //!
 //! Reading order, following one sign-in: `main.rs`, [`startup`], `web::routes` (`home` → `callback`
 //! → `photos` → `logout`), then `oauth` and `session`, each at the file its folder's `//!` names.

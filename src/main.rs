@@ -1,19 +1,21 @@
-//! The `photo-connect` binary: read the configuration, start the app (and the demo provider when
-//! no real provider is configured), serve until Ctrl-C or SIGTERM. Run with `cargo run`.
+//! The `photo-connect` binary: read the configuration, start the app, serve until Ctrl-C or
+//! SIGTERM. Run with `cargo run`.
 
 use anyhow::Context;
 use photo_connect::{config::Config, telemetry};
 
+const ABOUT: &str = "An OAuth 2.0 client (authorization code + PKCE) as a server-side web app.";
+
 /// `--help` prints every environment variable: the text of `.env.example`, kept in one place.
 fn cli() -> clap::Command {
+    let mut long_about = String::from(ABOUT);
+    #[cfg(feature = "demo")] // DEMO-PROVIDER
+    long_about.push_str(" With no provider configured it starts an embedded demo provider: run it and open the URL it prints."); // DEMO-PROVIDER
+    long_about.push_str(" Everything is configured with environment variables (or a .env file):");
     clap::Command::new("photo-connect")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("An OAuth 2.0 client (authorization code + PKCE) with an embedded demo provider.")
-        .long_about(
-            "An OAuth 2.0 client (authorization code + PKCE) as a server-side web app. With no \
-             provider configured it starts an embedded demo provider: run it and open the URL \
-             it prints. Everything is configured with environment variables (or a .env file):",
-        )
+        .about(ABOUT)
+        .long_about(long_about)
         .after_help(include_str!("../.env.example"))
 }
 

@@ -84,10 +84,9 @@ impl Application {
                 tracing::info!(issuer = %discovery.issuer, "provider discovered");
                 provider
             }
-            ProviderSource::Demo => bail!(
+            ProviderSource::Unconfigured => bail!(
                 "no provider configured: set OAUTH_ISSUER and PHOTOS_API_URL (discovery), or \
-                 OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL (see .env.example). The \
-                 embedded demo provider needs the default `demo` cargo feature."
+                 OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL (see .env.example)."
             ),
         };
         mw::setup_check::warn_at_startup(&app_url);

@@ -90,7 +90,7 @@ impl Config {
             _ => bail!("expected on or off"),
         });
         let provider = provider_source(&mut vars);
-        if !matches!(provider, Some(ProviderSource::Demo)) && client_secret.is_none() {
+        if !matches!(provider, Some(ProviderSource::Unconfigured)) && client_secret.is_none() {
             vars.errors.push(
                 "OAUTH_CLIENT_SECRET is required with a real provider (OAUTH_AUTH_URL or \
                  OAUTH_ISSUER); get it where you registered the app"
@@ -131,7 +131,7 @@ impl Config {
     }
 }
 
-/// `OAUTH_AUTH_URL` → explicit URLs; else `OAUTH_ISSUER` → discovery; else the demo provider.
+/// `OAUTH_AUTH_URL` → explicit URLs; else `OAUTH_ISSUER` → discovery; else unconfigured.
 fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<ProviderSource> {
     let url = |v: &str| Ok(Url::parse(v)?);
     let token_url = vars.optional("OAUTH_TOKEN_URL", |v| Ok(TokenUrl::new(v.into())?));
@@ -190,12 +190,12 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
     ] {
         if vars.get(name).is_some() {
             vars.errors.push(format!(
-                "{name} is set, but neither OAUTH_AUTH_URL nor OAUTH_ISSUER is: set one of them \
-                 for a real provider, or unset {name} for the demo provider"
+                "{name} is set, but neither OAUTH_AUTH_URL nor OAUTH_ISSUER is: set one of them, \
+                 or unset {name}"
             ));
         }
     }
-    Some(ProviderSource::Demo)
+    Some(ProviderSource::Unconfigured)
 }
 
 /// The standard proxy variables; lower case wins over upper case, as curl does.
@@ -263,9 +263,9 @@ mod tests {
     ];
 
     #[test]
-    fn defaults_leave_the_provider_to_the_demo() {
+    fn defaults_leave_the_provider_unconfigured() {
         let config = from(&[]).expect("defaults are valid");
-        assert!(matches!(config.provider, ProviderSource::Demo));
+        assert!(matches!(config.provider, ProviderSource::Unconfigured));
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.scopes, vec!["photos"]);
         assert_eq!(config.token_auth, TokenAuth::ClientSecretBasic);

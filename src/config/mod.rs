@@ -58,9 +58,9 @@ pub enum ProviderSource {
     Explicit(ProviderConfig),
     /// `OAUTH_ISSUER` alone: the endpoints come from its RFC 8414 metadata, fetched at startup.
     Discover(Discovery),
-    /// Nothing configured: the embedded demo provider (the default `demo` cargo feature) starts,
-    /// registers this app, and is then discovered like a real provider.
-    Demo,
+    /// Nothing configured: startup says what to set, unless a wing fills it in (an embedded
+    /// provider that starts, registers this app, and is then discovered like a real one).
+    Unconfigured,
 }
 
 /// Where the authorization server and the photos API live.
@@ -94,7 +94,7 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// Provider endpoints must be https: the client secret, codes and tokens cross them (RFC 6749
     /// §3.2, §10.9; RFC 6750 §5.3; OAuth 2.1 §1.5). Plain http is accepted on loopback only, for
-    /// the demo provider and local experiments.
+    /// a provider on this machine and local experiments.
     pub fn check_https(&self) -> anyhow::Result<()> {
         let mut endpoints = vec![
             ("OAUTH_AUTH_URL", self.auth_url.url()),
@@ -146,8 +146,8 @@ pub struct Config {
     pub app_url: Option<Url>,
     /// `OAUTH_CLIENT_ID`: the client id registered at the provider. Default `photo-connect`.
     pub client_id: ClientId,
-    /// `OAUTH_CLIENT_SECRET`: required with a real provider; the demo provider gets a fresh
-    /// random one at every start when it is unset. Redacted in `Debug`.
+    /// `OAUTH_CLIENT_SECRET`: required once a provider is configured (an embedded provider may
+    /// make a fresh random one at every start when it is unset). Redacted in `Debug`.
     pub client_secret: Option<ClientSecret>,
     /// `OAUTH_SCOPES`: space-separated scopes to request. Default `photos`.
     pub scopes: Vec<String>,
@@ -188,7 +188,7 @@ pub struct Config {
     /// `OAUTH_DPOP`: `auto`, `on` or `off` (the default); see [`DpopMode`].
     pub dpop: DpopMode,
     /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
-    /// nothing. Unset: on with the embedded demo provider, off with a real one.
+    /// nothing. Unset: off (an embedded provider may turn it on).
     pub flow_inspector: Option<bool>,
 }
 
@@ -202,7 +202,7 @@ pub enum SessionStoreConfig {
 }
 
 impl Config {
-    /// A configuration for tests: listens on a free loopback port, demo provider, short timeouts.
+    /// A configuration for tests: listens on a free loopback port, no provider yet, short timeouts.
     pub fn for_tests() -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -211,7 +211,7 @@ impl Config {
             client_secret: None,
             scopes: vec!["photos".into()],
             token_auth: TokenAuth::ClientSecretBasic,
-            provider: ProviderSource::Demo,
+            provider: ProviderSource::Unconfigured,
             token_refresh_skew: Duration::from_secs(30),
             http_timeout: Duration::from_secs(2),
             pending_login_ttl: Duration::from_secs(600),

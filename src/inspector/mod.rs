@@ -1,9 +1,9 @@
 //! The flow inspector's record: what one browser's most recent sign-in really sent and received,
 //! step by step, kept in that browser's session and bounded in size. `/flow` shows it.
 //!
-//! Recording is off unless `FLOW_INSPECTOR` is on (the default only with the embedded demo
-//! provider). Off, nothing here runs: the routes pass `None` for the [`Tape`] and the outbound
-//! calls go straight through, with no allocation. Everything kept is masked as it is recorded
+//! A wing (cargo feature `inspector`): `web::inspect` calls it, nothing below the web floor
+//! knows it. Recording is off unless `FLOW_INSPECTOR` is on; off, nothing here runs: no tape
+//! is made and the outbound calls go straight through, with no allocation. Everything kept is masked as it is recorded
 //! ([`mask`]): no client secret, and codes, verifiers and tokens only as a prefix and a length.
 
 mod curl;

@@ -23,7 +23,7 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
     /// The scopes granted (RFC 6749 §5.1: the response's `scope`, else the requested ones).
     pub scopes: Vec<String>,
-    /// How many times these tokens were refreshed (shown on the photos page for the demo).
+    /// How many times these tokens were refreshed (the photos page shows it).
     #[serde(default)]
     pub refreshed: u32,
     /// `DPoP` when the access token is bound to [`TokenSet::dpop_key`] (RFC 9449 §5).

@@ -1,6 +1,6 @@
 //! A photos API that asks for its own DPoP nonce (RFC 9449 §9).
 //!
-//! The demo provider serves its token endpoint and photos API from one origin with one nonce,
+//! A provider (the embedded one too) serves its token endpoint and photos API from one origin with one nonce,
 //! so the client already holds the API's nonce when it first calls it. Here only the photos
 //! API challenges, and it can challenge more than once.
 

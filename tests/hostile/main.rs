@@ -1,5 +1,5 @@
 //! The client against a hostile provider: a mock token endpoint and photos API that misbehave on
-//! command (docs/requirements.md C10, C28, C40–C60, C77, C79). No demo provider is involved, so these tests
+//! command (docs/requirements.md C10, C28, C40–C60, C77, C79). No embedded provider is involved, so these tests
 //! stay when it is removed.
 
 mod cli;

@@ -1,5 +1,5 @@
 //! The standard proxy variables: calls to non-loopback endpoints go through the configured
-//! proxy, and a loopback provider (the demo provider, a local test server) never does. The
+//! proxy, and a loopback provider (an embedded one, a local test server) never does. The
 //! "proxy" here is a loopback listener that records what reaches it and refuses it.
 
 use std::sync::{Arc, Mutex};

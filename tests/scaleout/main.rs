@@ -198,6 +198,7 @@ async fn c86_connect_on_a_callback_on_b_then_photos_on_either() {
     }
 }
 
+#[cfg(feature = "inspector")]
 #[tokio::test]
 async fn the_flow_inspector_record_lives_in_redis_and_follows_the_browser_across_instances() {
     let Some(redis) = RedisServer::start() else {

@@ -17,7 +17,7 @@ use crate::{
 impl OAuthClient {
     /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request; does nothing
     /// without a revocation endpoint. Built here rather than through `oauth2`, which refuses
-    /// http URLs outright, so the local demo can use it; configuration refuses plain http
+    /// http URLs outright, so a provider on loopback can use it; configuration refuses plain http
     /// anywhere but loopback (`ProviderConfig::check_https`).
     pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), RevokeError> {
         let Some(url) = &self.revocation_url else {
