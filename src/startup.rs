@@ -5,12 +5,10 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use axum::{ServiceExt, middleware, response::IntoResponse};
+use axum::ServiceExt;
 use fred::clients::Pool;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::SessionStore;
 use tower_sessions_redis_store::RedisStore;
 use url::Url;
@@ -22,11 +20,10 @@ use crate::{
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     session::{self, Sessions, lock::SessionLocks, store::MemoryStore},
-    shutdown, telemetry,
+    shutdown,
     web::{
-        error::AppError,
+        self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
-        routes,
         state::{AppState, Readiness},
     },
 };
@@ -170,35 +167,14 @@ impl Application {
             readiness,
         };
 
-        let setup = mw::setup_check::SetupCheck::new(&self.app_url);
-        let session_layer = session::layer(store, cookie_name, https, self.config.session_idle);
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
-        let headers = SecurityHeaders::new(&image_origin, https)?;
-        // Outermost first. Built around the router, not with `Router::layer`, which would wrap
-        // every route in each layer, boxed, and clone that whole chain on every request (a
-        // quarter of the app's instructions per sign-in in the profile, see BENCHMARKS.md);
-        // and boxed once as it is, not as the fallback of another `Router` (2%).
-        let app = ServiceBuilder::new()
-            // The request's one log line, when its response (with its headers) leaves.
-            .layer(middleware::from_fn(telemetry::log_request))
-            .layer(middleware::map_response_with_state(
-                headers,
-                SecurityHeaders::apply,
-            ))
-            // A bug that panics in a handler becomes the 500 page, not a dropped connection.
-            .layer(CatchPanicLayer::custom(
-                |_: Box<dyn std::any::Any + Send>| {
-                    AppError::Internal(anyhow::anyhow!("a request handler panicked"))
-                        .into_response()
-                },
-            ))
-            // Outside the session layer, so each request's final save happens under the lock;
-            // it also skips the layer's second write of a session already saved (`save_once`).
-            .layer(middleware::from_fn_with_state(locks, mw::lock::serialize))
-            .layer(session_layer)
-            .map_request(move |request| setup.check(request))
-            .service(routes::router(state));
-        Ok((App::new(app), sessions, memory))
+        let middleware = web::Middleware {
+            locks,
+            sessions: session::layer(store, cookie_name, https, self.config.session_idle),
+            setup: mw::setup_check::SetupCheck::new(&self.app_url),
+            headers: SecurityHeaders::new(&image_origin, https)?,
+        };
+        Ok((web::app(state, middleware), sessions, memory))
     }
 
     /// The app (the router inside its middleware), built without serving (in-process tests).

@@ -6,7 +6,10 @@
 //! the lock's bounded wait and gets the "another page of yours is still being answered" 503.
 //! Without the lock it would be answered at once.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::{StatusCode, cookie::CookieStore, cookie::Jar};
 use tokio::{
@@ -15,7 +18,7 @@ use tokio::{
 };
 
 use crate::{
-    mock::{Mock, TestApp, spawn_app},
+    mock::{Mock, Reply, TestApp, connected, photos_ok, spawn_app},
     support::*,
 };
 
@@ -85,4 +88,34 @@ async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
     assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
     assert!(answer.contains("location: /?notice=signed-out"), "{answer}");
     assert!(!app.is_connected().await, "the logout went through");
+}
+
+/// `/photos` is routed outside the lock: a slow photos API never holds the visitor's other pages
+/// (the refresh alone takes the session's lock, see `tests/hostile/lifecycle.rs`).
+#[tokio::test]
+async fn a_slow_photos_page_never_holds_the_visitors_other_pages() {
+    let mock = Mock::start().await;
+    let app = connected(&mock).await;
+    let slow = Reply::Slow(Duration::from_millis(800), Box::new(photos_ok(&mock)));
+    mock.photos_replies(vec![slow]);
+    let photos = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.at("/photos"));
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mock.hits("/photos").is_empty() {
+        assert!(Instant::now() < deadline, "the photos call never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _, home) = fetch(&app.client, app.at("/")).await;
+    assert_eq!(status, StatusCode::OK, "{home}");
+    assert!(home.contains("You are connected"));
+    assert!(
+        !photos.is_finished(),
+        "the home page was answered while the photos page was still waiting"
+    );
+    assert_eq!(
+        photos.await.expect("joined").expect("answered"),
+        StatusCode::OK
+    );
 }

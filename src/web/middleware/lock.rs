@@ -4,10 +4,8 @@
 //! end, so two overlapping requests of one session would each save their own copy: a refresh
 //! could be undone (the rotated refresh token replaced by the used one, RFC 6749 §6), or a
 //! logged-out session brought back. Holding the session's lock ([`SessionLocks`]) for the whole
-//! request, save included, rules that out. Requests without a session cookie, static assets and
-//! `/photos` are not serialized here: `/photos` only reads the request's session and changes
-//! tokens through [`Sessions`](crate::session::Sessions), which takes the same lock around the
-//! refresh alone, so a slow photos API never holds a visitor's other tabs.
+//! request, save included, rules that out. `web::app` puts [`serialize`] around the routes that
+//! change the session and [`unlocked`] around those that never do (`routes::unlocked`).
 
 use axum::{
     extract::{Request, State},
@@ -21,19 +19,16 @@ use crate::{
     web::error::AppError,
 };
 
-/// The middleware function. Every request, locked or not, also runs in the scope of
-/// [`save_once`]: one store write per changed session.
+/// Runs a request that may change its session under that session's lock (a request without a
+/// session cookie has nothing to lock), in the scope of [`save_once`]: one store write per
+/// changed session.
 pub async fn serialize(
     State(locks): State<SessionLocks>,
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    let key = (!path.starts_with("/static/") && path != "/photos")
-        .then(|| locks.key_in(request.headers()))
-        .flatten();
-    let Some(key) = key else {
-        return no_empty_500(save_once(next.run(request)).await);
+    let Some(key) = locks.key_in(request.headers()) else {
+        return unlocked(request, next).await;
     };
     match locks.acquire(&key).await {
         Ok(guard) => {
@@ -44,6 +39,11 @@ pub async fn serialize(
         // No lock, no session work: never a change that another request could undo.
         Err(err) => AppError::from(err).into_response(),
     }
+}
+
+/// Runs a request that never changes its session, in the scope of [`save_once`] all the same.
+pub async fn unlocked(request: Request, next: Next) -> Response {
+    no_empty_500(save_once(next.run(request)).await)
 }
 
 /// tower-sessions answers a failed end-of-request save with an empty 500 (and no cookie); the

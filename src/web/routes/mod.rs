@@ -1,4 +1,5 @@
-//! The app's routes, one module per area, in the order a sign-in visits them, and the 404 page.
+//! The app's routes, one module per area, in the order a sign-in visits them, and the 404 page;
+//! in two routers: those that change the session, served under its lock, and those that never do.
 
 mod assets;
 mod callback;
@@ -12,19 +13,26 @@ use axum::Router;
 
 use crate::web::{error::AppError, inspect, state::AppState};
 
-/// All routes of the client app (the middleware goes around them in `startup`).
-pub fn router(state: AppState) -> Router {
+/// The pages that change the session (and the 404 page): `web::app` serves them one request per
+/// session at a time.
+pub fn locked() -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(connect::router())
         .merge(callback::router())
-        .merge(photos::router())
         .merge(logout::router())
         .merge(inspect::router())
+        .fallback(|| async { AppError::NotFound })
+}
+
+/// The routes that never change the request's session: `/photos` reads it and changes tokens
+/// only through `Sessions`, under the session's lock around the refresh alone (so a slow photos
+/// API never holds a visitor's other tabs); health checks and static assets.
+pub fn unlocked() -> Router<AppState> {
+    Router::new()
+        .merge(photos::router())
         .merge(health::router())
         .merge(assets::router())
-        .fallback(|| async { AppError::NotFound })
-        .with_state(state)
 }
 
 /// For HEAD on routes whose GET has side effects (the callback consumes a state and redeems a
