@@ -10,8 +10,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures_util::future::Either;
 use http::{HeaderMap, StatusCode};
 use reqwest::NoProxy;
+use tokio::task::futures::TaskLocalFuture;
 
 use crate::config::OutboundProxy;
 
@@ -137,11 +139,15 @@ tokio::task_local! {
 }
 
 /// Runs `future` with `observer` (when there is one) seeing every call [`HttpClient`] makes in
-/// it. Without one, calls cost one task-local lookup more.
-pub async fn observed<F: Future>(observer: Option<Arc<dyn Observer>>, future: F) -> F::Output {
+/// it. Without one, `future` runs as it is (not wrapped in another state machine: BENCHMARKS.md)
+/// and each call costs one task-local lookup more.
+pub fn observed<F: Future>(
+    observer: Option<Arc<dyn Observer>>,
+    future: F,
+) -> Either<F, TaskLocalFuture<Arc<dyn Observer>, F>> {
     match observer {
-        Some(observer) => OBSERVER.scope(observer, future).await,
-        None => future.await,
+        Some(observer) => Either::Right(OBSERVER.scope(observer, future)),
+        None => Either::Left(future),
     }
 }
 
@@ -206,12 +212,24 @@ impl HttpClient {
         self.inner.post(url)
     }
 
-    /// Sends `request` and reads at most `max_body` bytes of the answer; the observer in scope,
-    /// if any, sees the call.
-    pub async fn send(&self, request: reqwest::Request) -> Result<Response, HttpError> {
-        let Some(observer) = current_observer() else {
-            return self.send_unobserved(request).await;
-        };
+    /// Sends `request` and reads at most `max_body` bytes of the answer; the observer in scope
+    /// where `send` is called (inside a future that [`observed`] runs), if any, sees the call.
+    /// Unobserved, the call is not wrapped in a second state machine.
+    pub fn send(
+        &self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = Result<Response, HttpError>> + Send + '_ {
+        match current_observer() {
+            None => Either::Left(self.send_unobserved(request)),
+            Some(observer) => Either::Right(Box::pin(self.send_observed(observer, request))),
+        }
+    }
+
+    async fn send_observed(
+        &self,
+        observer: Arc<dyn Observer>,
+        request: reqwest::Request,
+    ) -> Result<Response, HttpError> {
         let (method, url) = (request.method().clone(), request.url().clone());
         let headers = request.headers().clone();
         let body = request

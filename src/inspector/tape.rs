@@ -12,9 +12,12 @@ use super::{Exchange, Step, StepKind, mask};
 use crate::http_client::{Call, HttpError, HttpErrorKind, Observer, Response, observed};
 
 /// Runs `future` with `tape` (when the inspector is on) recording its outbound calls.
-pub async fn recording<F: Future>(tape: Option<&Arc<Tape>>, future: F) -> F::Output {
+pub fn recording<F: Future>(
+    tape: Option<&Arc<Tape>>,
+    future: F,
+) -> impl Future<Output = F::Output> {
     let observer = tape.map(|tape| Arc::clone(tape) as Arc<dyn Observer>);
-    observed(observer, future).await
+    observed(observer, future)
 }
 
 /// The steps one request records, in the order they finished.
@@ -260,7 +263,7 @@ mod tests {
         let tape = Arc::new(Tape::default());
         let observer: Arc<dyn Observer> = tape.clone();
         let photos = client().get(url.clone()).build().expect("request");
-        let answer = observed(Some(observer), client().send(photos)).await;
+        let answer = observed(Some(observer), async { client().send(photos).await }).await;
         assert_eq!(answer.expect("answered").status, 401);
         let refresh = "grant_type=refresh_token&refresh_token=r";
         let _ = post_form(&tape, &url, refresh).await;
@@ -274,7 +277,7 @@ mod tests {
         let tape = Arc::new(Tape::default());
         let observer: Arc<dyn Observer> = tape.clone();
         let request = client().get(url.clone()).build().expect("request");
-        let answer = observed(Some(observer), client().send(request))
+        let answer = observed(Some(observer), async { client().send(request).await })
             .await
             .expect("200");
         assert_eq!(answer.body.len(), TOKEN.len());

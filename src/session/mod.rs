@@ -125,12 +125,18 @@ impl AppSession {
 
     /// The tokens, if the session is connected.
     pub async fn tokens(&self) -> Result<Option<TokenSet>, SessionError> {
-        self.get(TOKENS).await
+        let value = self.0.get_value(TOKENS).await.map_err(SessionError::from)?;
+        Ok(value.and_then(tokens_from))
     }
 
     /// Replaces the tokens (after a refresh).
     pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), SessionError> {
-        self.insert(TOKENS, tokens).await?;
+        mark_saved(false);
+        let value = tokens_value(tokens)?;
+        self.0
+            .insert_value(TOKENS, value)
+            .await
+            .map_err(SessionError::from)?;
         self.save().await
     }
 
@@ -213,6 +219,31 @@ impl AppSession {
         self.0.save().await.map_err(SessionError::from)?;
         mark_saved(true);
         Ok(())
+    }
+}
+
+/// The tokens as a record keeps them: one JSON string, so each copy of the record (every load
+/// from the memory store, every read of the value) is one allocation, not one per field
+/// (BENCHMARKS.md, round 3).
+fn tokens_value(tokens: &TokenSet) -> Result<serde_json::Value, SessionError> {
+    serde_json::to_string(tokens)
+        .map(serde_json::Value::String)
+        .map_err(SessionError::store)
+}
+
+/// The tokens a record keeps (as an object in records of earlier versions); unreadable ones
+/// count as absent: the visitor connects again.
+fn tokens_from(value: serde_json::Value) -> Option<TokenSet> {
+    let tokens = match value {
+        serde_json::Value::String(json) => serde_json::from_str(&json),
+        older => serde_json::from_value(older),
+    };
+    match tokens {
+        Ok(tokens) => Some(tokens),
+        Err(err) => {
+            tracing::warn!(error = ?err.classify(), "ignoring stored tokens that no longer parse");
+            None
+        }
     }
 }
 

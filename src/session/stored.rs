@@ -36,13 +36,13 @@ impl StoredSession {
         Ok(self
             .record()
             .await?
-            .and_then(|r| r.data.get(TOKENS).cloned())
-            .and_then(|value| serde_json::from_value(value).ok()))
+            .and_then(|mut r| r.data.remove(TOKENS))
+            .and_then(super::tokens_from))
     }
 
     /// Replaces the tokens; does nothing if the session is gone (update-only, like every save).
     pub async fn update_tokens(&self, tokens: &TokenSet) -> Result<(), SessionError> {
-        let value = serde_json::to_value(tokens).map_err(SessionError::store)?;
+        let value = super::tokens_value(tokens)?;
         self.change(|record| {
             record.data.insert(TOKENS.into(), value);
         })

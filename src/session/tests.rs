@@ -393,3 +393,42 @@ async fn a_stored_session_that_is_gone_stays_gone() {
     assert_eq!(store.writes(), 0);
     assert!(stored.tokens().await.expect("read").is_none());
 }
+
+#[tokio::test]
+async fn tokens_are_kept_as_one_string_and_older_records_still_read() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .connect(&tokens("at-1"), TTL)
+        .await
+        .expect("connect");
+    let record = store.record(session.id()).expect("saved");
+    assert!(
+        record.data[TOKENS].is_string(),
+        "one value to copy, not a map of fields"
+    );
+    let inside: serde_json::Value =
+        serde_json::from_str(record.data[TOKENS].as_str().expect("a string")).expect("JSON");
+    assert_eq!(
+        inside["access_token"], "at-1",
+        "the token set, as JSON text"
+    );
+
+    // A record written by an earlier version kept the tokens as an object.
+    let mut older = record.clone();
+    let object = serde_json::to_value(tokens("at-old")).expect("json");
+    older.data.insert(TOKENS.into(), object);
+    store.inner.lock().await.insert(older.id, older);
+    let next = next_request(&store, &session).await;
+    let read = next.tokens().await.expect("read").expect("still connected");
+    assert_eq!(read.access_token.secret(), "at-old");
+
+    // Unreadable tokens count as absent: the visitor connects again.
+    let mut broken = record.clone();
+    broken
+        .data
+        .insert(TOKENS.into(), serde_json::json!("not json"));
+    store.inner.lock().await.insert(broken.id, broken);
+    let next = next_request(&store, &session).await;
+    assert!(next.tokens().await.expect("read").is_none());
+}

@@ -5,10 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 
 mod page;
 
@@ -115,33 +112,6 @@ impl From<PushError> for AppError {
 }
 
 impl AppError {
-    /// The HTTP status of the error page.
-    pub fn status(&self) -> StatusCode {
-        use AppError::*;
-        match self {
-            BadCallback(_) | UnknownState | LoginExpired | IssuerMismatch | NotANavigation => {
-                StatusCode::BAD_REQUEST
-            }
-            AccessDenied | Csrf => StatusCode::FORBIDDEN,
-            AuthorizationFailed(_) | ClientRejected(_) => StatusCode::BAD_GATEWAY,
-            Reconnect(_) => StatusCode::UNAUTHORIZED,
-            RefreshUnavailable(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Exchange(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            Push(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            Push(_) => StatusCode::BAD_GATEWAY,
-            Photos(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            Exchange(_) => StatusCode::BAD_GATEWAY,
-            Photos(PhotosError::InvalidToken) => StatusCode::UNAUTHORIZED,
-            Photos(PhotosError::InsufficientScope) => StatusCode::FORBIDDEN,
-            Photos(_) => StatusCode::BAD_GATEWAY,
-            NotFound | InspectorOff => StatusCode::NOT_FOUND,
-            Session(_) => StatusCode::SERVICE_UNAVAILABLE,
-            TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// A hint for the operator, added to the log line where the cause is the app's set-up.
     fn operator_hint(&self) -> Option<&'static str> {
         match self {
@@ -179,12 +149,12 @@ pub struct ErrorPage {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = self.status();
         let report = ErrorReport {
             message: self.to_string().into(),
             hint: self.operator_hint().unwrap_or(""),
         };
         let text = self.page_text();
+        let status = text.status;
         let page = ErrorPage {
             status: status.as_u16(),
             tone: text.tone.as_str(),
@@ -201,6 +171,8 @@ impl IntoResponse for AppError {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
     use crate::{
         http_client::{HttpError, HttpErrorKind},
@@ -342,7 +314,7 @@ mod tests {
         }
         let other = refused("invalid_request");
         assert!(matches!(other, AppError::Push(PushError::Rejected { .. })));
-        assert_eq!(other.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(other.page_text().status, StatusCode::BAD_GATEWAY);
         assert!(
             other
                 .operator_hint()

@@ -1,6 +1,9 @@
-//! The error page's words: for each error a tone that fits its cause (a choice, a refusal, a
-//! passing fault, an operator's problem), a title, a message and the one button that helps.
+//! The error page of each error, in one place: its HTTP status, a tone that fits its cause (a
+//! choice, a refusal, a passing fault, an operator's problem), a title, a message and the one
+//! button that helps.
 //! Fixed text only: nothing a visitor or a provider sent is ever echoed.
+
+use axum::http::StatusCode;
 
 use super::AppError;
 use crate::{
@@ -37,8 +40,9 @@ impl Tone {
     }
 }
 
-/// Fixed text for one error page: never input echoed back.
+/// One error page: its status, and fixed text, never input echoed back.
 pub(super) struct PageText {
+    pub(super) status: StatusCode,
     pub(super) tone: Tone,
     pub(super) title: &'static str,
     pub(super) message: &'static str,
@@ -47,6 +51,7 @@ pub(super) struct PageText {
 }
 
 const fn page(
+    status: StatusCode,
     tone: Tone,
     title: &'static str,
     message: &'static str,
@@ -54,6 +59,7 @@ const fn page(
     action_label: &'static str,
 ) -> PageText {
     PageText {
+        status,
         tone,
         title,
         message,
@@ -63,13 +69,15 @@ const fn page(
 }
 
 impl AppError {
-    /// The page's tone, text and button.
+    /// The page of each error, in one place: its status, tone, text and button.
     pub(super) fn page_text(&self) -> PageText {
         use AppError::*;
+        use StatusCode as S;
         use Tone::*;
         let again = ("/", "Start again");
         match self {
             BadCallback(_) => page(
+                S::BAD_REQUEST,
                 Refused,
                 "That sign-in link is not valid",
                 "The address the provider sent you back with is malformed. Please start again.",
@@ -77,6 +85,7 @@ impl AppError {
                 again.1,
             ),
             UnknownState => page(
+                S::BAD_REQUEST,
                 Refused,
                 "This sign-in was not started here",
                 "We could not match this sign-in to one started in this browser. It may have been used already, or started in another browser. Please start again.",
@@ -84,6 +93,7 @@ impl AppError {
                 again.1,
             ),
             LoginExpired => page(
+                S::BAD_REQUEST,
                 Refused,
                 "Your sign-in expired",
                 "You took a little too long at the provider, so this sign-in is no longer valid. Please start again.",
@@ -91,6 +101,7 @@ impl AppError {
                 again.1,
             ),
             IssuerMismatch => page(
+                S::BAD_REQUEST,
                 Refused,
                 "That sign-in came from an unexpected provider",
                 "The response did not come from the provider this sign-in was sent to, so it was refused. Please start again.",
@@ -98,6 +109,7 @@ impl AppError {
                 again.1,
             ),
             AccessDenied => page(
+                S::FORBIDDEN,
                 Choice,
                 "Access was not granted",
                 "You chose not to share your photos. Nothing was shared. You can connect whenever you like.",
@@ -108,6 +120,7 @@ impl AppError {
                 if code == "temporarily_unavailable" || code == "server_error" =>
             {
                 page(
+                    S::BAD_GATEWAY,
                     Transient,
                     "The provider could not complete the sign-in",
                     "The provider had a passing problem with this sign-in. Please try again in a moment.",
@@ -116,6 +129,7 @@ impl AppError {
                 )
             }
             AuthorizationFailed(_) => page(
+                S::BAD_GATEWAY,
                 Operator,
                 "The provider could not complete the sign-in",
                 "The provider refused this app's sign-in request. This is a problem with the app's set-up, not with your account; the people running this site have been told in their logs.",
@@ -123,6 +137,7 @@ impl AppError {
                 "Go to the home page",
             ),
             ClientRejected(_) => page(
+                S::BAD_GATEWAY,
                 Operator,
                 "The provider does not recognise this app",
                 "The provider refused this app's registration, so no one can connect right now. This is not your fault and retrying will not help; the people running this site have been told in their logs.",
@@ -130,6 +145,7 @@ impl AppError {
                 "Go to the home page",
             ),
             Push(err) if err.is_timeout() => page(
+                S::GATEWAY_TIMEOUT,
                 Transient,
                 "The provider is taking too long",
                 "The provider did not answer in time, so the sign-in could not start. Please try again in a moment.",
@@ -137,6 +153,7 @@ impl AppError {
                 "Try again",
             ),
             Push(PushError::Rejected { .. }) => page(
+                S::BAD_GATEWAY,
                 Operator,
                 "The provider refused this app's sign-in request",
                 "The provider did not accept the sign-in request this app sent it, so no one can connect right now. This is not your fault; the people running this site have been told in their logs.",
@@ -144,6 +161,7 @@ impl AppError {
                 "Go to the home page",
             ),
             Push(_) => page(
+                S::BAD_GATEWAY,
                 Transient,
                 "The provider is not working right now",
                 "We could not start the sign-in: the provider's answer was not one we understand. Please try again in a moment.",
@@ -151,6 +169,7 @@ impl AppError {
                 "Try again",
             ),
             Exchange(err) if err.is_timeout() => page(
+                S::GATEWAY_TIMEOUT,
                 Transient,
                 "The provider is taking too long",
                 "The provider did not answer in time, so the sign-in could not finish. Please try again in a moment.",
@@ -158,6 +177,7 @@ impl AppError {
                 "Try again",
             ),
             Exchange(ExchangeError::Rejected { .. }) => page(
+                S::BAD_GATEWAY,
                 Refused,
                 "The provider refused the sign-in",
                 "The provider did not accept this sign-in (it may have been used already or expired). Please start again.",
@@ -165,6 +185,7 @@ impl AppError {
                 again.1,
             ),
             Exchange(_) => page(
+                S::BAD_GATEWAY,
                 Transient,
                 "The provider is not working right now",
                 "We could not get an answer we understand from the provider. Please try again in a moment.",
@@ -172,13 +193,19 @@ impl AppError {
                 "Try again",
             ),
             Reconnect(_) | Photos(PhotosError::InvalidToken) => page(
+                S::UNAUTHORIZED,
                 Refused,
                 "Your connection has expired",
                 "The provider no longer accepts this connection. Please connect your account again.",
                 "/",
                 "Connect again",
             ),
-            RefreshUnavailable(_) => page(
+            RefreshUnavailable(err) => page(
+                if err.is_timeout() {
+                    S::GATEWAY_TIMEOUT
+                } else {
+                    S::SERVICE_UNAVAILABLE
+                },
                 Transient,
                 "The provider is not answering right now",
                 "We could not renew your connection just now. Your connection is kept; please try again in a moment.",
@@ -186,6 +213,7 @@ impl AppError {
                 "Try again",
             ),
             Photos(err) if err.is_timeout() => page(
+                S::GATEWAY_TIMEOUT,
                 Transient,
                 "The photos are taking too long",
                 "The provider did not send your photos in time. Your connection is kept; please try again in a moment.",
@@ -193,6 +221,7 @@ impl AppError {
                 "Try again",
             ),
             Photos(PhotosError::InsufficientScope) => page(
+                S::FORBIDDEN,
                 Refused,
                 "Missing permission",
                 "This connection is not allowed to view your photos. Please connect again and approve photo access.",
@@ -200,6 +229,7 @@ impl AppError {
                 "Connect again",
             ),
             Photos(_) => page(
+                S::BAD_GATEWAY,
                 Transient,
                 "The photos service is not working right now",
                 "We could not load your photos from the provider. Please try again in a moment.",
@@ -207,6 +237,7 @@ impl AppError {
                 "Try again",
             ),
             Csrf => page(
+                S::FORBIDDEN,
                 Refused,
                 "That request was refused",
                 "The form you submitted was not from this page, or it expired. Please go back and try again.",
@@ -214,6 +245,7 @@ impl AppError {
                 "Go to the home page",
             ),
             NotFound => page(
+                S::NOT_FOUND,
                 Missing,
                 "Page not found",
                 "There is nothing at this address.",
@@ -221,6 +253,7 @@ impl AppError {
                 "Go to the home page",
             ),
             InspectorOff => page(
+                S::NOT_FOUND,
                 Missing,
                 "The flow inspector is off",
                 "This app does not record its sign-ins here. Whoever runs it can turn the \
@@ -229,6 +262,7 @@ impl AppError {
                 "Go to the home page",
             ),
             NotANavigation => page(
+                S::BAD_REQUEST,
                 Refused,
                 "Open this page directly",
                 "This page can only be opened in the browser, not embedded in another page.",
@@ -236,6 +270,7 @@ impl AppError {
                 "Go to the home page",
             ),
             Session(SessionError::Store(_)) => page(
+                S::SERVICE_UNAVAILABLE,
                 Transient,
                 "We are having trouble right now",
                 "Your session could not be stored. Please try again in a moment.",
@@ -243,6 +278,7 @@ impl AppError {
                 "Try again",
             ),
             Session(SessionError::Full) => page(
+                S::SERVICE_UNAVAILABLE,
                 Transient,
                 "We are busy right now",
                 "Too many sign-ins are in progress at the moment. Please try again in a minute.",
@@ -250,6 +286,7 @@ impl AppError {
                 "Try again",
             ),
             Session(SessionError::Busy) => page(
+                S::SERVICE_UNAVAILABLE,
                 Transient,
                 "This is taking longer than usual",
                 "Another page of yours is still being answered. Please try again in a moment.",
@@ -257,6 +294,7 @@ impl AppError {
                 "Try again",
             ),
             TooManySignIns => page(
+                S::TOO_MANY_REQUESTS,
                 Transient,
                 "Slow down a little",
                 "Many sign-ins were started from your address in a short time. Please wait a minute, then try again.",
@@ -264,6 +302,7 @@ impl AppError {
                 "Try again",
             ),
             Internal(_) => page(
+                S::INTERNAL_SERVER_ERROR,
                 Operator,
                 "Something went wrong",
                 "An unexpected error happened on our side. Please try again.",

@@ -32,8 +32,8 @@ impl Recording {
     }
 
     /// Runs `future` with its outbound calls recorded.
-    pub async fn run<F: Future>(&self, future: F) -> F::Output {
-        recording(self.0.as_ref(), future).await
+    pub fn run<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        recording(self.0.as_ref(), future)
     }
 
     /// A revocation given up on after `why` (its request never finished).
