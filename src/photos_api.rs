@@ -6,9 +6,11 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    clock::now,
     http_client::{HttpClient, HttpError, HttpErrorKind},
-    oauth::{dpop::Dpop, tokens::TokenType},
+    oauth::{
+        dpop::{Dpop, NonceChallenge},
+        tokens::TokenType,
+    },
 };
 
 /// Most photos shown on one page; a provider sending more is cut, not trusted.
@@ -82,38 +84,32 @@ pub async fn fetch_photos(
         // A DPoP-bound token is never sent as a bearer token (RFC 9449 §7.1).
         (TokenType::Dpop, None) => return Err(PhotosError::DpopUnavailable),
     };
-    let mut retried = false;
-    let response = loop {
-        let mut request = http
-            .get(api_url.clone())
-            .header(http::header::ACCEPT, "application/json");
-        let token = credential.token.secret();
-        request = match dpop {
-            None => request.bearer_auth(token),
-            Some(dpop) => {
-                let nonce = dpop.nonces.get(api_url);
-                let proof = dpop
-                    .key
-                    .proof("GET", api_url, Some(token), nonce.as_deref(), now())
-                    .ok_or_else(|| {
-                        PhotosError::Malformed("the session's DPoP key is unusable".into())
-                    })?;
-                request
-                    .header(http::header::AUTHORIZATION, format!("DPoP {token}"))
-                    .header("dpop", proof)
-            }
-        };
-        let request = request
+    let token = credential.token.secret();
+    let get = || {
+        http.get(api_url.clone())
+            .header(http::header::ACCEPT, "application/json")
+    };
+    let build = |request: reqwest::RequestBuilder| {
+        request
             .build()
-            .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))?;
-        let response = http.send(request).await.map_err(PhotosError::Http)?;
-        let Some(dpop) = dpop else { break response };
-        let fresh_nonce = dpop.nonces.remember(api_url, &response.headers);
-        if !retried && fresh_nonce && asks_for_nonce(&response) {
-            retried = true;
-            continue;
+            .map_err(|e| PhotosError::Malformed(e.without_url().to_string()))
+    };
+    let response = match dpop {
+        None => {
+            let request = build(get().bearer_auth(token))?;
+            http.send(request).await.map_err(PhotosError::Http)?
         }
-        break response;
+        Some(dpop) => {
+            let send = |proof: String| async move {
+                let request = get()
+                    .header(http::header::AUTHORIZATION, format!("DPoP {token}"))
+                    .header("dpop", proof);
+                http.send(build(request)?).await.map_err(PhotosError::Http)
+            };
+            let unusable = || PhotosError::Malformed("the session's DPoP key is unusable".into());
+            dpop.send_with_nonce("GET", api_url, Some(token), send, unusable)
+                .await?
+        }
     };
     match response.status.as_u16() {
         200 => {}
@@ -127,6 +123,16 @@ pub async fn fetch_photos(
         }
     }
     parse_photos(&response.body, api_url)
+}
+
+impl NonceChallenge for crate::http_client::Response {
+    fn headers(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+
+    fn asks_for_nonce(&self) -> bool {
+        asks_for_nonce(self)
+    }
 }
 
 /// A 401 whose `WWW-Authenticate` says `use_dpop_nonce` (RFC 9449 §9).

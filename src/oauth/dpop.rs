@@ -22,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::random::random_token;
+use crate::{clock::now, random::random_token};
 
 /// A P-256 private key, as its 32-byte scalar in base64url. `Debug` shows only the thumbprint.
 #[derive(Clone, Serialize, Deserialize)]
@@ -154,6 +154,49 @@ impl Nonces {
 pub struct Dpop {
     pub key: DpopKey,
     pub nonces: Arc<Nonces>,
+}
+
+/// What a request with a proof gets back: its headers (for the server's next nonce) and whether
+/// it asks for a nonce to be used.
+pub trait NonceChallenge {
+    fn headers(&self) -> &http::HeaderMap;
+    fn asks_for_nonce(&self) -> bool;
+}
+
+impl Dpop {
+    /// Sends a request with a fresh proof for `method` and `url` (with `ath` when an access token
+    /// goes with it), through `send(proof)`; when the server answers with a new nonce and asks
+    /// for one to be used (RFC 9449 §8 at the token endpoint, §9 at a resource), sends it once
+    /// more with a proof carrying that nonce. Never more than once. `None` from `proof`: the
+    /// stored key is unusable, and `unusable` says how to fail.
+    pub async fn send_with_nonce<R, E, Fut>(
+        &self,
+        method: &str,
+        url: &Url,
+        access_token: Option<&str>,
+        mut send: impl FnMut(String) -> Fut,
+        unusable: impl Fn() -> E,
+    ) -> Result<R, E>
+    where
+        R: NonceChallenge,
+        Fut: std::future::Future<Output = Result<R, E>>,
+    {
+        let mut retried = false;
+        loop {
+            let nonce = self.nonces.get(url);
+            let proof = self
+                .key
+                .proof(method, url, access_token, nonce.as_deref(), now())
+                .ok_or_else(&unusable)?;
+            let response = send(proof).await?;
+            let fresh_nonce = self.nonces.remember(url, response.headers());
+            if !retried && fresh_nonce && response.asks_for_nonce() {
+                retried = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,8 @@
 use std::{future::Future, pin::Pin};
 
 use crate::{
-    clock::now,
     http_client::{HttpClient, HttpError},
-    oauth::dpop::Dpop,
+    oauth::dpop::{Dpop, NonceChallenge},
 };
 
 pub struct Transport {
@@ -41,33 +40,34 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
                     "the request URL does not parse".into(),
                 ),
             })?;
-            let mut retried = false;
-            loop {
-                let nonce = dpop.nonces.get(&url);
-                let proof = dpop
-                    .key
-                    .proof(parts.method.as_str(), &url, None, nonce.as_deref(), now())
-                    .ok_or_else(|| HttpError {
-                        host: crate::http_client::host_of(&url),
-                        kind: crate::http_client::HttpErrorKind::Other(
-                            "the session's DPoP key is unusable".into(),
-                        ),
-                    })?;
+            let unusable = || HttpError {
+                host: crate::http_client::host_of(&url),
+                kind: crate::http_client::HttpErrorKind::Other(
+                    "the session's DPoP key is unusable".into(),
+                ),
+            };
+            // RFC 9449 §8: a 400 `use_dpop_nonce` with a `DPoP-Nonce` is answered once more,
+            // with that nonce in a new proof.
+            let send = |proof: String| {
                 let mut request = http::Request::from_parts(parts.clone(), body.clone());
                 if let Ok(value) = http::HeaderValue::from_str(&proof) {
                     request.headers_mut().insert("dpop", value);
                 }
-                let response = oauth2::AsyncHttpClient::call(&self.http, request).await?;
-                let fresh_nonce = dpop.nonces.remember(&url, response.headers());
-                // RFC 9449 §8: a 400 `use_dpop_nonce` with a `DPoP-Nonce` is answered once more,
-                // with that nonce in a new proof. Never more than once.
-                if !retried && fresh_nonce && asks_for_nonce(&response) {
-                    retried = true;
-                    continue;
-                }
-                return Ok(response);
-            }
+                oauth2::AsyncHttpClient::call(&self.http, request)
+            };
+            dpop.send_with_nonce(parts.method.as_str(), &url, None, send, unusable)
+                .await
         })
+    }
+}
+
+impl NonceChallenge for oauth2::HttpResponse {
+    fn headers(&self) -> &http::HeaderMap {
+        self.headers()
+    }
+
+    fn asks_for_nonce(&self) -> bool {
+        asks_for_nonce(self)
     }
 }
 

@@ -132,3 +132,43 @@ impl Sessions {
             .is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::store::MemoryStore;
+
+    fn fresh() -> Sessions {
+        let locks = SessionLocks::in_process("s", Duration::from_secs(1));
+        Sessions::new(
+            Arc::new(MemoryStore::new(10, |_| false)),
+            locks,
+            Duration::ZERO,
+        )
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_a_refresh_under_way_but_only_for_its_grace() {
+        let sessions = fresh();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        sessions.refreshes.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        assert!(sessions.finish_refreshes(Duration::from_secs(5)).await);
+        assert!(
+            done.load(std::sync::atomic::Ordering::SeqCst),
+            "it ran to its end"
+        );
+
+        let stuck = fresh();
+        stuck.refreshes.spawn(std::future::pending::<()>());
+        let started = std::time::Instant::now();
+        assert!(!stuck.finish_refreshes(Duration::from_millis(50)).await);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "bounded by the grace"
+        );
+    }
+}
