@@ -24,7 +24,7 @@ use crate::{
     web::{
         self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
-        state::{AppState, Readiness},
+        state::{AppState, Readiness, Settings},
     },
 };
 
@@ -152,18 +152,21 @@ impl Application {
             }
         };
         let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew);
-        let state = AppState {
-            oauth: Arc::new(oauth),
-            http,
+        let settings = Settings {
             provider_name: self.provider.name.as_str().into(),
-            photos_api_url: Arc::new(self.provider.photos_api_url.clone()),
-            app_origin: self.app_url.origin().ascii_serialization().into(),
+            photos_api_url: self.provider.photos_api_url.clone(),
+            app_origin: self.app_url.origin().ascii_serialization(),
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
-            signin_limit,
             inspector: self.config.flow_inspector.unwrap_or(false),
+        };
+        let state = AppState {
+            oauth: Arc::new(oauth),
+            http,
             sessions: sessions.clone(),
+            settings: Arc::new(settings),
+            signin_limit,
             readiness,
         };
 

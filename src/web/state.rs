@@ -2,6 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use axum::extract::FromRef;
 use url::Url;
 
 use crate::{
@@ -27,30 +28,43 @@ impl Readiness {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The OAuth client (endpoints, client credentials, scopes).
-    pub oauth: Arc<OAuthClient>,
-    /// The one outbound HTTP client (keep-alive pool, no redirects, timeouts, body cap).
-    pub http: HttpClient,
+/// What the pages read from the configuration, shared.
+#[derive(Debug)]
+pub struct Settings {
     /// The provider's name, shown to visitors.
     pub provider_name: Arc<str>,
     /// The photos API endpoint.
-    pub photos_api_url: Arc<Url>,
+    pub photos_api_url: Url,
     /// This app's origin (`scheme://host:port`), for the `Origin` check on POSTs.
-    pub app_origin: Arc<str>,
+    pub app_origin: String,
     /// Lifetime of a pending sign-in.
     pub pending_login_ttl: Duration,
     /// Inactivity limit of a connected session.
     pub session_idle: Duration,
     /// How long logout waits for the revocations.
     pub revocation_timeout: Duration,
-    /// The per-client limit on starting sign-ins (`None`: off).
-    pub signin_limit: Option<SigninLimit>,
-    /// Every session: what `/photos` changes under a session's lock (the refresh).
-    pub sessions: Sessions,
-    /// What `/readyz` checks.
-    pub readiness: Readiness,
     /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`).
     pub inspector: bool,
+}
+
+/// The state every handler can reach, in parts a handler can take alone (`State<Readiness>`).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The OAuth client (endpoints, client credentials, scopes).
+    pub oauth: Arc<OAuthClient>,
+    /// The one outbound HTTP client (keep-alive pool, no redirects, timeouts, body cap).
+    pub http: HttpClient,
+    /// Every session: what `/photos` changes under a session's lock (the refresh).
+    pub sessions: Sessions,
+    pub settings: Arc<Settings>,
+    /// The per-client limit on starting sign-ins (`None`: off).
+    pub signin_limit: Option<SigninLimit>,
+    /// What `/readyz` checks.
+    pub readiness: Readiness,
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
 }

@@ -28,7 +28,7 @@ pub struct Recording(Option<Arc<Tape>>);
 
 impl Recording {
     pub fn start(state: &AppState) -> Self {
-        Self(state.inspector.then(Default::default))
+        Self(state.settings.inspector.then(Default::default))
     }
 
     /// Runs `future` with its outbound calls recorded.
@@ -111,7 +111,7 @@ impl Recording {
 
 /// Whether this browser has a record to show (read only when the inspector is on).
 pub async fn has_flow(state: &AppState, session: &AppSession) -> Result<bool, SessionError> {
-    Ok(state.inspector && record::has_flow(session).await?)
+    Ok(state.settings.inspector && record::has_flow(session).await?)
 }
 
 /// The record of one sign-in, from its callback on.
@@ -127,7 +127,7 @@ impl SignIn {
         pending: &PendingLogin,
         callback: &Callback,
     ) -> Result<Self, SessionError> {
-        if !state.inspector {
+        if !state.settings.inspector {
             return Ok(Self(None));
         }
         let (code, callback_state, iss) = match callback {
@@ -140,7 +140,7 @@ impl SignIn {
         let checks = CallbackChecks {
             expected_issuer: state.oauth.expected_issuer().map(str::to_owned),
             age_secs: now().saturating_sub(pending.created_at),
-            ttl_secs: state.pending_login_ttl.as_secs(),
+            ttl_secs: state.settings.pending_login_ttl.as_secs(),
         };
         let mut answer = steps::callback(code, callback_state, iss.as_deref(), &checks);
         if let Callback::Error { error, .. } = callback {

@@ -35,14 +35,14 @@ struct FlowPage {
 }
 
 async fn show_flow(State(state): State<AppState>, session: AppSession) -> Result<FlowPage> {
-    if !state.inspector {
+    if !state.settings.inspector {
         return Err(AppError::InspectorOff);
     }
     let view = record::flow(&session)
         .await?
         .map(|log| FlowView::new(&log, state.oauth.client_id()));
     Ok(FlowPage {
-        provider_name: state.provider_name.clone(),
+        provider_name: state.settings.provider_name.clone(),
         view,
         actors: ACTORS,
         prefix_chars: PREFIX_CHARS,

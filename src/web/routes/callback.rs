@@ -55,9 +55,12 @@ async fn finish_login(
     //    defence runs first: the response must come from the issuer we sent the request to
     //    (RFC 9207 §2.4), and a forged one leaves the real sign-in in place.
     let lookup = session
-        .take_login(callback_state, now(), state.pending_login_ttl, || {
-            state.oauth.issuer_ok(iss.as_deref())
-        })
+        .take_login(
+            callback_state,
+            now(),
+            state.settings.pending_login_ttl,
+            || state.oauth.issuer_ok(iss.as_deref()),
+        )
         .await?;
     let pending = match lookup {
         LoginLookup::Found(pending) => pending,
@@ -95,7 +98,9 @@ async fn finish_login(
             };
             // 4. New session id, the connected idle limit, the tokens (server-side only).
             sign_in.stage(&session).await?;
-            session.connect(&tokens, state.session_idle).await?;
+            session
+                .connect(&tokens, state.settings.session_idle)
+                .await?;
             // The granted scopes are the provider's text: escaped and bounded.
             let scopes = crate::text::escaped(&tokens.scopes.join(" "), 100);
             let outcome = Outcome(format!("signed in; scopes {scopes}"));

@@ -46,7 +46,9 @@ async fn connect(
     let (url, login) = state.oauth.start(now());
     let login_state = login.state.secret().clone();
     // Kept before the push: the callback may come back before this request has finished.
-    session.begin_login(login, state.pending_login_ttl).await?;
+    session
+        .begin_login(login, state.settings.pending_login_ttl)
+        .await?;
     let recording = Recording::start(&state);
     let pushed = recording.run(state.oauth.push(&url)).await;
     recording

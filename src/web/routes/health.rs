@@ -3,7 +3,7 @@
 
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 
-use crate::web::state::AppState;
+use crate::web::state::{AppState, Readiness};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -11,8 +11,8 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
-async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.readiness.ready().await {
+async fn ready(State(readiness): State<Readiness>) -> (StatusCode, &'static str) {
+    if readiness.ready().await {
         (StatusCode::OK, "ready")
     } else {
         (

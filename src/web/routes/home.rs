@@ -58,7 +58,7 @@ async fn show_home(
 ) -> Result<HomePage> {
     let notice = notice(query.as_deref());
     let mismatch = mismatch.map(|Extension(m)| m);
-    let provider_name = state.provider_name.clone();
+    let provider_name = state.settings.provider_name.clone();
     // Read only when the inspector is on: off, the home page costs what it always did.
     let has_flow = inspect::has_flow(&state, &session).await?;
 
@@ -92,7 +92,9 @@ async fn show_home(
     // Every view makes a fresh state and verifier, kept server-side and keyed by state, so two
     // tabs can each sign in (the oldest are evicted beyond a small cap).
     let (url, login) = state.oauth.start(now());
-    session.begin_login(login, state.pending_login_ttl).await?;
+    session
+        .begin_login(login, state.settings.pending_login_ttl)
+        .await?;
     Ok(HomePage {
         provider_name,
         connect_url: Some(url.to_string()),

@@ -34,7 +34,7 @@ async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(Extension<Outcome>, Redirect)> {
-    if !same_origin(&headers, &state.app_origin) {
+    if !same_origin(&headers, &state.settings.app_origin) {
         return Err(AppError::Csrf);
     }
     let form = std::str::from_utf8(&body)
@@ -72,7 +72,9 @@ async fn logout(
         None => "signed-out".to_owned(),
     };
     // With the inspector on, the revocations join its record, kept a little longer.
-    recording.end(&session, state.pending_login_ttl).await?;
+    recording
+        .end(&session, state.settings.pending_login_ttl)
+        .await?;
     let outcome = Outcome(format!("signed out ({notice})"));
     Ok((
         Extension(outcome),
@@ -108,7 +110,7 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet, recording: &Recording)
     let access = state
         .oauth
         .revoke(tokens.access_token.secret(), "access_token");
-    let timeout = state.revocation_timeout;
+    let timeout = state.settings.revocation_timeout;
     let (refresh, access) = tokio::join!(
         tokio::time::timeout(timeout, refresh),
         tokio::time::timeout(timeout, access)

@@ -112,13 +112,13 @@ async fn photos_page(
         ),
     };
     let page = PhotosPage {
-        provider_name: state.provider_name.clone(),
+        provider_name: state.settings.provider_name.clone(),
         photos,
         // Read only: this handler never changes its `Session`, whose copy may be stale.
         csrf_token: session.logout_token_if_any().await?.unwrap_or_default(),
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
-        inspector: state.inspector,
+        inspector: state.settings.inspector,
         dpop: tokens.token_type == TokenType::Dpop,
     };
     Ok((Extension(Outcome(outcome)), page))
@@ -134,7 +134,7 @@ async fn fetch(
         token_type: tokens.token_type,
         dpop: state.oauth.dpop_with(tokens.dpop_key.as_ref()),
     };
-    photos_api::fetch_photos(&state.http, &state.photos_api_url, &credential).await
+    photos_api::fetch_photos(&state.http, &state.settings.photos_api_url, &credential).await
 }
 
 /// "expires in 5 minutes" / "has expired".
