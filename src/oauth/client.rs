@@ -229,13 +229,14 @@ impl OAuthClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
     use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
 
-    fn oauth() -> OAuthClient {
+    /// A client for tests (no network: https endpoints that are never called).
+    pub(crate) fn oauth() -> OAuthClient {
         oauth_with(|_, _| {})
     }
 

@@ -38,7 +38,7 @@ pub const STORE_FULL: &str = "the session store is full";
 pub type Expendable = fn(&Record) -> bool;
 
 /// A purging, bounded in-memory store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<Id, Kept>>>,
     max_sessions: usize,
@@ -49,13 +49,11 @@ pub struct MemoryStore {
 }
 
 /// One record as kept: its expiry and its data.
-#[derive(Debug)]
 struct Kept {
     expiry_date: OffsetDateTime,
     data: Data,
 }
 
-#[derive(Debug)]
 enum Data {
     /// An expendable (anonymous) record, serialized: one small allocation, so that a flood of
     /// home-page views costs a few hundred bytes each.
@@ -96,6 +94,16 @@ impl Kept {
 
     fn live(&self, now: OffsetDateTime) -> bool {
         self.expiry_date > now
+    }
+}
+
+/// Never the records: they hold tokens and DPoP keys (a `{:?}` of the app's state must not
+/// print them, RFC 6749 §10.3).
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("max_sessions", &self.max_sessions)
+            .finish_non_exhaustive()
     }
 }
 
@@ -252,6 +260,19 @@ mod tests {
             data: Default::default(),
             expiry_date: OffsetDateTime::now_utc() + expires_in,
         }
+    }
+
+    #[tokio::test]
+    async fn debug_never_prints_a_stored_record() {
+        let store = MemoryStore::new(10, unless_kept);
+        let mut connected = record(time::Duration::hours(1));
+        connected
+            .data
+            .insert("kept".into(), serde_json::json!("SECRET-ACCESS-TOKEN"));
+        store.create(&mut connected).await.expect("kept");
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("max_sessions: 10"), "{shown}");
     }
 
     #[tokio::test]

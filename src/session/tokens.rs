@@ -61,19 +61,20 @@ impl Sessions {
     /// Refreshes the tokens of session `id`, of which `current` is the request's copy.
     /// Single-flight (RFC 9700 §4.14.2): under the session's lock (across instances with Redis),
     /// a request that waited finds the tokens another one refreshed and uses them, instead of
-    /// refreshing again with a refresh token already rotated away. The locked section runs in
-    /// its own task, to completion, even if this future is dropped.
+    /// refreshing again with a refresh token already rotated away. The lock is waited for here,
+    /// so a visitor who leaves while waiting leaves nothing behind; once it is held, the locked
+    /// section runs in a task of its own, to completion, even if this future is dropped.
     pub async fn refresh(
         &self,
         id: Id,
         current: &TokenSet,
         oauth: &Arc<OAuthClient>,
     ) -> Result<TokenSet, RefreshFailed> {
+        let guard = self.locks.acquire(&id.to_string()).await?;
         let this = self.clone();
         let (oauth, seen) = (oauth.clone(), current.refreshed);
         // The request's outbound observer (the flow inspector's) goes along into the task.
         let locked = observed(current_observer(), async move {
-            let guard = this.locks.acquire(&id.to_string()).await?;
             let result = this.refresh_locked(id, seen, &oauth).await;
             guard.release().await;
             result
@@ -170,5 +171,33 @@ mod tests {
             started.elapsed() < Duration::from_secs(1),
             "bounded by the grace"
         );
+    }
+
+    #[tokio::test]
+    async fn a_visitor_who_leaves_while_waiting_for_the_lock_leaves_no_refresh_behind() {
+        let sessions = fresh();
+        let id = Id::default();
+        let held = sessions.locks.acquire(&id.to_string()).await.expect("free");
+        let oauth = Arc::new(crate::oauth::client::tests::oauth());
+        let tokens = TokenSet {
+            access_token: oauth2::AccessToken::new("at".into()),
+            refresh_token: Some(oauth2::RefreshToken::new("rt".into())),
+            expires_at: Some(0),
+            scopes: vec!["photos".into()],
+            refreshed: 0,
+            token_type: crate::oauth::tokens::TokenType::Bearer,
+            dpop_key: None,
+        };
+        let waiting = sessions.refresh(id, &tokens, &oauth);
+        let left = tokio::time::timeout(Duration::from_millis(50), waiting).await;
+        assert!(
+            left.is_err(),
+            "still waiting for the lock when the visitor left"
+        );
+        assert!(
+            sessions.refreshes.is_empty(),
+            "no task waits on for a request that is gone (C91)"
+        );
+        held.release().await;
     }
 }

@@ -119,6 +119,7 @@ impl TestApp {
     }
 
     /// Logs out with the logout form's token from `page` (a photos or connected home page).
+    #[cfg(feature = "inspector")]
     pub async fn logout_from(&self, page: &str) -> reqwest::Response {
         let token = attribute_after(page, r#"name="csrf_token" value=""#).expect("csrf field");
         self.client
