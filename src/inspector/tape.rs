@@ -272,6 +272,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refresh_after_an_answered_photos_call_or_another_401_is_for_expiring_tokens() {
+        let refresh = "grant_type=refresh_token&refresh_token=r";
+        let tape = Arc::new(Tape::default());
+        let observer: Arc<dyn Observer> = tape.clone();
+        let ok = answering(token_answer()).await;
+        let photos = client().get(ok.clone()).build().expect("request");
+        let answer = observed(Some(observer), async { client().send(photos).await }).await;
+        assert_eq!(answer.expect("answered").status, 200);
+        post_form(&tape, &ok, refresh).await.expect("200");
+        let kinds: Vec<StepKind> = tape.take().iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [StepKind::Photos, StepKind::RefreshExpiring],
+            "the photos were answered: nothing rejected the token"
+        );
+
+        let rejecting = answering(response("401 Unauthorized", &[], b"")).await;
+        let revoke = "token=t&token_type_hint=access_token";
+        let _ = post_form(&tape, &rejecting, revoke).await;
+        post_form(&tape, &ok, refresh).await.expect("200");
+        let steps = tape.take();
+        assert_eq!(status(&steps[0]), Some(401));
+        let kinds: Vec<StepKind> = steps.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [StepKind::RevokeAccess, StepKind::RefreshExpiring],
+            "only the photos API's 401 is a rejected access token"
+        );
+    }
+
+    #[tokio::test]
     async fn a_recorded_photos_call_keeps_the_size_of_the_photos_not_the_photos() {
         let url = answering(token_answer()).await;
         let tape = Arc::new(Tape::default());

@@ -178,7 +178,7 @@ mod tests {
         let sessions = fresh();
         let id = Id::default();
         let held = sessions.locks.acquire(&id.to_string()).await.expect("free");
-        let oauth = Arc::new(crate::oauth::client::tests::oauth());
+        let oauth = oauth();
         let tokens = TokenSet {
             access_token: oauth2::AccessToken::new("at".into()),
             refresh_token: Some(oauth2::RefreshToken::new("rt".into())),
@@ -199,5 +199,56 @@ mod tests {
             "no task waits on for a request that is gone (C91)"
         );
         held.release().await;
+    }
+
+    /// A store that panics when a record is read: a bug inside the refresh task.
+    #[derive(Debug)]
+    struct PanickingStore;
+
+    #[async_trait::async_trait]
+    impl SessionStore for PanickingStore {
+        async fn save(
+            &self,
+            _: &tower_sessions::session::Record,
+        ) -> tower_sessions::session_store::Result<()> {
+            Ok(())
+        }
+        async fn load(
+            &self,
+            _: &Id,
+        ) -> tower_sessions::session_store::Result<Option<tower_sessions::session::Record>>
+        {
+            panic!("a bug in the refresh task")
+        }
+        async fn delete(&self, _: &Id) -> tower_sessions::session_store::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn oauth() -> Arc<OAuthClient> {
+        Arc::new(crate::oauth::client::tests::oauth())
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_refresh_task_stays_a_panic_not_a_store_failure() {
+        let locks = SessionLocks::in_process("s", Duration::from_secs(1));
+        let sessions = Sessions::new(Arc::new(PanickingStore), locks, Duration::ZERO);
+        let current = TokenSet {
+            access_token: oauth2::AccessToken::new("at-1".into()),
+            refresh_token: Some(oauth2::RefreshToken::new("rt-1".into())),
+            expires_at: None,
+            scopes: vec![],
+            refreshed: 0,
+            token_type: Default::default(),
+            dpop_key: None,
+        };
+        let refresh = tokio::spawn(async move {
+            let _ = sessions.refresh(Id::default(), &current, &oauth()).await;
+        });
+        let outcome = refresh.await;
+        assert!(
+            outcome.is_err_and(|err| err.is_panic()),
+            "resumed in the caller (the catch-panic layer's 500), not turned into a 503"
+        );
     }
 }

@@ -312,3 +312,48 @@ impl AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tone_names_the_class_the_error_template_switches_on() {
+        let tones = [
+            Tone::Choice,
+            Tone::Refused,
+            Tone::Transient,
+            Tone::Operator,
+            Tone::Missing,
+        ];
+        // templates/error.html: `tone-{{ tone }}`, and its icon and status line by these names.
+        assert_eq!(
+            tones.map(Tone::as_str),
+            ["choice", "refused", "transient", "operator", "not-found"]
+        );
+    }
+
+    #[test]
+    fn a_passing_provider_fault_at_authorization_is_try_again_and_any_other_the_set_up() {
+        for code in ["temporarily_unavailable", "server_error"] {
+            let text = AppError::AuthorizationFailed(code.into()).page_text();
+            assert_eq!(
+                (text.status, text.tone, text.action_label),
+                (StatusCode::BAD_GATEWAY, Tone::Transient, "Try again"),
+                "{code}"
+            );
+        }
+        for code in ["invalid_scope", "unauthorized_client", "invalid_request"] {
+            let text = AppError::AuthorizationFailed(code.into()).page_text();
+            assert_eq!(
+                (text.status, text.tone, text.action_label),
+                (
+                    StatusCode::BAD_GATEWAY,
+                    Tone::Operator,
+                    "Go to the home page"
+                ),
+                "{code}"
+            );
+        }
+    }
+}
