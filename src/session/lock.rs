@@ -169,7 +169,7 @@ impl LockTable {
 /// cookie of that name, percent-decoded, a valid id), in its canonical form. A lock key read any
 /// other way (`session=%41BC…`, or two `session` cookies) would let two requests of one
 /// session take different locks.
-pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     let value = headers
         .get_all(http::header::COOKIE)
         .iter()

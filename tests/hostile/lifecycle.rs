@@ -538,18 +538,7 @@ async fn logout_that_reached_the_provider_says_the_access_was_ended() {
 async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startup() {
     let mock = Mock::start().await;
     let mut config = Config::for_tests();
-    config.provider = ProviderSource::Explicit(photo_connect::config::ProviderConfig {
-        name: "Hostile".into(),
-        auth_url: oauth2::AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
-        token_url: oauth2::TokenUrl::new(format!("{}/token", mock.url)).expect("url"),
-        photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),
-        revocation_url: None,
-        par_url: None,
-        require_par: false,
-        dpop_es256: false,
-        issuer: None,
-        require_iss: false,
-    });
+    config.provider = ProviderSource::Explicit(crate::mock::provider_of(&mock));
     config.flow_inspector = Some(true);
     let err = Application::bind(config.clone())
         .await

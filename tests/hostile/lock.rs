@@ -70,17 +70,23 @@ async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
     let interim = read_until(&mut first, "\r\n\r\n").await;
     assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
 
-    // The second request of the same session, while the first is in progress.
-    let (status, _, page) = fetch(&app.client, app.at("/")).await;
-    assert_eq!(
-        status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the second request ran while the first held the session: {page}"
+    // The second request of the same session, while the first is in progress; and a path no
+    // route names, which is served under the lock too (the locked router's fallback).
+    let (home, unmatched) = tokio::join!(
+        fetch(&app.client, app.at("/")),
+        fetch(&app.client, app.at("/no-such-page"))
     );
-    assert!(
-        page.contains("Another page of yours is still being answered"),
-        "{page}"
-    );
+    for (status, _, page) in [home, unmatched] {
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the second request ran while the first held the session: {page}"
+        );
+        assert!(
+            page.contains("Another page of yours is still being answered"),
+            "{page}"
+        );
+    }
 
     // The first request finishes normally once its body arrives.
     first.write_all(body.as_bytes()).await.expect("write");

@@ -306,13 +306,9 @@ pub struct TestApp {
 
 pub const SECRET: &str = "hostile-test-secret";
 
-/// Starts the app against `mock` (1 s timeout), after `tweak` adjusts the config.
-pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    init_log_capture();
-    let mut config = Config::for_tests();
-    config.client_secret = Some(ClientSecret::new(SECRET.into()));
-    config.http_timeout = Duration::from_secs(1);
-    config.provider = ProviderSource::Explicit(ProviderConfig {
+/// The mock's endpoints, as the app is configured with them (explicit URLs, no discovery).
+pub fn provider_of(mock: &Mock) -> ProviderConfig {
+    ProviderConfig {
         name: "Hostile".into(),
         auth_url: AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
         token_url: TokenUrl::new(format!("{}/token", mock.url)).expect("url"),
@@ -325,7 +321,16 @@ pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp 
         dpop_es256: false,
         issuer: None,
         require_iss: false,
-    });
+    }
+}
+
+/// Starts the app against `mock` (1 s timeout), after `tweak` adjusts the config.
+pub async fn spawn_app(mock: &Mock, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    init_log_capture();
+    let mut config = Config::for_tests();
+    config.client_secret = Some(ClientSecret::new(SECRET.into()));
+    config.http_timeout = Duration::from_secs(1);
+    config.provider = ProviderSource::Explicit(provider_of(mock));
     tweak(&mut config);
     let running = Application::bind(config)
         .await

@@ -174,6 +174,15 @@ async fn callback_via(client: &reqwest::Client, at: &Instance, user: &str) -> Ur
     location(response.headers())
 }
 
+/// Signs `user` in on `at`, the callback too: the browser's cookie now names a connected session.
+async fn sign_in_on(client: &reqwest::Client, at: &Instance, user: &str) {
+    let callback = callback_via(client, at, user).await;
+    assert_eq!(
+        fetch(client, at.rewrite(&callback)).await.0,
+        StatusCode::SEE_OTHER
+    );
+}
+
 async fn photos(client: &reqwest::Client, at: &Instance) -> (StatusCode, String) {
     let (status, _, body) = fetch(client, at.at("/photos")).await;
     (status, body)
@@ -413,11 +422,7 @@ async fn c64_two_instances_refreshing_one_session_at_once_make_one_refresh() {
     let mut cluster = Cluster::redis(&redis, settings).await;
     let (a, b) = (cluster.instance().await, cluster.instance().await);
     let client = browser_jar();
-    let callback = callback_via(&client, &a, "bob").await;
-    assert_eq!(
-        fetch(&client, a.rewrite(&callback)).await.0,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_on(&client, &a, "bob").await;
     tokio::time::sleep(Duration::from_millis(3_100)).await;
     let pages =
         futures_util::future::join_all([&a, &b, &a, &b].into_iter().map(|at| photos(&client, at)))
@@ -454,11 +459,7 @@ async fn a_refresh_cut_off_on_one_instance_is_saved_for_the_other() {
     let mut cluster = Cluster::redis(&redis, settings).await;
     let (a, b) = (cluster.instance().await, cluster.instance().await);
     let client = browser_jar();
-    let callback = callback_via(&client, &a, "bob").await;
-    assert_eq!(
-        fetch(&client, a.rewrite(&callback)).await.0,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_on(&client, &a, "bob").await;
     tokio::time::sleep(Duration::from_millis(3_100)).await;
 
     let visitor = tokio::spawn({
@@ -505,11 +506,7 @@ async fn c38_a_logout_on_a_signs_the_old_cookie_out_on_b() {
     let (a, b) = (cluster.instance().await, cluster.instance().await);
     let jar = Arc::new(Jar::default());
     let client = browser(jar.clone());
-    let callback = callback_via(&client, &a, "alice").await;
-    assert_eq!(
-        fetch(&client, a.rewrite(&callback)).await.0,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_on(&client, &a, "alice").await;
     let (_, _, home) = fetch(&client, a.at("/")).await;
     let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("logout form");
     let old_cookie = reqwest::cookie::CookieStore::cookies(&*jar, &a.url).expect("cookie");
