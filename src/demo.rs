@@ -9,7 +9,6 @@
 pub use demo_provider as provider;
 use demo_provider::{DemoProvider, DemoSettings, RegisteredClient, Secret};
 use oauth2::ClientSecret;
-use tokio::net::TcpListener;
 use url::Url;
 
 use crate::{
@@ -25,7 +24,7 @@ pub async fn bind(
     config: Config,
     mut settings: DemoSettings,
 ) -> anyhow::Result<(Application, DemoProvider)> {
-    let listener = TcpListener::bind(config.listen_addr).await?;
+    let listener = config.listen.bind().await?;
     let app_url = startup::app_url(&config, &listener)?;
     let secret = config
         .client_secret

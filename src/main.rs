@@ -1,7 +1,9 @@
 //! The `photo-connect` binary: read the configuration, start the app, serve until Ctrl-C or
 //! SIGTERM. Run with `cargo run`.
 
-use anyhow::Context;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
 use photo_connect::{config::Config, telemetry};
 
 const ABOUT: &str = "An OAuth 2.0 client (authorization code + PKCE) as a server-side web app.";
@@ -19,12 +21,26 @@ fn cli() -> clap::Command {
         .after_help(include_str!("../.env.example"))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Startup errors end as one `error: …` line (the cause chain, never a backtrace) and exit 1.
+fn main() -> ExitCode {
     cli().get_matches();
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn start() -> anyhow::Result<()> {
     // A missing `.env` is fine: every variable has a default or is reported by name below.
-    dotenvy::dotenv().ok();
-    // Held to the end: dropping it flushes the last log lines.
+    match dotenvy::dotenv() {
+        Err(err) if !err.not_found() => bail!("cannot read .env: {err}"),
+        _ => {}
+    }
+    // Held to the end: dropping it flushes the last log lines (before the error, if any).
     let _logs = telemetry::init()?;
 
     let config = Config::from_env().context("invalid configuration")?;

@@ -16,7 +16,7 @@ use url::Url;
 pub use crate::web::App;
 
 use crate::{
-    config::{Config, ProviderConfig, ProviderSource, SessionStoreConfig},
+    config::{self, Config, ProviderConfig, ProviderSource, SessionStoreConfig},
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     session::{self, Sessions, lock::SessionLocks, store::MemoryStore},
@@ -24,7 +24,7 @@ use crate::{
     web::{
         self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
-        state::{AppState, Readiness, Settings},
+        state::{AppState, ProviderName, Readiness, Settings},
     },
 };
 
@@ -47,11 +47,10 @@ pub struct RunningApp {
 }
 
 impl Application {
-    /// Binds `LISTEN_ADDR`, then finds the provider (see [`Application::with_listener`]).
+    /// Binds `LISTEN_ADDR` (or `PORT`), then finds the provider (see
+    /// [`Application::with_listener`]).
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
+        let listener = config.listen.bind().await?;
         Self::with_listener(config, listener).await
     }
 
@@ -60,6 +59,10 @@ impl Application {
     /// metadata stops the app at startup rather than failing sign-ins later.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let app_url = app_url(&config, &listener)?;
+        let bound = listener.local_addr()?;
+        if let Some(warning) = config::unreachable_from(&app_url, bound, config.listen.variable) {
+            tracing::warn!("{warning}");
+        }
         if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") {
             bail!(
                 "FLOW_INSPECTOR=on, but this build has no flow inspector: build with the \
@@ -82,8 +85,9 @@ impl Application {
                 provider
             }
             ProviderSource::Unconfigured => bail!(
-                "no provider configured: set OAUTH_ISSUER and PHOTOS_API_URL (discovery), or \
-                 OAUTH_AUTH_URL, OAUTH_TOKEN_URL and PHOTOS_API_URL (see .env.example)."
+                "no provider configured: set OAUTH_ISSUER (discovery) or OAUTH_AUTH_URL and \
+                 OAUTH_TOKEN_URL, plus PHOTOS_API_URL and OAUTH_CLIENT_SECRET, in .env or the \
+                 environment (see .env.example or --help)"
             ),
         };
         mw::setup_check::warn_at_startup(&app_url);
@@ -153,7 +157,7 @@ impl Application {
         };
         let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew);
         let settings = Settings {
-            provider_name: self.provider.name.as_str().into(),
+            provider_name: ProviderName::new(self.provider.name.as_deref()),
             photos_api_url: self.provider.photos_api_url.clone(),
             app_origin: self.app_url.origin().ascii_serialization(),
             pending_login_ttl: self.config.pending_login_ttl,
@@ -189,7 +193,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (app, sessions, _store) = self.build()?;
         let stop = shutdown::signal();
-        tracing::info!(url = %self.app_url, "photo-connect is ready: open {}", self.app_url);
+        let listening = self.listener.local_addr()?;
+        tracing::info!(
+            url = %self.app_url,
+            %listening,
+            "{} is ready: open {}",
+            env!("CARGO_PKG_NAME"),
+            self.app_url
+        );
         // With the peer address, for the per-client sign-in limit.
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let grace = self.config.shutdown_grace;

@@ -16,10 +16,12 @@ use axum::{extract::Request, http::Method, middleware::Next, response::Response}
 use crate::text::escaped;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
-/// The filter used when `RUST_LOG` is unset. tower-sessions' own error events are off: a store
-/// failure becomes the request's error, logged once with the request.
+/// The filter used when `RUST_LOG` is unset: INFO for this crate, whatever a fork renames it
+/// to. tower-sessions' own error events are off: a store failure becomes the request's error,
+/// logged once with the request.
 const DEFAULT_FILTER: &str = concat!(
-    "photo_connect=info,tower_sessions_core=off,",
+    env!("CARGO_CRATE_NAME"),
+    "=info,tower_sessions_core=off,",
     "demo_provider=info,", // DEMO-PROVIDER
     "warn"
 );
@@ -43,7 +45,7 @@ pub fn init() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let ansi = colour(json, std::io::stderr().is_terminal());
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .thread_name("photo-connect-log")
+        .thread_name(concat!(env!("CARGO_PKG_NAME"), "-log"))
         .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing::subscriber::set_global_default(subscriber(filter, json, ansi, writer))
         .map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))?;
@@ -284,6 +286,21 @@ mod tests {
         assert_eq!(done["outcome"], "showed 3 photos");
         assert!(lines.iter().all(|l| l["timestamp"].is_string()));
         assert!(!out.contains("SECRET"), "never the query: {out}");
+    }
+
+    #[test]
+    fn the_default_filter_shows_this_crates_info_lines_whatever_it_is_named() {
+        let out = lines_of(
+            |writer| subscriber(EnvFilter::new(DEFAULT_FILTER), true, false, writer),
+            || {
+                tracing::info!("ours, at info");
+                tracing::info!(target: "some_dependency", "theirs, at info");
+                tracing::warn!(target: "some_dependency", "theirs, at warn");
+            },
+        );
+        assert!(out.contains("ours, at info"), "{out}");
+        assert!(!out.contains("theirs, at info"), "{out}");
+        assert!(out.contains("theirs, at warn"), "{out}");
     }
 
     #[test]

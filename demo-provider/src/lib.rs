@@ -79,9 +79,13 @@ pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
     if !settings.pkce_required {
         tracing::warn!("demo provider: PKCE is optional (test-only setting)");
     }
-    let listener = TcpListener::bind(settings.addr)
-        .await
-        .with_context(|| format!("demo provider cannot listen on {}", settings.addr))?;
+    let listener = TcpListener::bind(settings.addr).await.with_context(|| {
+        format!(
+            "the demo provider cannot listen on {} (DEMO_PROVIDER_ADDR; another copy still \
+                 running? stop it, or set DEMO_PROVIDER_ADDR to a free address)",
+            settings.addr
+        )
+    })?;
     let mut addr = listener.local_addr()?;
     if addr.ip().is_unspecified() {
         addr.set_ip([127, 0, 0, 1].into());

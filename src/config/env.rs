@@ -1,21 +1,28 @@
 //! Reading the configuration from the environment: each variable parsed by a small function,
 //! every problem collected, so one start reports all of them.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use anyhow::bail;
 use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
-use super::vars::Vars;
 use super::{
-    Config, Discovery, DpopMode, OutboundProxy, ParMode, ProviderConfig, ProviderSource, RedisUrl,
-    SessionStoreConfig, TokenAuth, parse_base_url,
+    Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, ProviderConfig,
+    ProviderSource, RedisUrl, SessionStoreConfig, TokenAuth, parse_base_url,
 };
+use super::{lookalike, vars::Vars};
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment, first warning about every variable
+    /// that looks like one of ours but is not read (a typo would leave a default in force).
     pub fn from_env() -> anyhow::Result<Self> {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        for warning in lookalike::warnings(names.iter().map(String::as_str)) {
+            tracing::warn!("{warning}");
+        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -26,10 +33,12 @@ impl Config {
             lookup,
             errors: Vec::new(),
         };
-        let listen_addr = vars.parse("LISTEN_ADDR", "127.0.0.1:3000", |v| {
-            v.parse::<SocketAddr>()
-                .map_err(|_| anyhow::anyhow!("expected host:port, e.g. 127.0.0.1:3000"))
-        });
+        let listen = ListenAddr::parse(
+            vars.get("LISTEN_ADDR").as_deref(),
+            vars.get("PORT").as_deref(),
+        )
+        .map_err(|err| vars.errors.push(err.to_string()))
+        .ok();
         let app_url = vars.optional("APP_URL", parse_base_url);
         let client_id = ClientId::new(
             vars.get("OAUTH_CLIENT_ID")
@@ -106,7 +115,7 @@ impl Config {
         }
         let missing = || anyhow::anyhow!("a value reported missing without an error");
         Ok(Self {
-            listen_addr: listen_addr.ok_or_else(missing)?,
+            listen: listen.ok_or_else(missing)?,
             app_url: app_url.flatten(),
             client_id,
             client_secret,
@@ -149,7 +158,7 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
         let token_url = vars.required(token_url, "OAUTH_TOKEN_URL", "OAUTH_AUTH_URL");
         let photos_api_url = vars.required(photos_api_url, "PHOTOS_API_URL", "OAUTH_AUTH_URL");
         let provider = ProviderConfig {
-            name: name.unwrap_or_else(|| "your provider".into()),
+            name,
             auth_url: auth?,
             token_url: token_url?,
             photos_api_url: photos_api_url?,
@@ -266,7 +275,7 @@ mod tests {
     fn defaults_leave_the_provider_unconfigured() {
         let config = from(&[]).expect("defaults are valid");
         assert!(matches!(config.provider, ProviderSource::Unconfigured));
-        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.listen.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.scopes, vec!["photos"]);
         assert_eq!(config.token_auth, TokenAuth::ClientSecretBasic);
         assert_eq!(config.http_timeout, Duration::from_secs(10));
@@ -292,7 +301,7 @@ mod tests {
         vars.push(("OAUTH_TOKEN_AUTH", "client_secret_post"));
         let config = from(&vars).expect("valid");
         let provider = explicit(&config);
-        assert_eq!(provider.name, "your provider", "never a bare host name");
+        assert_eq!(provider.name, None, "never a bare host name");
         assert_eq!(config.token_auth, TokenAuth::ClientSecretPost);
         assert!(
             !provider.require_iss,
@@ -305,8 +314,8 @@ mod tests {
         let mut vars = REAL.to_vec();
         vars.push(("PROVIDER_NAME", "Example Photos"));
         assert_eq!(
-            explicit(&from(&vars).expect("valid")).name,
-            "Example Photos"
+            explicit(&from(&vars).expect("valid")).name.as_deref(),
+            Some("Example Photos")
         );
     }
 
@@ -371,7 +380,7 @@ mod tests {
     #[test]
     fn provider_endpoints_must_be_https_except_on_loopback() {
         let provider = |base: &str| ProviderConfig {
-            name: "p".into(),
+            name: Some("p".into()),
             auth_url: AuthUrl::new(format!("{base}/authorize")).expect("url"),
             token_url: TokenUrl::new(format!("{base}/token")).expect("url"),
             photos_api_url: Url::parse(&format!("{base}/photos")).expect("url"),
@@ -435,6 +444,60 @@ mod tests {
                 "{name} is read but not documented in .env.example (which --help prints)"
             );
         }
+    }
+
+    /// The README's "point it at a real provider" snippet, as `NAME=value` pairs.
+    fn readme_snippet() -> Vec<(String, String)> {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("<!-- real-provider-env -->")
+            .expect("the README marks its real-provider snippet");
+        let end = readme[start..]
+            .find("<!-- /real-provider-env -->")
+            .expect("and where it ends");
+        readme[start..start + end]
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_real_provider_snippet_is_complete_and_valid() {
+        let snippet = readme_snippet();
+        let pairs: Vec<(&str, &str)> = snippet
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let config = from(&pairs).expect("the README's snippet is a valid configuration");
+        let named = |name: &str| pairs.iter().any(|(n, _)| *n == name);
+        assert!(
+            named("PROVIDER_NAME"),
+            "pages would say 'your provider': {pairs:?}"
+        );
+        assert!(
+            named("APP_URL"),
+            "a real deployment has its own URL: {pairs:?}"
+        );
+        assert!(config.app_url.is_some_and(|url| url.scheme() == "https"));
+        match &config.provider {
+            ProviderSource::Discover(discovery) => assert!(discovery.name.is_some()),
+            ProviderSource::Explicit(provider) => {
+                assert!(provider.name.is_some());
+                assert!(
+                    provider.revocation_url.is_some(),
+                    "logout would blame the provider"
+                );
+            }
+            ProviderSource::Unconfigured => panic!("the snippet configures no provider"),
+        }
+        assert!(
+            pairs
+                .iter()
+                .all(|(n, _)| crate::config::lookalike::documented().contains(n)),
+            "every name in the snippet is one the app reads: {pairs:?}"
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! later in a request.
 
 mod env;
+mod listen;
+mod lookalike;
 mod urls;
 mod vars;
 
+pub use listen::{ListenAddr, unreachable_from};
 pub use urls::{OutboundProxy, RedisUrl};
 
 use std::{net::SocketAddr, time::Duration};
@@ -66,8 +69,9 @@ pub enum ProviderSource {
 /// Where the authorization server and the photos API live.
 #[derive(Clone, Debug)]
 pub struct ProviderConfig {
-    /// `PROVIDER_NAME`: shown to the visitor ("Connect your … account"). Default "your provider".
-    pub name: String,
+    /// `PROVIDER_NAME`: shown to the visitor ("Connect your … account"); unset, pages say
+    /// "your provider" (never a bare host name).
+    pub name: Option<String>,
     /// `OAUTH_AUTH_URL`: the authorization endpoint.
     pub auth_url: AuthUrl,
     /// `OAUTH_TOKEN_URL`: the token endpoint.
@@ -139,8 +143,9 @@ pub struct Discovery {
 /// The whole configuration. Build it with [`Config::from_env`] (or [`Config::for_tests`]).
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `LISTEN_ADDR`: the socket address to listen on. Default `127.0.0.1:3000`.
-    pub listen_addr: SocketAddr,
+    /// `LISTEN_ADDR`: the socket address to listen on; unset, `0.0.0.0:$PORT` when `PORT` is
+    /// set, else `127.0.0.1:3000`.
+    pub listen: ListenAddr,
     /// `APP_URL`: the public base URL people open; the redirect URI is `APP_URL/cb`. Default
     /// `http://localhost:<port the app listens on>`.
     pub app_url: Option<Url>,
@@ -205,7 +210,10 @@ impl Config {
     /// A configuration for tests: listens on a free loopback port, no provider yet, short timeouts.
     pub fn for_tests() -> Self {
         Self {
-            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: ListenAddr {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                variable: "LISTEN_ADDR",
+            },
             app_url: None,
             client_id: ClientId::new("photo-connect".into()),
             client_secret: None,

@@ -245,7 +245,7 @@ pub(crate) mod tests {
         let mut config = Config::for_tests();
         config.client_secret = Some(ClientSecret::new("test-secret".into()));
         let mut provider = ProviderConfig {
-            name: "Test".into(),
+            name: Some("Test".into()),
             auth_url: AuthUrl::new("https://as.example/authorize".into()).expect("url"),
             token_url: TokenUrl::new("https://as.example/token".into()).expect("url"),
             photos_api_url: Url::parse("https://api.example/photos").expect("url"),

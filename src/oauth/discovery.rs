@@ -106,10 +106,7 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         (None, None) => None,
     };
     let provider = ProviderConfig {
-        name: discovery
-            .name
-            .clone()
-            .unwrap_or_else(|| "your provider".into()),
+        name: discovery.name.clone(),
         auth_url,
         token_url,
         photos_api_url: discovery.photos_api_url.clone(),

@@ -28,11 +28,38 @@ impl Readiness {
     }
 }
 
+/// How pages name the provider: `PROVIDER_NAME`, or "your provider" in running text (so that
+/// no page says "your your provider account"). `Display` gives the running-text form.
+#[derive(Clone, Debug)]
+pub struct ProviderName(Option<Arc<str>>);
+
+impl ProviderName {
+    pub fn new(name: Option<&str>) -> Self {
+        Self(name.map(Arc::from))
+    }
+
+    /// The configured name, for phrases that read well only with one ("your Acme account").
+    pub fn given(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// At the start of a sentence: the name, or "Your provider".
+    pub fn start(&self) -> &str {
+        self.given().unwrap_or("Your provider")
+    }
+}
+
+impl std::fmt::Display for ProviderName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.given().unwrap_or("your provider"))
+    }
+}
+
 /// What the pages read from the configuration, shared.
 #[derive(Debug)]
 pub struct Settings {
     /// The provider's name, shown to visitors.
-    pub provider_name: Arc<str>,
+    pub provider_name: ProviderName,
     /// The photos API endpoint.
     pub photos_api_url: Url,
     /// This app's origin (`scheme://host:port`), for the `Origin` check on POSTs.

@@ -67,7 +67,7 @@ impl TestApp {
     /// says so on stderr; the flag is `true` on the default port.
     pub async fn spawn_on_default_port() -> anyhow::Result<(Self, bool)> {
         let mut config = Config::for_tests();
-        config.listen_addr = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT));
+        config.listen.addr = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT));
         match demo::bind(config, DemoSettings::for_tests()).await {
             Ok((app, provider)) => {
                 let running = app.spawn()?;

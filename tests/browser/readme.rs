@@ -3,10 +3,15 @@
 //! shows what a person running the app sees, not a test port (a random port when 3000 is busy;
 //! the test says so). Headless Chromium has no address bar: the shots show the page only.
 //!
-//! Refresh them with `cargo test --test browser readme`, then copy
-//! `target/screenshots/{home,consent,photos,flow,error,consent-phone,photos-phone-dark}.png`.
+//! Each shot is checked against the page it shows: beside `docs/screenshots/<name>.png` lies
+//! `<name>.txt`, the page's outline (elements, ids, classes, text with digits masked) and a hash
+//! of its stylesheet. When a page changes, its outline does and this test fails until the shots
+//! are refreshed: `UPDATE_SCREENSHOTS=1 cargo test --test browser readme` writes both.
 
-use anyhow::ensure;
+use std::path::PathBuf;
+
+use anyhow::{Context, ensure};
+use fantoccini::Client;
 
 use crate::{
     driver::{with_browser, with_dark_browser},
@@ -26,7 +31,7 @@ async fn readme_screenshots_show_the_default_address() {
         c.goto(app.url.as_str()).await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
         calm(&c).await?;
-        screenshot(&c, "home").await?;
+        readme_shot(&c, "home", Shot::Page).await?;
 
         click(&c, "#connect").await?;
         find(&c, "#approve").await?;
@@ -36,9 +41,9 @@ async fn readme_screenshots_show_the_default_address() {
             "the consent page names the app's default address: {origin:?}"
         );
         calm(&c).await?;
-        screenshot(&c, "consent").await?;
+        readme_shot(&c, "consent", Shot::Page).await?;
         set_viewport(&c, PHONE).await?;
-        screenshot_screen(&c, "consent-phone").await?;
+        readme_shot(&c, "consent-phone", Shot::Screen).await?;
         set_viewport(&c, DESKTOP).await?;
 
         click(&c, "#user-bob").await?;
@@ -50,12 +55,12 @@ async fn readme_screenshots_show_the_default_address() {
             "every photo loaded before the shot: {photos:?}"
         );
         calm(&c).await?;
-        screenshot(&c, "photos").await?;
+        readme_shot(&c, "photos", Shot::Page).await?;
 
         click(&c, "#flow-link").await?;
         find(&c, "#step-4").await?;
         calm(&c).await?;
-        screenshot(&c, "flow").await?;
+        readme_shot(&c, "flow", Shot::PageWithoutText).await?;
         c.goto(app.url.as_str()).await?;
         find(&c, "#photos-link").await?;
 
@@ -65,7 +70,7 @@ async fn readme_screenshots_show_the_default_address() {
         click(&c, "#deny").await?;
         wait_for_text(&c, "#error-title", "Access was not granted").await?;
         calm(&c).await?;
-        screenshot(&c, "error").await?;
+        readme_shot(&c, "error", Shot::Page).await?;
         Ok(())
     })
     .await;
@@ -84,8 +89,75 @@ async fn readme_screenshot_of_the_photos_on_a_dark_phone() {
         wait_for_text(&c, "#heading", "Your photos (4)").await?;
         loaded_photos(&c).await?;
         calm(&c).await?;
-        screenshot_screen(&c, "photos-phone-dark").await?;
+        readme_shot(&c, "photos-phone-dark", Shot::Screen).await?;
         Ok(())
     })
     .await;
+}
+
+/// What a README shot covers.
+#[derive(Clone, Copy, PartialEq)]
+enum Shot {
+    /// The whole page, its text part of the outline.
+    Page,
+    /// The whole page; its text (timings, masked values) left out of the outline.
+    PageWithoutText,
+    /// What fits on the screen.
+    Screen,
+}
+
+/// The page's outline: one line per element (tag, id, classes and, unless left out, its own
+/// text with digits and long random values masked, so a port, a lifetime or a PKCE challenge
+/// does not count), then a hash of its CSS.
+const OUTLINE: &str = r##"
+const withText = arguments[0];
+const out = [];
+const walk = (el, depth) => {
+  const tag = el.tagName.toLowerCase();
+  if (tag === "script") return;
+  let line = "  ".repeat(depth) + tag + (el.id ? "#" + el.id : "")
+    + [...el.classList].map(c => "." + c).join("");
+  const own = [...el.childNodes].filter(n => n.nodeType === 3)
+    .map(n => n.textContent).join(" ").replace(/\s+/g, " ").trim();
+  if (own && withText) line += " \"" + own.replace(/[A-Za-z0-9_-]{20,}/g, "<random>").replace(/[0-9]+/g, "0") + "\"";
+  out.push(line);
+  for (const child of el.children) walk(child, depth + 1);
+};
+walk(document.body, 0);
+let css = "";
+for (const sheet of document.styleSheets) {
+  try { for (const rule of sheet.cssRules) css += rule.cssText + "\n"; } catch (e) {}
+}
+let hash = 0x811c9dc5;
+for (let i = 0; i < css.length; i++) hash = Math.imul(hash ^ css.charCodeAt(i), 0x01000193) >>> 0;
+out.push("css fnv1a " + hash.toString(16) + ", " + css.length + " chars");
+return out.join("\n") + "\n";
+"##;
+
+/// Takes the shot, then checks the page's outline against the one recorded beside the README's
+/// copy; with `UPDATE_SCREENSHOTS` set, records both instead.
+async fn readme_shot(c: &Client, name: &str, shot: Shot) -> anyhow::Result<()> {
+    let png = match shot {
+        Shot::Screen => screenshot_screen(c, name).await?,
+        Shot::Page | Shot::PageWithoutText => screenshot(c, name).await?,
+    };
+    let with_text = serde_json::Value::Bool(shot != Shot::PageWithoutText);
+    let value = c.execute(OUTLINE, vec![with_text]).await?;
+    let outline: String = serde_json::from_value(value).context("the outline is text")?;
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    let recorded = docs.join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        std::fs::copy(&png, docs.join(format!("{name}.png")))?;
+        std::fs::write(&recorded, &outline)?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(&recorded).unwrap_or_default();
+    ensure!(
+        expected == outline,
+        "docs/screenshots/{name}.png no longer shows the current page. Refresh the README's \
+         shots with `UPDATE_SCREENSHOTS=1 cargo test --test browser readme` and commit \
+         docs/screenshots/.\n--- recorded ({})\n{expected}\n--- now\n{outline}",
+        recorded.display()
+    );
+    Ok(())
 }

@@ -351,7 +351,7 @@ async fn c31_c74_behind_https_the_cookie_is_secure_host_prefixed_and_hsts_is_sen
         .local_addr()
         .expect("addr")
         .port();
-    config.listen_addr = ([127, 0, 0, 1], port).into();
+    config.listen.addr = ([127, 0, 0, 1], port).into();
     config.app_url = Some(url::Url::parse(&format!("https://localhost:{port}/")).expect("url"));
     let app = spawn_app_with(config, DemoSettings::for_tests()).await;
     let response = app

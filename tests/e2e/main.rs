@@ -6,6 +6,7 @@
 mod abuse;
 mod callback;
 mod dpop;
+mod first_run;
 mod flow;
 mod helpers;
 #[cfg(feature = "inspector")]

@@ -83,7 +83,7 @@ fn sigterm_stops_the_server_gracefully_and_says_so() {
     let ready = lines
         .by_ref()
         .map_while(Result::ok)
-        .find(|l| l.contains("photo-connect is ready"));
+        .find(|l| l.contains("is ready: open"));
     assert!(ready.is_some(), "the server started");
     let pid = child.id().to_string();
     let sent = Command::new("kill")

@@ -23,7 +23,7 @@ fn router() -> &'static (tokio::runtime::Runtime, App) {
             let mut config = Config::for_tests();
             config.client_secret = Some(ClientSecret::new("s".into()));
             config.provider = ProviderSource::Explicit(ProviderConfig {
-                name: "Fuzz".into(),
+                name: Some("Fuzz".into()),
                 auth_url: AuthUrl::new("http://127.0.0.1:9/authorize".into()).expect("url"),
                 token_url: TokenUrl::new("http://127.0.0.1:9/token".into()).expect("url"),
                 photos_api_url: url::Url::parse("http://127.0.0.1:9/photos").expect("url"),

@@ -4,6 +4,7 @@
 
 mod cli;
 mod dpop;
+mod first_run;
 mod fuzz;
 #[cfg(feature = "inspector")]
 mod inspector;

@@ -309,7 +309,7 @@ pub const SECRET: &str = "hostile-test-secret";
 /// The mock's endpoints, as the app is configured with them (explicit URLs, no discovery).
 pub fn provider_of(mock: &Mock) -> ProviderConfig {
     ProviderConfig {
-        name: "Hostile".into(),
+        name: Some("Hostile".into()),
         auth_url: AuthUrl::new(format!("{}/authorize", mock.url)).expect("url"),
         token_url: TokenUrl::new(format!("{}/token", mock.url)).expect("url"),
         photos_api_url: Url::parse(&format!("{}/photos", mock.url)).expect("url"),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 mod page;
 
 use crate::{
+    http_client::HttpErrorKind,
     oauth::{CallbackError, ExchangeError, PushError, tokens::is_client_refusal},
     photos_api::PhotosError,
     session::{RefreshFailed, SessionError},
@@ -131,6 +132,28 @@ impl AppError {
                      OAUTH_SCOPES and that APP_URL/cb is registered exactly",
                 )
             }
+            AppError::Photos(PhotosError::Malformed(_)) => Some(
+                "the photos API answered a shape this app does not read: check that \
+                 PHOTOS_API_URL is the photos endpoint ({\"photos\":[{\"id\",\"title\",\"url\"}]}), \
+                 or adapt src/photos_api.rs to your API",
+            ),
+            AppError::Photos(PhotosError::Http(err)) => Some(match err.kind {
+                HttpErrorKind::Status(404 | 405 | 410) => {
+                    "the photos API has no such endpoint: check PHOTOS_API_URL"
+                }
+                HttpErrorKind::Connect | HttpErrorKind::Tls | HttpErrorKind::Other(_) => {
+                    "the photos API could not be reached: check PHOTOS_API_URL (host, port, \
+                     https) and the network"
+                }
+                HttpErrorKind::Timeout => {
+                    "the photos API did not answer within HTTP_TIMEOUT_SECS: check \
+                     PHOTOS_API_URL and that API's health"
+                }
+                HttpErrorKind::Status(_) | HttpErrorKind::TooLarge(_) => {
+                    "the photos API answered unexpectedly: check PHOTOS_API_URL and that API's \
+                     health"
+                }
+            }),
             _ => None,
         }
     }
@@ -282,6 +305,35 @@ mod tests {
         assert_eq!(failed("temporarily_unavailable"), None, "passing");
         assert_eq!(failed("server_error"), None, "passing");
         assert_eq!(AppError::AccessDenied.operator_hint(), None);
+    }
+
+    #[test]
+    fn a_photos_api_that_answers_wrong_or_not_at_all_names_photos_api_url() {
+        let hint = |err: PhotosError| AppError::Photos(err).operator_hint().unwrap_or("");
+        for (kind, says) in [
+            (HttpErrorKind::Status(404), "no such endpoint"),
+            (HttpErrorKind::Status(500), "answered unexpectedly"),
+            (HttpErrorKind::TooLarge(1), "answered unexpectedly"),
+            (HttpErrorKind::Connect, "could not be reached"),
+            (HttpErrorKind::Tls, "could not be reached"),
+            (HttpErrorKind::Other("x".into()), "could not be reached"),
+            (HttpErrorKind::Timeout, "HTTP_TIMEOUT_SECS"),
+        ] {
+            let name = format!("{kind:?}");
+            let text = hint(PhotosError::Http(http(kind)));
+            assert!(
+                text.contains("PHOTOS_API_URL") && text.contains(says),
+                "{name}: {text}"
+            );
+        }
+        let shape = hint(PhotosError::Malformed("missing field `photos`".into()));
+        assert!(
+            shape.contains("PHOTOS_API_URL") && shape.contains("src/photos_api.rs"),
+            "{shape}"
+        );
+        // The visitor's token, not the set-up.
+        assert_eq!(hint(PhotosError::InvalidToken), "");
+        assert_eq!(hint(PhotosError::InsufficientScope), "");
     }
 
     #[test]

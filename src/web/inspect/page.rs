@@ -2,8 +2,6 @@
 //! real requests the app made and what it checked (recorded by `inspector`; only this session's
 //! record is ever read, so no browser sees another's).
 
-use std::sync::Arc;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{Router, extract::State, routing::get};
@@ -16,7 +14,7 @@ use crate::{
     },
     session::AppSession,
     web::error::{AppError, Result},
-    web::state::AppState,
+    web::state::{AppState, ProviderName},
 };
 
 pub fn router() -> Router<AppState> {
@@ -26,7 +24,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Template, WebTemplate)]
 #[template(path = "flow.html")]
 struct FlowPage {
-    provider_name: Arc<str>,
+    provider_name: ProviderName,
     /// `None`: nothing recorded in this browser yet.
     view: Option<FlowView>,
     actors: [&'static str; 4],

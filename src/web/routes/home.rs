@@ -2,7 +2,7 @@
 //! authorize URL with a fresh state and PKCE challenge. Connected: the provider, a link to the
 //! photos and a logout button.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,7 +20,7 @@ use crate::{
     web::error::{AppError, Result},
     web::inspect,
     web::middleware::setup_check::HostMismatch,
-    web::state::AppState,
+    web::state::{AppState, ProviderName},
 };
 
 pub fn router() -> Router<AppState> {
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
-    provider_name: Arc<str>,
+    provider_name: ProviderName,
     /// The authorize URL when not connected.
     connect_url: Option<String>,
     /// The logout form's CSRF token when connected.
@@ -178,7 +178,62 @@ fn notice(query: Option<&str>) -> Option<Notice> {
 
 #[cfg(test)]
 mod tests {
-    use super::notice;
+    use askama::Template;
+
+    use super::{HomePage, ProviderName, notice};
+
+    /// The visible text of the home page, tags dropped and spaces collapsed.
+    fn text_of(name: Option<&str>, connected: bool) -> String {
+        let page = HomePage {
+            provider_name: ProviderName::new(name),
+            connect_url: (!connected).then(|| "https://as.example/authorize".into()),
+            logout_token: connected.then(|| "t".into()),
+            notice: None,
+            mismatch: None,
+            has_flow: false,
+            pushed: false,
+        };
+        let html = page.render().expect("renders");
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn with_no_provider_name_the_pages_say_your_provider_in_good_english() {
+        for connected in [false, true] {
+            let text = text_of(None, connected);
+            assert!(!text.contains("your your"), "{text}");
+            assert!(!text.contains("Your your"), "{text}");
+            assert!(
+                !text.contains(". your provider"),
+                "a sentence starts lower-case: {text}"
+            );
+        }
+        let text = text_of(None, false);
+        assert!(
+            text.contains("Connect your account to see your photos here."),
+            "{text}"
+        );
+        assert!(text.contains("Your provider sends you back"), "{text}");
+        assert!(text_of(None, true).contains("Your photos are ready."));
+
+        let named = text_of(Some("Acme Photos"), false);
+        assert!(
+            named.contains("Connect your Acme Photos account to see"),
+            "{named}"
+        );
+        assert!(named.contains("Acme Photos sends you back"), "{named}");
+        assert!(text_of(Some("Acme Photos"), true).contains("Your Acme Photos photos are ready."));
+    }
 
     #[test]
     fn notices_are_fixed_text_for_known_values_only() {

@@ -1,8 +1,6 @@
 //! `GET /photos`: the connected visitor's photos, fetched with their access token, which is
 //! refreshed when it is (nearly) expired or the photos API calls it invalid.
 
-use std::sync::Arc;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{Extension, Router, extract::State, routing::get};
@@ -19,7 +17,7 @@ use crate::{
         extract::Connected,
         inspect::Recording,
         routes::method_not_allowed,
-        state::AppState,
+        state::{AppState, ProviderName},
     },
 };
 
@@ -30,7 +28,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Template, WebTemplate)]
 #[template(path = "photos.html")]
 struct PhotosPage {
-    provider_name: Arc<str>,
+    provider_name: ProviderName,
     photos: Vec<Photo>,
     csrf_token: String,
     /// "expires in 59 minutes", when the provider said.
