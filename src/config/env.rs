@@ -176,6 +176,15 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
         return Some(ProviderSource::Explicit(provider));
     }
     if let Some(issuer) = issuer {
+        // RFC 8414 §2: the issuer is an https URL; over plain http the metadata, and so every
+        // endpoint, could be rewritten in transit. Loopback stays allowed for development.
+        match Url::parse(&issuer) {
+            Ok(url) if url.scheme() == "https" || super::is_loopback(&url) => {}
+            _ => vars.errors.push(format!(
+                "OAUTH_ISSUER={issuer:?} must be an https URL (RFC 8414 §2; only loopback \
+                 addresses may use plain http)"
+            )),
+        }
         let photos_api_url = vars.required(photos_api_url, "PHOTOS_API_URL", "OAUTH_ISSUER");
         let allow_unadvertised_pkce = vars.parse("OAUTH_ALLOW_UNADVERTISED_PKCE", "false", |v| {
             v.parse::<bool>()
@@ -412,6 +421,29 @@ mod tests {
         vars[1] = ("OAUTH_TOKEN_URL", "http://as.example/token");
         let err = from(&vars).expect_err("plain http token endpoint");
         assert!(format!("{err:#}").contains("OAUTH_TOKEN_URL"));
+    }
+
+    #[test]
+    fn the_issuer_is_https_or_loopback() {
+        let with = |issuer: &str| {
+            from(&[
+                ("OAUTH_ISSUER", issuer),
+                ("PHOTOS_API_URL", "https://api.example/photos"),
+                ("OAUTH_CLIENT_SECRET", "s"),
+            ])
+        };
+        for bad in ["http://as.example", "as.example", "ftp://as.example"] {
+            let err = with(bad).expect_err(bad);
+            assert!(format!("{err:#}").contains("OAUTH_ISSUER"), "{err:#}");
+            assert!(format!("{err:#}").contains("RFC 8414 §2"), "{err:#}");
+        }
+        for good in [
+            "https://as.example",
+            "http://127.0.0.1:3001",
+            "http://localhost:8080",
+        ] {
+            with(good).expect(good);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::{
 
 use std::time::{Duration, Instant};
 
-use fred::clients::Pool;
+use fred::clients::{Client, Pool};
 
 use super::SessionError;
 use crate::random::random_token;
@@ -37,7 +37,8 @@ enum Backend {
 /// A held lock; released when dropped (or, for Redis, by [`LockGuard::release`]).
 pub struct LockGuard {
     _in_process: Option<tokio::sync::OwnedMutexGuard<()>>,
-    redis: Option<(Pool, String, String)>,
+    /// The connection that took the lock, its key and owner value.
+    redis: Option<(Client, String, String)>,
 }
 
 impl LockGuard {
@@ -45,8 +46,8 @@ impl LockGuard {
     pub async fn release(mut self) {
         // Boxed, like the Redis wait in `acquire`: inline, its few kilobytes would be built and
         // copied on every request.
-        if let Some((pool, key, owner)) = self.redis.take()
-            && let Err(err) = Box::pin(super::redis::unlock(&pool, &key, &owner)).await
+        if let Some((client, key, owner)) = self.redis.take()
+            && let Err(err) = Box::pin(super::redis::unlock(&client, &key, &owner)).await
         {
             tracing::warn!(error = %err, "could not release a session lock; it expires on its own");
         }
@@ -55,9 +56,9 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let Some((pool, key, owner)) = self.redis.take() {
+        if let Some((client, key, owner)) = self.redis.take() {
             tokio::spawn(async move {
-                let _ = super::redis::unlock(&pool, &key, &owner).await;
+                let _ = super::redis::unlock(&client, &key, &owner).await;
             });
         }
     }
@@ -112,12 +113,15 @@ impl SessionLocks {
         let deadline = Instant::now() + self.wait;
         let mut pause = Duration::from_millis(5);
         loop {
+            // One connection per attempt, so that a release sent after a failed attempt runs
+            // after that attempt's `SET` even when Redis stalls and replays both later.
+            let client = pool.next().clone();
             // The lock outlives the wait, so a holder that dies frees it eventually.
-            match super::redis::try_lock(pool, &key, &owner, self.wait * 2).await {
+            match super::redis::try_lock(&client, &key, &owner, self.wait * 2).await {
                 Ok(true) => {
                     return Ok(LockGuard {
                         _in_process: None,
-                        redis: Some((pool.clone(), key, owner)),
+                        redis: Some((client, key, owner)),
                     });
                 }
                 Ok(false) if Instant::now() < deadline => {
@@ -126,6 +130,11 @@ impl SessionLocks {
                 }
                 Ok(false) => return Err(SessionError::Busy),
                 Err(err) => {
+                    // A timed-out `SET NX` may still run when a stalled Redis resumes, leaving a
+                    // lock nobody owns; this attempt's own release, queued behind it, undoes it.
+                    tokio::spawn(async move {
+                        let _ = super::redis::unlock(&client, &key, &owner).await;
+                    });
                     return Err(SessionError::store(format_args!("session lock: {err}")));
                 }
             }
@@ -165,17 +174,18 @@ impl LockTable {
     }
 }
 
-/// The session id that cookie `name` names, read exactly as tower-sessions reads it (the *last*
-/// cookie of that name, percent-decoded, a valid id), in its canonical form. A lock key read any
-/// other way (`session=%41BC…`, or two `session` cookies) would let two requests of one
-/// session take different locks.
+/// The session id that cookie `name` names, read exactly as tower-sessions reads it (through
+/// tower-cookies: every `Cookie` header that is UTF-8, split at `;`, each piece percent-decoded,
+/// the *last* cookie of that name, a valid id), in its canonical form. A lock key read any other
+/// way would let two requests of one session take different locks, or none: a visible-ASCII-only
+/// reading skipped the lock for any browser holding one non-ASCII cookie on the same host.
 fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     let value = headers
         .get_all(http::header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse_encoded)
-        .filter_map(Result::ok)
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|piece| cookie::Cookie::parse_encoded(piece).ok())
         .filter(|c| c.name() == name)
         .last()?;
     let id: tower_sessions::session::Id = value.value().parse().ok()?;
@@ -213,6 +223,14 @@ mod tests {
             "percent-decoded"
         );
         assert_eq!(key(&["session=not-an-id".into()]), None);
+        // A non-ASCII cookie of another app on the same host does not hide the session's.
+        let mut headers = http::HeaderMap::new();
+        let utf8 = format!("theme=caf\u{e9}; session={id}");
+        headers.append(
+            http::header::COOKIE,
+            http::HeaderValue::from_bytes(utf8.as_bytes()).expect("bytes"),
+        );
+        assert_eq!(cookie_value(&headers, "session"), Some(id.clone()));
         assert_eq!(key(&[format!("sess={id}")]), None);
         assert_eq!(key(&[]), None);
     }

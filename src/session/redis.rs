@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fred::{
-    clients::Pool,
+    clients::{Client, Pool},
     interfaces::{ClientLike, KeysInterface, LuaInterface},
     types::{
         Builder, Expiration, SetOptions,
@@ -60,9 +60,14 @@ pub async fn is_ready(pool: &Pool) -> bool {
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /// Tries once to take `key` for `owner` for `ttl` (`SET key owner NX PX ttl`).
-pub async fn try_lock(pool: &Pool, key: &str, owner: &str, ttl: Duration) -> anyhow::Result<bool> {
+pub async fn try_lock(
+    client: &Client,
+    key: &str,
+    owner: &str,
+    ttl: Duration,
+) -> anyhow::Result<bool> {
     let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-    let taken: Option<String> = pool
+    let taken: Option<String> = client
         .set(
             key,
             owner,
@@ -75,7 +80,7 @@ pub async fn try_lock(pool: &Pool, key: &str, owner: &str, ttl: Duration) -> any
 }
 
 /// Releases `key` if `owner` holds it.
-pub async fn unlock(pool: &Pool, key: &str, owner: &str) -> anyhow::Result<()> {
-    let _: i64 = pool.eval(RELEASE, vec![key], vec![owner]).await?;
+pub async fn unlock(client: &Client, key: &str, owner: &str) -> anyhow::Result<()> {
+    let _: i64 = client.eval(RELEASE, vec![key], vec![owner]).await?;
     Ok(())
 }

@@ -81,6 +81,16 @@ impl RedisServer {
         }
     }
 
+    /// Freezes (`SIGSTOP`) or resumes (`SIGCONT`) the server, as a stalled host would.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
     /// Runs one command with `redis-cli` and returns its raw output.
     pub fn cli(&self, args: &[&str]) -> String {
         Command::new("redis-cli")

@@ -133,6 +133,43 @@ fn release_is_done_when_it_returns_not_left_to_a_task_a_shutdown_would_cancel() 
 }
 
 #[tokio::test]
+async fn a_lock_taken_while_redis_stalls_is_not_left_behind_when_it_resumes() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let locks = instance(&redis, Duration::from_secs(10)).await;
+    redis.signal("-STOP");
+    let failed = locks.acquire("the-session").await;
+    assert!(
+        matches!(failed, Err(SessionError::Store(_))),
+        "a frozen Redis is a store error after the command timeout: {:?}",
+        failed.err()
+    );
+    // Redis now runs what it was sent while frozen: the `SET NX`, then that attempt's release.
+    redis.signal("-CONT");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while held(&redis) {
+        assert!(
+            Instant::now() < deadline,
+            "an orphaned lock: the session would be blocked for its whole lease"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    locks
+        .acquire("the-session")
+        .await
+        .expect("the next request takes the lock at once")
+        .release()
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn readiness_follows_whether_redis_answers() {
     let Some(mut redis) = RedisServer::start() else {
         return;
