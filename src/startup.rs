@@ -134,7 +134,7 @@ impl Application {
         }
         // `__Host-` pins the cookie to this host and path when served over https.
         let cookie_name = if https { "__Host-session" } else { "session" };
-        // A lock waits (and, in Redis, lives) at most as long as a token request and its retry.
+        // A request waits for its lock at most as long as a token request and its retry.
         let lock_wait = self.config.http_timeout * 2 + Duration::from_secs(5);
         let (store, memory, locks, readiness): (Arc<dyn SessionStore>, _, _, _) = match &self.redis
         {

@@ -1,8 +1,12 @@
 //! The per-session lock: one request per browser session at a time. The web floor's lock
 //! middleware takes it around a whole request, save included; [`Sessions`](super::Sessions) takes
-//! it around a refresh alone (single-flight, RFC 9700 §4.14.2). With the Redis store the lock
-//! lives in Redis (`SET NX PX` with a random owner, released only by that owner, a bounded
-//! wait), so it holds across instances.
+//! it around a refresh alone (single-flight, RFC 9700 §4.14.2). A request first takes the
+//! session's lock in this process (at most [`MAX_WAITERS`] wait; more are told "busy" at once).
+//! With the Redis store the one request that holds it then takes the lock in Redis too (`SET NX
+//! PX` with a random owner, released only by that owner, a bounded wait), so it holds across
+//! instances: a short lease, renewed while the holder works, so a crashed instance blocks its
+//! sessions for seconds, and only one poller per session per instance, so waiting costs Redis
+//! a few commands a second, however many requests wait.
 
 use std::{
     collections::HashMap,
@@ -19,24 +23,38 @@ use crate::random::random_token;
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
 
+/// Most requests of one session that wait for its lock in one process; more are busy at once.
+/// A browser sends a handful at a time; thousands on one cookie are an attack.
+pub const MAX_WAITERS: usize = 8;
+
+/// How long a lock in Redis lives unless renewed: what a crashed holder costs its session.
+const LEASE: Duration = Duration::from_secs(5);
+
 /// The per-session locks, keyed by session id (the cookie's value).
 #[derive(Clone, Debug)]
 pub struct SessionLocks {
     cookie_name: &'static str,
+    /// The locks in this process: the whole lock in memory, the gate in front of Redis.
+    table: LockTable,
     backend: Backend,
-    /// How long a lock may wait, and (Redis) how long it lives at most if never released.
+    /// How long a request may wait for the lock.
     wait: Duration,
+    /// (Redis) how long a lock lives unless its holder renews it.
+    lease: Duration,
 }
 
 #[derive(Clone, Debug)]
 enum Backend {
-    InProcess(LockTable),
+    InProcess,
     Redis(Pool),
 }
 
 /// A held lock; released when dropped (or, for Redis, by [`LockGuard::release`]).
 pub struct LockGuard {
-    _in_process: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The lock in this process; with Redis, also the gate in front of it.
+    _in_process: tokio::sync::OwnedMutexGuard<()>,
+    /// Renews the Redis lease while held; aborted when the guard goes.
+    _renewal: Option<AbortOnDrop>,
     /// The connection that took the lock, its key and owner value.
     redis: Option<(Client, String, String)>,
 }
@@ -69,8 +87,10 @@ impl SessionLocks {
     pub fn in_process(cookie_name: &'static str, wait: Duration) -> Self {
         Self {
             cookie_name,
-            backend: Backend::InProcess(LockTable::default()),
+            table: LockTable::default(),
+            backend: Backend::InProcess,
             wait,
+            lease: LEASE,
         }
     }
 
@@ -78,9 +98,17 @@ impl SessionLocks {
     pub fn redis(cookie_name: &'static str, pool: Pool, wait: Duration) -> Self {
         Self {
             cookie_name,
+            table: LockTable::default(),
             backend: Backend::Redis(pool),
             wait,
+            lease: LEASE,
         }
+    }
+
+    /// The same locks with another lease (tests).
+    #[cfg(test)]
+    fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
     }
 
     /// The lock key of the session whose cookie `headers` carry, if any.
@@ -88,39 +116,48 @@ impl SessionLocks {
         cookie_value(headers, self.cookie_name)
     }
 
-    /// Takes the lock of session `key`, waiting at most `wait`.
+    /// Takes the lock of session `key`, waiting at most `wait`; busy at once when
+    /// [`MAX_WAITERS`] requests of that session already wait in this process.
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, SessionError> {
+        let deadline = Instant::now() + self.wait;
+        let lock = self.table.lock_for(key).ok_or(SessionError::Busy)?;
+        let local = tokio::time::timeout(self.wait, lock.lock_owned())
+            .await
+            .map_err(|_| SessionError::Busy)?;
         match &self.backend {
-            Backend::InProcess(table) => {
-                let lock = table.lock_for(key);
-                let guard = tokio::time::timeout(self.wait, lock.lock_owned())
-                    .await
-                    .map_err(|_| SessionError::Busy)?;
-                Ok(LockGuard {
-                    _in_process: Some(guard),
-                    redis: None,
-                })
-            }
+            Backend::InProcess => Ok(LockGuard {
+                _in_process: local,
+                _renewal: None,
+                redis: None,
+            }),
             // Boxed: the Redis wait's future is about 7 KB, and inline it would be built and
             // copied on every request, Redis or not (4% of the app's instructions, BENCHMARKS.md).
-            Backend::Redis(pool) => Box::pin(self.acquire_in_redis(pool, key)).await,
+            Backend::Redis(pool) => {
+                Box::pin(self.acquire_in_redis(pool, key, local, deadline)).await
+            }
         }
     }
 
-    async fn acquire_in_redis(&self, pool: &Pool, key: &str) -> Result<LockGuard, SessionError> {
+    async fn acquire_in_redis(
+        &self,
+        pool: &Pool,
+        key: &str,
+        local: tokio::sync::OwnedMutexGuard<()>,
+        deadline: Instant,
+    ) -> Result<LockGuard, SessionError> {
         let key = format!("photo-connect:lock:{key}");
         let owner = random_token();
-        let deadline = Instant::now() + self.wait;
         let mut pause = Duration::from_millis(5);
         loop {
             // One connection per attempt, so that a release sent after a failed attempt runs
             // after that attempt's `SET` even when Redis stalls and replays both later.
             let client = pool.next().clone();
-            // The lock outlives the wait, so a holder that dies frees it eventually.
-            match super::redis::try_lock(&client, &key, &owner, self.wait * 2).await {
+            match super::redis::try_lock(&client, &key, &owner, self.lease).await {
                 Ok(true) => {
+                    let renewal = renew_while_held(&client, &key, &owner, self.lease);
                     return Ok(LockGuard {
-                        _in_process: None,
+                        _in_process: local,
+                        _renewal: Some(renewal),
                         redis: Some((client, key, owner)),
                     });
                 }
@@ -142,26 +179,58 @@ impl SessionLocks {
     }
 }
 
+/// Renews the lease every third of it while the lock is held (a refresh may take the whole HTTP
+/// timeout); stops when the lock is lost or the guard goes.
+fn renew_while_held(client: &Client, key: &str, owner: &str, lease: Duration) -> AbortOnDrop {
+    let (client, key, owner) = (client.clone(), key.to_owned(), owner.to_owned());
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match super::redis::renew(&client, &key, &owner, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("a session lock expired while held: Redis stalled too long");
+                    return;
+                }
+                // Redis is away; the next tick tries again, within the lease.
+                Err(_) => {}
+            }
+        }
+    }))
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A keyed async mutex whose entries vanish with their last holder. Hand-written rather than a
 /// crate: it is twenty lines.
 #[derive(Clone, Debug, Default)]
 struct LockTable(Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>);
 
 impl LockTable {
-    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// The lock of `key`, or `None` when [`MAX_WAITERS`] requests already wait for it (the
+    /// table keeps weak references: every strong one is a holder or a waiter).
+    fn lock_for(&self, key: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
         let mut locks = self
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
-            return lock;
+            // The one we just made, the holder, and the waiters.
+            return (Arc::strong_count(&lock) <= MAX_WAITERS + 1).then_some(lock);
         }
         if locks.len() > PRUNE_ABOVE {
             locks.retain(|_, lock| lock.strong_count() > 0);
         }
         let lock = Arc::new(tokio::sync::Mutex::new(()));
         locks.insert(key.to_owned(), Arc::downgrade(&lock));
-        lock
+        Some(lock)
     }
 
     /// How many entries the table holds (tests check the pruning).
@@ -252,25 +321,61 @@ mod tests {
         drop((other, again));
     }
 
+    #[tokio::test]
+    async fn beyond_max_waiters_a_session_is_busy_at_once_and_others_are_not_held_up() {
+        let locks = SessionLocks::in_process("session", Duration::from_secs(30));
+        let held = locks.acquire("a").await.expect("free");
+        let waiters: Vec<_> = (0..MAX_WAITERS)
+            .map(|_| {
+                let locks = locks.clone();
+                tokio::spawn(async move { locks.acquire("a").await.map(drop) })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let refused = locks.acquire("a").await;
+        assert!(
+            matches!(refused, Err(SessionError::Busy)),
+            "one too many waits"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "busy at once, not after the wait"
+        );
+        locks
+            .acquire("b")
+            .await
+            .expect("another session is not held up")
+            .release()
+            .await;
+        held.release().await;
+        for waiter in waiters {
+            waiter
+                .await
+                .expect("task")
+                .expect("each waiter gets its turn");
+        }
+    }
+
     #[test]
     fn the_same_key_shares_one_lock_while_it_is_held() {
         let locks = LockTable::default();
-        let a = locks.lock_for("k");
-        let b = locks.lock_for("k");
+        let a = locks.lock_for("k").expect("free");
+        let b = locks.lock_for("k").expect("free");
         assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &locks.lock_for("other")));
+        assert!(!Arc::ptr_eq(&a, &locks.lock_for("other").expect("free")));
     }
 
     #[test]
     fn released_locks_are_pruned_once_the_table_is_large() {
         let locks = LockTable::default();
-        let held = locks.lock_for("held");
+        let held = locks.lock_for("held").expect("free");
         for i in 1..PRUNE_ABOVE + 1 {
-            drop(locks.lock_for(&format!("k{i}")));
+            drop(locks.lock_for(&format!("k{i}")).expect("free"));
         }
         assert_eq!(locks.len(), PRUNE_ABOVE + 1, "not pruned up to the limit");
-        drop(locks.lock_for("one-more"));
+        drop(locks.lock_for("one-more").expect("free"));
         assert_eq!(locks.len(), 2, "only the held lock and the new one remain");
-        assert!(Arc::ptr_eq(&held, &locks.lock_for("held")));
+        assert!(Arc::ptr_eq(&held, &locks.lock_for("held").expect("free")));
     }
 }

@@ -59,6 +59,20 @@ pub async fn is_ready(pool: &Pool) -> bool {
 /// request is not ours to delete.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/// Extends a lock's lease only if `owner` still holds it; 0 when it does not any more.
+const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+/// Extends `key`'s lease to `ttl` if `owner` holds it; `false` when the lock was lost.
+pub async fn renew(client: &Client, key: &str, owner: &str, ttl: Duration) -> anyhow::Result<bool> {
+    let millis = i64::try_from(ttl.as_millis())
+        .unwrap_or(i64::MAX)
+        .to_string();
+    let renewed: i64 = client
+        .eval(RENEW, vec![key], vec![owner, millis.as_str()])
+        .await?;
+    Ok(renewed == 1)
+}
+
 /// Tries once to take `key` for `owner` for `ttl` (`SET key owner NX PX ttl`).
 pub async fn try_lock(
     client: &Client,
