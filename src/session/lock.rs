@@ -256,7 +256,7 @@ fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .flat_map(|header| header.split(';'))
         .filter_map(|piece| cookie::Cookie::parse_encoded(piece).ok())
         .filter(|c| c.name() == name)
-        .last()?;
+        .next_back()?;
     let id: tower_sessions::session::Id = value.value().parse().ok()?;
     Some(id.to_string())
 }
