@@ -255,8 +255,7 @@ fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|piece| cookie::Cookie::parse_encoded(piece).ok())
-        .filter(|c| c.name() == name)
-        .next_back()?;
+        .rfind(|c| c.name() == name)?;
     let id: tower_sessions::session::Id = value.value().parse().ok()?;
     Some(id.to_string())
 }
