@@ -214,7 +214,7 @@ async fn two_hundred_requests_waiting_on_one_held_lock_cost_redis_a_few_commands
     let waiters: Vec<_> = (0..200)
         .map(|_| {
             let b = b.clone();
-            tokio::spawn(async move { b.acquire("the-session").await.map(|g| drop(g)) })
+            tokio::spawn(async move { b.acquire("the-session").await.map(drop) })
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
