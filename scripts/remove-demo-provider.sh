@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf demo-provider src/demo.rs tests/e2e tests/browser tests/scaleout benches/flow.rs loadgen \
     BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png
+rmdir benches 2>/dev/null || true
 python3 - <<'PY'
 import pathlib, re
 
