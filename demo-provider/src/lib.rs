@@ -59,7 +59,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 pub use pages::DISPLAY_NAME;
 pub use secret::Secret;
-pub use settings::{DemoSettings, Quirks, RegisteredClient, parse_clients_file};
+pub use settings::{DemoSettings, ENV_VARIABLES, Quirks, RegisteredClient, parse_clients_file};
 pub use store::{ProviderState, TokenRequestSeen};
 
 /// A running demo provider.

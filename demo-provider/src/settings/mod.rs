@@ -15,6 +15,26 @@ use clients::check_redirect_uri;
 pub use clients::{RegisteredClient, parse_clients_file};
 pub use quirks::Quirks;
 
+/// Every environment variable [`DemoSettings::from_lookup`] reads, and the only ones it may
+/// read (it checks each name against this list). `.env.example` documents each of them, and a
+/// test below keeps the two in step.
+pub const ENV_VARIABLES: [&str; 14] = [
+    "DEMO_PROVIDER_ADDR",
+    "DEMO_PROVIDER_QUIRKS",
+    "DEMO_PROVIDER_ALLOW_HTTP",
+    "DEMO_REQUIRE_PAR",
+    "DEMO_DPOP_NONCE",
+    "DEMO_CODE_TTL_SECS",
+    "DEMO_ACCESS_TOKEN_TTL_SECS",
+    "DEMO_REFRESH_TOKEN_TTL_SECS",
+    "DEMO_MAX_PENDING",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_REDIRECT_URIS",
+    "DEMO_CLIENT_NAME",
+    "DEMO_CLIENTS_FILE",
+];
+
 /// How the demo provider runs. Build it with [`DemoSettings::for_tests`] or
 /// [`DemoSettings::from_env`] and change fields with struct-update syntax.
 #[derive(Clone, Debug)]
@@ -89,7 +109,13 @@ impl DemoSettings {
     /// - more clients: `DEMO_CLIENTS_FILE`, a file of lines
     ///   `client_id client_secret redirect_uri [redirect_uri…]` (`#` starts a comment).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let var = |name: &str| {
+            debug_assert!(
+                ENV_VARIABLES.contains(&name),
+                "{name} is read but not in ENV_VARIABLES"
+            );
+            lookup(name).filter(|v| !v.trim().is_empty())
+        };
         let mut settings = Self::for_tests();
 
         let addr = var("DEMO_PROVIDER_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
@@ -138,7 +164,7 @@ impl DemoSettings {
         match var("DEMO_CLIENT_ID") {
             Some(client_id) => {
                 let secret = var("DEMO_CLIENT_SECRET").context(
-                    "DEMO_CLIENT_SECRET is required with DEMO_CLIENT_ID (make one with: openssl rand -base64 32)",
+                    "DEMO_CLIENT_SECRET is required with DEMO_CLIENT_ID (make one with: openssl rand -hex 32)",
                 )?;
                 let uris = var("DEMO_REDIRECT_URIS").context(
                     "DEMO_REDIRECT_URIS (space-separated) is required with DEMO_CLIENT_ID",
@@ -218,5 +244,58 @@ impl DemoSettings {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// The repository's `.env.example`, whose last section documents the demo provider.
+    const ENV_EXAMPLE: &str = include_str!("../../../.env.example");
+
+    #[test]
+    fn every_variable_read_is_documented_in_env_example_and_every_documented_one_is_read() {
+        // Both branches of the reader: no client, then one client (whose name is read too).
+        let one_client = [
+            ("DEMO_CLIENT_ID", "my-app"),
+            ("DEMO_CLIENT_SECRET", "s3cret"),
+            ("DEMO_REDIRECT_URIS", "http://localhost:9/cb"),
+        ];
+        let read = RefCell::new(Vec::new());
+        for set in [&[][..], &one_client[..]] {
+            DemoSettings::from_lookup(|name| {
+                read.borrow_mut().push(name.to_owned());
+                set.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+            .expect("valid settings");
+        }
+        let read = read.into_inner();
+        for name in ENV_VARIABLES {
+            assert!(
+                read.iter().any(|r| r == name),
+                "{name} is listed but never read"
+            );
+            assert!(
+                ENV_EXAMPLE.contains(&format!("{name}=")),
+                "{name} is read but not documented in .env.example"
+            );
+        }
+        let documented: Vec<&str> = ENV_EXAMPLE
+            .split(|c: char| !(c.is_ascii_uppercase() || c == '_' || c == '='))
+            .filter_map(|word| word.strip_suffix('='))
+            .filter(|name| name.starts_with("DEMO_"))
+            .collect();
+        assert!(documented.len() >= ENV_VARIABLES.len(), "{documented:?}");
+        for name in documented {
+            assert!(
+                ENV_VARIABLES.contains(&name),
+                "{name} is documented in .env.example but the demo provider never reads it"
+            );
+        }
     }
 }
