@@ -3,15 +3,16 @@
 #
 # Removes the embedded demo provider: its crate, the one module that wires it in, what runs
 # against it (tests/e2e, tests/browser, tests/scaleout, the benchmark, the load generator and its
-# report BENCHMARKS.md), the screenshots of its consent page, every tagged line and block (code,
-# Cargo.toml, .ci/run, README.md, docs/), the `[demo]` lines and demo section of .env.example (so
+# report BENCHMARKS.md), the screenshots of its consent page and the browser tests' outlines of
+# every shot, every tagged line and block (code, Cargo.toml, .ci/run, README.md, docs/), the `[demo]` lines and demo section of .env.example (so
 # of --help), the docs rows that cite removed tests, and its entries in Cargo.lock. Afterwards no
 # file mentions it (CI checks that with `grep -rliI demo`); set OAUTH_ISSUER (or OAUTH_AUTH_URL &
 # co.) to your real provider in .env, see .env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf demo-provider src/demo.rs tests/e2e tests/browser tests/scaleout benches/flow.rs loadgen \
-    BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png
+    BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png \
+    docs/screenshots/*.txt
 rmdir benches 2>/dev/null || true
 python3 - <<'PY'
 import pathlib, re
@@ -88,5 +89,7 @@ for doc in [pathlib.Path("docs") / name for name in ("requirements.md", "test-in
         out.append(pruned)
     doc.write_text("\n".join(out) + "\n")
 PY
+# The README's measured size of the spine, now that its files lost their tagged lines.
+python3 scripts/check-docs.py --fix
 rm -f scripts/remove-demo-provider.sh
 echo "Demo provider removed. Configure a real provider in .env (see .env.example)."

@@ -85,7 +85,7 @@ impl Config {
             "auto" => Ok(ParMode::Auto),
             "on" => Ok(ParMode::On),
             "off" => Ok(ParMode::Off),
-            _ => bail!("expected auto, on or off"),
+            _ => bail!("expected if-required, auto, on or off"),
         });
         let dpop = vars.parse("OAUTH_DPOP", "off", |v| match v {
             "off" => Ok(DpopMode::Off),
@@ -491,7 +491,8 @@ mod tests {
             .lines()
             .filter(|line| !line.starts_with('#'))
             .filter_map(|line| line.split_once('='))
-            .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+            // As dotenvy reads it: surrounding quotes are not part of the value.
+            .map(|(name, value)| (name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
             .collect()
     }
 

@@ -196,7 +196,7 @@ mod tests {
         );
         assert!(
             sessions.refreshes.is_empty(),
-            "no task waits on for a request that is gone (C91)"
+            "no task waits on for a request that is gone"
         );
         held.release().await;
     }
