@@ -11,7 +11,7 @@ use futures_util::{StreamExt, stream};
 use photo_connect::{
     MemoryStore,
     config::Config,
-    config::{RedisUrl, SessionStoreConfig},
+    config::{RedisStoreConfig, RedisUrl, SessionKey, SessionStoreConfig},
     demo::{self, provider::DemoSettings},
 };
 use reqwest::{StatusCode, cookie::Jar, header};
@@ -149,9 +149,12 @@ async fn redis_flows(memory_flows_per_sec: f64) {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut config = Config::for_tests();
-    config.session_store = SessionStoreConfig::Redis(
-        RedisUrl::parse(&format!("redis://127.0.0.1:{port}")).expect("url"),
-    );
+    config.session_store = SessionStoreConfig::Redis(RedisStoreConfig {
+        url: RedisUrl::parse(&format!("redis://127.0.0.1:{port}")).expect("url"),
+        prefix: "bench:".into(),
+        key: SessionKey::from_bytes([1; 32]),
+        previous_keys: Vec::new(),
+    });
     let (app, provider) = demo::bind(config, DemoSettings::for_tests())
         .await
         .expect("app with Redis");

@@ -10,7 +10,6 @@ use fred::clients::Pool;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_sessions::SessionStore;
-use tower_sessions_redis_store::RedisStore;
 use url::Url;
 
 pub use crate::web::App;
@@ -19,7 +18,10 @@ use crate::{
     config::{self, Config, ProviderConfig, ProviderSource, SessionStoreConfig},
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
-    session::{self, Sessions, lock::SessionLocks, store::MemoryStore},
+    session::{
+        self, Sessions, at_rest::AtRest, lock::SessionLocks, sealed_store::SealedRedisStore,
+        store::MemoryStore,
+    },
     shutdown,
     web::{
         self,
@@ -34,8 +36,8 @@ pub struct Application {
     config: Config,
     provider: ProviderConfig,
     app_url: Url,
-    /// The shared session store, when `SESSION_STORE` is Redis.
-    redis: Option<Pool>,
+    /// The shared session store and how its data is kept at rest, when `SESSION_STORE` is Redis.
+    redis: Option<(Pool, Arc<AtRest>)>,
 }
 
 /// A running application (tests): its URL, its session store, and the server task.
@@ -94,10 +96,11 @@ impl Application {
         // Fails fast, naming SESSION_STORE (password redacted), when Redis is not there.
         let redis = match &config.session_store {
             SessionStoreConfig::Memory => None,
-            SessionStoreConfig::Redis(url) => {
-                let pool = session::redis::connect(url).await?;
-                tracing::info!(store = %url, "sessions are kept in Redis");
-                Some(pool)
+            SessionStoreConfig::Redis(redis) => {
+                let pool = session::redis::connect(&redis.url).await?;
+                tracing::info!(store = %redis.url, prefix = %redis.prefix, "sessions are kept in Redis, sealed");
+                let at_rest = AtRest::new(&redis.prefix, &redis.key, &redis.previous_keys);
+                Some((pool, Arc::new(at_rest)))
             }
         };
         Ok(Self {
@@ -149,9 +152,10 @@ impl Application {
                     Readiness::Memory,
                 )
             }
-            Some(pool) => {
-                let store = RedisStore::new(pool.clone());
-                let locks = SessionLocks::redis(cookie_name, pool.clone(), lock_wait);
+            Some((pool, at_rest)) => {
+                let store = SealedRedisStore::new(pool.clone(), at_rest.clone());
+                let locks =
+                    SessionLocks::redis(cookie_name, pool.clone(), lock_wait, at_rest.clone());
                 (Arc::new(store), None, locks, Readiness::Redis(pool.clone()))
             }
         };

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::{
     Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, ProviderConfig,
-    ProviderSource, RedisUrl, SessionStoreConfig, TokenAuth, parse_base_url,
+    ProviderSource, TokenAuth, parse_base_url,
 };
 use super::{lookalike, vars::Vars};
 
@@ -75,10 +75,7 @@ impl Config {
             Ok(Duration::from_secs(at_most(v.parse::<u64>()?, 24 * 3600)?))
         });
         let proxy = outbound_proxy(&mut vars);
-        let session_store = vars.parse("SESSION_STORE", "memory", |v| match v {
-            "memory" => Ok(SessionStoreConfig::Memory),
-            url => Ok(SessionStoreConfig::Redis(RedisUrl::parse(url)?)),
-        });
+        let session_store = super::store::session_store(&mut vars);
         let shutdown_grace = vars.parse("SHUTDOWN_GRACE_SECS", "10", seconds(3600));
         let par = vars.parse("OAUTH_PAR", "if-required", |v| match v {
             "if-required" => Ok(ParMode::IfRequired),
@@ -256,6 +253,7 @@ fn parse_positive(v: &str) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SessionStoreConfig;
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
@@ -272,6 +270,9 @@ mod tests {
             other => panic!("expected explicit URLs, got {other:?}"),
         }
     }
+
+    /// A `SESSION_KEY` for tests.
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
     const REAL: [(&str, &str); 4] = [
         ("OAUTH_AUTH_URL", "https://as.example/authorize"),
@@ -460,10 +461,13 @@ mod tests {
     fn every_variable_read_is_documented_in_env_example() {
         let env_example = include_str!("../../.env.example");
         let read = std::cell::RefCell::new(Vec::new());
-        for set in ["", "OAUTH_AUTH_URL", "OAUTH_ISSUER"] {
+        for set in ["", "OAUTH_AUTH_URL", "OAUTH_ISSUER", "SESSION_STORE"] {
             let _ = Config::from_lookup(|name| {
                 read.borrow_mut().push(name.to_owned());
-                (name == set).then(|| "https://as.example".into())
+                match name {
+                    "SESSION_STORE" => (name == set).then(|| "redis://127.0.0.1".into()),
+                    _ => (name == set).then(|| "https://as.example".into()),
+                }
             });
         }
         let read = read.into_inner();
@@ -492,7 +496,12 @@ mod tests {
             .filter(|line| !line.starts_with('#'))
             .filter_map(|line| line.split_once('='))
             // As dotenvy reads it: surrounding quotes are not part of the value.
-            .map(|(name, value)| (name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
+            .map(|(name, value)| {
+                (
+                    name.trim().to_owned(),
+                    value.trim().trim_matches('"').to_owned(),
+                )
+            })
             .collect()
     }
 
@@ -577,14 +586,18 @@ mod tests {
             from(&[]).expect("valid").session_store,
             SessionStoreConfig::Memory
         );
-        let config = from(&[(
-            "SESSION_STORE",
-            "rediss://app:s3cr3t-pw@redis.example:6380/2",
-        )])
+        let config = from(&[
+            (
+                "SESSION_STORE",
+                "rediss://app:s3cr3t-pw@redis.example:6380/2",
+            ),
+            ("SESSION_KEY", KEY),
+        ])
         .expect("valid");
-        let SessionStoreConfig::Redis(url) = &config.session_store else {
+        let SessionStoreConfig::Redis(redis) = &config.session_store else {
             panic!("redis expected");
         };
+        let url = &redis.url;
         assert!(
             url.expose().contains("s3cr3t-pw"),
             "the client gets the password"

@@ -7,10 +7,12 @@
 mod env;
 mod listen;
 mod lookalike;
+mod store;
 mod urls;
 mod vars;
 
 pub use listen::{ListenAddr, unreachable_from};
+pub use store::{RedisStoreConfig, SessionKey, SessionStoreConfig};
 pub use urls::{OutboundProxy, RedisUrl};
 
 use std::{net::SocketAddr, time::Duration};
@@ -182,7 +184,7 @@ pub struct Config {
     pub max_sessions: usize,
     /// The standard proxy variables, for every call to the provider.
     pub proxy: OutboundProxy,
-    /// `SESSION_STORE`: `memory` (default) or a `redis://` / `rediss://` URL.
+    /// `SESSION_STORE`: `memory` (default) or a `redis://` / `rediss://` URL, with its key.
     pub session_store: SessionStoreConfig,
     /// `SHUTDOWN_GRACE_SECS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
     /// finish. Default 10.
@@ -195,15 +197,6 @@ pub struct Config {
     /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
     /// nothing. Unset: off (an embedded provider may turn it on).
     pub flow_inspector: Option<bool>,
-}
-
-/// Where sessions live.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SessionStoreConfig {
-    /// In this process (bounded, purged): one instance, or sticky sessions.
-    Memory,
-    /// A shared Redis: several instances, restarts, one lock per session across them.
-    Redis(RedisUrl),
 }
 
 impl Config {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use fred::clients::{Client, Pool};
 
-use super::SessionError;
+use super::{SessionError, at_rest::AtRest};
 use crate::random::random_token;
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
@@ -46,7 +46,8 @@ pub struct SessionLocks {
 #[derive(Clone, Debug)]
 enum Backend {
     InProcess,
-    Redis(Pool),
+    /// The pool, and the names of locks in Redis (derived from the cookie id, never the id).
+    Redis(Pool, Arc<AtRest>),
 }
 
 /// A held lock; released when dropped (or, for Redis, by [`LockGuard::release`]).
@@ -95,11 +96,16 @@ impl SessionLocks {
     }
 
     /// Locks in Redis, shared by every instance using that Redis.
-    pub fn redis(cookie_name: &'static str, pool: Pool, wait: Duration) -> Self {
+    pub fn redis(
+        cookie_name: &'static str,
+        pool: Pool,
+        wait: Duration,
+        at_rest: Arc<AtRest>,
+    ) -> Self {
         Self {
             cookie_name,
             table: LockTable::default(),
-            backend: Backend::Redis(pool),
+            backend: Backend::Redis(pool, at_rest),
             wait,
             lease: LEASE,
         }
@@ -132,7 +138,8 @@ impl SessionLocks {
             }),
             // Boxed: the Redis wait's future is about 7 KB, and inline it would be built and
             // copied on every request, Redis or not (4% of the app's instructions, BENCHMARKS.md).
-            Backend::Redis(pool) => {
+            Backend::Redis(pool, at_rest) => {
+                let key = at_rest.lock_key(key);
                 Box::pin(self.acquire_in_redis(pool, key, local, deadline)).await
             }
         }
@@ -141,11 +148,10 @@ impl SessionLocks {
     async fn acquire_in_redis(
         &self,
         pool: &Pool,
-        key: &str,
+        key: String,
         local: tokio::sync::OwnedMutexGuard<()>,
         deadline: Instant,
     ) -> Result<LockGuard, SessionError> {
-        let key = format!("photo-connect:lock:{key}");
         let owner = random_token();
         let mut pause = Duration::from_millis(5);
         loop {

@@ -8,10 +8,12 @@
 //! Skip on first read: [`lock`] (one request per session at a time), [`store`] (the bounded
 //! in-memory store) and [`redis`] (the shared store).
 
+pub mod at_rest;
 mod error;
 pub mod lock;
 pub mod redis;
 mod save_once;
+pub mod sealed_store;
 pub mod store;
 mod stored;
 mod tokens;
@@ -274,3 +276,10 @@ pub fn is_anonymous(record: &Record) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// A real `redis-server` for the unit tests of the lock and the sealed store (the harness the
+/// scale-out tests use; it says why it skips without one, and fails under `CI=true`).
+#[cfg(test)]
+#[allow(dead_code)] // the scale-out tests use all of it; these tests, a part
+#[path = "../../tests/support/redis.rs"]
+mod redis_server;

@@ -15,7 +15,10 @@ use std::{sync::Arc, time::Duration};
 use oauth2::ClientSecret;
 use photo_connect::{
     Application,
-    config::{Config, Discovery, DpopMode, ProviderSource, RedisUrl, SessionStoreConfig},
+    config::{
+        Config, Discovery, DpopMode, ProviderSource, RedisStoreConfig, RedisUrl, SessionKey,
+        SessionStoreConfig,
+    },
     demo::provider::{self, DemoProvider, DemoSettings, RegisteredClient, Secret},
 };
 use reqwest::{StatusCode, cookie::Jar};
@@ -62,6 +65,16 @@ impl Instance {
     }
 }
 
+/// The Redis store at `url`, every instance with the same app key.
+fn sealed_redis(url: &str) -> SessionStoreConfig {
+    SessionStoreConfig::Redis(RedisStoreConfig {
+        url: RedisUrl::parse(url).expect("redis url"),
+        prefix: "photo-connect:".into(),
+        key: SessionKey::from_bytes([7; 32]),
+        previous_keys: Vec::new(),
+    })
+}
+
 impl Cluster {
     async fn start(store: SessionStoreConfig, settings: DemoSettings) -> Self {
         init_log_capture();
@@ -88,8 +101,7 @@ impl Cluster {
     }
 
     async fn redis(redis: &RedisServer, settings: DemoSettings) -> Self {
-        let url = RedisUrl::parse(&redis.url()).expect("redis url");
-        Self::start(SessionStoreConfig::Redis(url), settings).await
+        Self::start(sealed_redis(&redis.url()), settings).await
     }
 
     fn config(&self) -> Config {
@@ -142,6 +154,57 @@ impl Cluster {
 
     fn token_requests(&self) -> usize {
         self.provider.state.token_requests().len()
+    }
+}
+
+#[tokio::test]
+async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    cluster.dpop = DpopMode::On;
+    cluster.flow_inspector = Some(true);
+    let a = cluster.instance().await;
+    let jar = Arc::new(Jar::default());
+    let client = browser(jar.clone());
+    sign_in_on(&client, &a, "bob").await;
+    assert_eq!(photos(&client, &a).await.0, StatusCode::OK);
+    // A second visitor half-way: a pending login (state, PKCE verifier) in Redis too.
+    let _ = callback_via(&browser_jar(), &a, "alice").await;
+    let cookies =
+        reqwest::cookie::CookieStore::cookies(jar.as_ref(), &a.at("/")).expect("a cookie");
+    let cookie = cookies.to_str().expect("ascii");
+    let id = cookie.split_once('=').expect("name=value").1;
+
+    let keys: Vec<String> = redis.cli(&["--scan"]).lines().map(str::to_owned).collect();
+    assert!(keys.len() >= 2, "both sessions are in Redis: {keys:?}");
+    for key in &keys {
+        assert!(key.starts_with("photo-connect:session:"), "{key}");
+        assert!(!key.contains(id), "a key names the cookie: {key}");
+        let value = std::process::Command::new("redis-cli")
+            .args(["-p", &redis.port.to_string(), "GET", key])
+            .output()
+            .expect("redis-cli")
+            .stdout;
+        assert!(value.len() > 100, "{key}: {} bytes", value.len());
+        // Tokens, codes, states, verifiers and cookie ids are all base64url: sealed, no run of
+        // that alphabet survives (random bytes make one of 16 once in 2^32 tries).
+        let longest = value
+            .split(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            longest < 16,
+            "{key}: a {longest}-character token-like run in clear"
+        );
+        let text = String::from_utf8_lossy(&value).to_ascii_lowercase();
+        for word in [
+            "token", "bearer", "dpop", "verifier", "state", "bob", "\"d\"",
+        ] {
+            assert!(!text.contains(word), "{key}: {word:?} in clear");
+        }
     }
 }
 
@@ -604,8 +667,7 @@ async fn an_unreachable_redis_at_startup_fails_fast_naming_session_store() {
         .and_then(|l| l.local_addr())
         .expect("a free port");
     let url = format!("redis://app:hunter2-pw@127.0.0.1:{}", closed.port());
-    let store = SessionStoreConfig::Redis(RedisUrl::parse(&url).expect("url"));
-    let mut cluster = Cluster::start(store, DemoSettings::for_tests()).await;
+    let mut cluster = Cluster::start(sealed_redis(&url), DemoSettings::for_tests()).await;
     let listener = cluster.first.take().expect("listener");
     let started = std::time::Instant::now();
     let err = match Application::with_listener(cluster.config(), listener).await {

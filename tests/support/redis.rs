@@ -102,12 +102,12 @@ impl RedisServer {
             .unwrap_or_default()
     }
 
-    /// Every key, except the session locks.
+    /// Every key, except the session locks (`<prefix>lock:…`).
     pub fn session_keys(&self) -> Vec<String> {
         self.cli(&["--scan"])
             .lines()
             .map(str::to_owned)
-            .filter(|k| !k.is_empty() && !k.starts_with("photo-connect:lock:"))
+            .filter(|k| !k.is_empty() && !k.contains(":lock:"))
             .collect()
     }
 

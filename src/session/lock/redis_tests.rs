@@ -5,27 +5,51 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use super::SessionLocks;
-use crate::{config::RedisUrl, session::SessionError, session::redis::connect};
+use crate::{
+    config::{RedisUrl, SessionKey},
+    session::{SessionError, at_rest::AtRest, redis::connect},
+};
 
-/// Starts and stops `redis-server` (says why and skips without it; fails under `CI=true`).
-#[allow(dead_code)] // the scale-out tests use all of it; these tests, a part
-#[path = "../../../tests/support/redis.rs"]
-mod server;
+use crate::session::redis_server::RedisServer;
 
-use server::RedisServer;
-
-const KEY: &str = "photo-connect:lock:the-session";
+/// How every instance names data in Redis (one prefix, one key).
+fn at_rest() -> Arc<AtRest> {
+    Arc::new(AtRest::new("test:", &SessionKey::from_bytes([3; 32]), &[]))
+}
 
 /// One instance's locks over its own connection pool.
 async fn instance(redis: &RedisServer, wait: Duration) -> SessionLocks {
     let url = RedisUrl::parse(&redis.url()).expect("url");
     let pool = connect(&url).await.expect("redis");
-    SessionLocks::redis("id", pool, wait)
+    SessionLocks::redis("id", pool, wait, at_rest())
+}
+
+/// The Redis name of the lock of session "the-session".
+fn lock_name() -> String {
+    at_rest().lock_key("the-session")
 }
 
 fn held(redis: &RedisServer) -> bool {
-    redis.cli(&["EXISTS", KEY]).trim() == "1"
+    redis.cli(&["EXISTS", &lock_name()]).trim() == "1"
+}
+
+#[tokio::test]
+async fn the_lock_is_named_by_a_hash_of_the_cookie_id_under_the_prefix() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let locks = instance(&redis, Duration::from_secs(1)).await;
+    let guard = locks.acquire("the-session").await.expect("free");
+    let keys = redis.cli(&["--scan"]);
+    assert_eq!(keys.trim(), lock_name(), "one key, the derived name");
+    assert!(
+        keys.starts_with("test:lock:") && !keys.contains("the-session"),
+        "{keys}"
+    );
+    guard.release().await;
 }
 
 #[tokio::test]
@@ -37,7 +61,11 @@ async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
     let (a, b) = (instance(&redis, wait).await, instance(&redis, wait).await);
     let guard = a.acquire("the-session").await.expect("free");
     // A short lease, so a holder that dies frees it within seconds.
-    let ttl: u64 = redis.cli(&["PTTL", KEY]).trim().parse().expect("a ttl");
+    let ttl: u64 = redis
+        .cli(&["PTTL", &lock_name()])
+        .trim()
+        .parse()
+        .expect("a ttl");
     assert!((4_000..=5_000).contains(&ttl), "PTTL {ttl} ms");
 
     let before = redis.commands_processed();
