@@ -41,9 +41,8 @@ pub struct Middleware {
 }
 
 /// The routes inside their middleware. The session lock is applied by routing: the routes that
-/// may change the session (`routes::locked`, and every path that matches nothing else) run under
-/// it, around the session layer so each one's save happens under the lock; `routes::unlocked`
-/// never takes it. The outer layers are built around the router, not with `Router::layer`,
+/// may change the session (`routes::locked`) run under it, around the session layer so each
+/// one's save happens under the lock; `routes::unlocked` and the 404 page never take it. The outer layers are built around the router, not with `Router::layer`,
 /// which would wrap every route in each of them and clone that chain on every request
 /// (BENCHMARKS.md).
 pub fn app(state: AppState, parts: Middleware) -> App {
@@ -57,15 +56,15 @@ pub fn app(state: AppState, parts: Middleware) -> App {
     let locked = ServiceBuilder::new()
         .layer(from_fn_with_state(locks, lock::serialize))
         .layer(sessions.clone())
-        .map_request(move |request| check.check(request))
-        .service(routes::locked().with_state(state.clone()));
+        .map_request(move |request| check.check(request));
     let unlocked = ServiceBuilder::new()
         .layer(from_fn(lock::unlocked))
         .layer(sessions)
         .map_request(move |request| setup.check(request));
-    let router = routes::unlocked()
-        .route_layer(unlocked)
-        .fallback_service(locked)
+    let router = routes::locked()
+        .route_layer(locked)
+        .merge(routes::unlocked().route_layer(unlocked))
+        .fallback(routes::not_found)
         .with_state(state);
     // Outermost first.
     let app = ServiceBuilder::new()

@@ -22,6 +22,9 @@ use crate::{
     support::*,
 };
 
+/// `web::extract::BODY_TIMEOUT`: how long a form body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Reads from `stream` until `marker` has arrived; returns everything read.
 async fn read_until(stream: &mut TcpStream, marker: &str) -> String {
     let mut seen = Vec::new();
@@ -70,30 +73,75 @@ async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
     let interim = read_until(&mut first, "\r\n\r\n").await;
     assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
 
-    // The second request of the same session, while the first is in progress; and a path no
-    // route names, which is served under the lock too (the locked router's fallback).
-    let (home, unmatched) = tokio::join!(
-        fetch(&app.client, app.at("/")),
-        fetch(&app.client, app.at("/no-such-page"))
+    // The second request of the same session, while the first is in progress, waits its turn;
+    // a path no route names is answered at once, outside the lock.
+    let home = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.at("/"));
+        async move { fetch(&client, url).await }
+    });
+    let (status, _, page) = fetch(&app.client, app.at("/no-such-page")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a 404 never waits for the lock"
     );
-    for (status, _, page) in [home, unmatched] {
-        assert_eq!(
-            status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the second request ran while the first held the session: {page}"
-        );
-        assert!(
-            page.contains("Another page of yours is still being answered"),
-            "{page}"
-        );
-    }
+    assert!(page.contains("Page not found"), "{page}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !home.is_finished(),
+        "the second request ran while the first held the session"
+    );
 
-    // The first request finishes normally once its body arrives.
+    // The first request finishes normally once its body arrives; then the second runs, and
+    // sees what the first did.
     first.write_all(body.as_bytes()).await.expect("write");
     let answer = read_until(&mut first, "\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
     assert!(answer.contains("location: /?notice=signed-out"), "{answer}");
+    let (status, _, page) = home.await.expect("the second request");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Not connected."),
+        "it ran after the logout: {page}"
+    );
     assert!(!app.is_connected().await, "the logout went through");
+}
+
+#[tokio::test]
+async fn a_form_body_that_never_arrives_gets_the_408_page_and_frees_the_lock() {
+    let mock = Mock::start().await;
+    let app = spawn_app(&mock, |_| {}).await;
+    let jar = Arc::new(Jar::default());
+    let app = TestApp {
+        url: app.url,
+        client: browser(jar.clone()),
+    };
+    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    let cookies = jar.cookies(&app.url).expect("the session cookie");
+    let cookies = cookies.to_str().expect("ascii");
+    let mut first = TcpStream::connect(app.url.socket_addrs(|| None).expect("addr")[0])
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /logout HTTP/1.1\r\nHost: {}\r\nCookie: {cookies}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\
+         Connection: close\r\n\r\n",
+        app.url.authority()
+    );
+    first.write_all(head.as_bytes()).await.expect("write");
+    let started = Instant::now();
+    let answer = read_until(&mut first, "</html>").await;
+    let waited = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("The form did not arrive"), "{answer}");
+    assert!(
+        waited >= BODY_TIMEOUT - Duration::from_millis(100)
+            && waited < BODY_TIMEOUT + Duration::from_secs(2),
+        "answered after {waited:?}"
+    );
+    let (status, _, page) = fetch(&app.client, app.at("/")).await;
+    assert_eq!(status, StatusCode::OK, "the lock is free again: {page}");
+    assert!(app.is_connected().await, "nothing was logged out");
 }
 
 /// `/photos` is routed outside the lock: a slow photos API never holds the visitor's other pages

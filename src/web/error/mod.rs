@@ -63,6 +63,9 @@ pub enum AppError {
     Csrf,
     #[error("no such page")]
     NotFound,
+    /// A form body that did not arrive within `web::extract::BODY_TIMEOUT`.
+    #[error("the request body did not arrive in time")]
+    SlowBody,
     /// `/flow` while `FLOW_INSPECTOR` is off.
     #[error("the flow inspector is off (FLOW_INSPECTOR)")]
     InspectorOff,

@@ -244,6 +244,14 @@ impl AppError {
                 "/",
                 "Go to the home page",
             ),
+            SlowBody => page(
+                S::REQUEST_TIMEOUT,
+                Transient,
+                "The form did not arrive",
+                "Your browser took too long to send the form. Please try again.",
+                "/",
+                "Go to the home page",
+            ),
             NotFound => page(
                 S::NOT_FOUND,
                 Missing,

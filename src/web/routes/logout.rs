@@ -2,7 +2,6 @@
 
 use axum::{
     Extension, Router,
-    body::Bytes,
     extract::State,
     http::{HeaderMap, header},
     response::Redirect,
@@ -17,6 +16,7 @@ use crate::{
     telemetry::Outcome,
     web::{
         error::{AppError, Result},
+        extract::FormBody,
         inspect::Recording,
         state::AppState,
     },
@@ -32,7 +32,7 @@ async fn logout(
     State(state): State<AppState>,
     session: AppSession,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Result<(Extension<Outcome>, Redirect)> {
     if !same_origin(&headers, &state.settings.app_origin) {
         return Err(AppError::Csrf);

@@ -13,8 +13,8 @@ use axum::Router;
 
 use crate::web::{error::AppError, inspect, state::AppState};
 
-/// The pages that change the session (and the 404 page): `web::app` serves them one request per
-/// session at a time.
+/// The pages that change the session: `web::app` serves them one request per session at a
+/// time.
 pub fn locked() -> Router<AppState> {
     Router::new()
         .merge(home::router())
@@ -22,7 +22,12 @@ pub fn locked() -> Router<AppState> {
         .merge(callback::router())
         .merge(logout::router())
         .merge(inspect::router())
-        .fallback(|| async { AppError::NotFound })
+}
+
+/// The 404 page, for every path no route names: no session, no lock, so a flood of made-up
+/// paths with a made-up cookie costs no lock and no store lookup.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
 }
 
 /// The routes that never change the request's session: `/photos` reads it and changes tokens
