@@ -1,16 +1,18 @@
 //! The provider's in-memory state: registered clients, pushed requests, consent transactions,
 //! codes, grants and tokens, failed client authentications (and the DPoP state, `dpop_state`),
-//! with expiry and a background purge that keeps memory bounded.
+//! with expiry (the background purge that keeps memory bounded is in `purge`).
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
-    sync::{Arc, Mutex, MutexGuard},
+    collections::{HashMap, VecDeque},
+    sync::{Mutex, MutexGuard},
     time::{Duration, SystemTime},
 };
 
 use crate::{
     dpop_state::DpopState,
+    per_source::PerSource,
     settings::{DemoSettings, RegisteredClient},
+    source::Source,
 };
 
 /// How many token requests [`ProviderState::token_requests`] remembers.
@@ -20,6 +22,16 @@ pub const MAX_SEEN: usize = 10_000;
 /// brute-force window of client authentication (RFC 6749 §2.3.1), after which the purge
 /// forgets them.
 pub const FAILURE_WINDOW_SECS: i64 = 60;
+
+/// Most consent screens one source may have waiting at once (see [`Source`]); the whole table
+/// is capped by `DemoSettings::max_pending` too. A person opens a handful; 100 leaves room for
+/// a whole office behind one NAT, and 10 000 anonymous requests from one address no longer
+/// shut everyone else out.
+pub const MAX_PENDING_PER_SOURCE: usize = 100;
+
+/// Most (client, source) pairs whose failed authentications are counted at once: past it,
+/// a failure that cannot be counted is answered as if its source were over the limit.
+pub const MAX_FAILURE_ENTRIES: usize = 10_000;
 
 /// Scopes this provider knows. `photos` lets the client read the user's photos.
 pub const SCOPES: &[&str] = &["photos", "profile"];
@@ -112,15 +124,17 @@ pub struct TokenRequestSeen {
 
 #[derive(Default)]
 pub struct Tables {
-    pub transactions: HashMap<String, Transaction>,
+    /// Consent screens waiting for an answer, counted per source ([`MAX_PENDING_PER_SOURCE`]).
+    pub transactions: PerSource<Transaction>,
     /// Pushed authorization requests by the random part of their `request_uri`.
     pub pushed: HashMap<String, PushedRequest>,
     pub codes: HashMap<String, CodeRecord>,
     pub grants: HashMap<String, Grant>,
     pub access: HashMap<String, AccessRecord>,
     pub refresh: HashMap<String, RefreshRecord>,
-    /// Failed client authentications per client id: (count, window start).
-    pub auth_failures: HashMap<String, (u32, i64)>,
+    /// Failed client authentications per client id and source: (count, window start). At most
+    /// [`MAX_FAILURE_ENTRIES`] entries.
+    pub auth_failures: HashMap<(String, Source), (u32, i64)>,
 }
 
 /// The provider's state, shared by its handlers.
@@ -214,57 +228,6 @@ impl ProviderState {
         tables.access.retain(|_, a| a.grant != grant);
         tables.refresh.retain(|_, r| r.grant != grant);
     }
-
-    /// Deletes expired transactions, codes and tokens every `period`, so memory stays bounded.
-    pub fn spawn_purger(self: &Arc<Self>, period: Duration) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            loop {
-                tick.tick().await;
-                let Some(state) = weak.upgrade() else { break };
-                state.purge(now());
-            }
-        });
-    }
-
-    /// Deletes what expired before `now` (Unix seconds): consent transactions, codes, access
-    /// and refresh tokens, grants left without tokens, stale brute-force counters and DPoP
-    /// `jti`s past their window. Redeemed codes are kept a little longer than their lifetime so
-    /// that a late replay is still recognised (RFC 6749 §4.1.2).
-    ///
-    /// Linear: one `retain` pass per table, and the grants still holding a token are collected
-    /// into a set first, rather than searched for among all tokens grant by grant. The lock is
-    /// taken afresh for each table, so requests can run in between.
-    pub fn purge(&self, now: i64) {
-        self.dpop.purge(now);
-        let grace = secs(self.settings.code_ttl).saturating_mul(10);
-        self.tables().transactions.retain(|_, x| x.expires_at > now);
-        self.tables().pushed.retain(|_, x| x.expires_at > now);
-        self.tables()
-            .codes
-            .retain(|_, c| c.expires_at.saturating_add(grace) > now);
-        self.tables()
-            .auth_failures
-            .retain(|_, (_, since)| now - *since < FAILURE_WINDOW_SECS);
-        // Tokens and grants in one hold: a grant must not be dropped while a token is issued
-        // for it.
-        let mut t = self.tables();
-        let Tables {
-            grants,
-            access,
-            refresh,
-            ..
-        } = &mut *t;
-        access.retain(|_, a| a.expires_at > now);
-        refresh.retain(|_, r| r.expires_at > now);
-        let live: HashSet<&str> = access
-            .values()
-            .map(|a| a.grant.as_str())
-            .chain(refresh.values().map(|r| r.grant.as_str()))
-            .collect();
-        grants.retain(|id, _| live.contains(id.as_str()));
-    }
 }
 
 /// Unix seconds (0 if the clock is before 1970).
@@ -282,69 +245,4 @@ pub fn secs(ttl: Duration) -> i64 {
 /// `now + ttl`, saturating.
 pub fn expiry(now: i64, ttl: Duration) -> i64 {
     now.saturating_add(secs(ttl))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `n` grants, each with one refresh token: those of the even grants live on, those of
-    /// the odd ones expired at `now`.
-    fn with_grants(n: usize, now: i64) -> ProviderState {
-        let state = ProviderState::new("http://127.0.0.1:1".into(), DemoSettings::for_tests());
-        {
-            let mut t = state.tables();
-            for i in 0..n {
-                let grant = format!("grant-{i}");
-                t.grants.insert(
-                    grant.clone(),
-                    Grant {
-                        client_id: "c".into(),
-                        user: "alice".into(),
-                        scope: vec!["photos".into()],
-                        revoked: false,
-                        dpop_bound: false,
-                    },
-                );
-                let expires_at = if i % 2 == 0 { now + 60 } else { now };
-                t.refresh.insert(
-                    format!("refresh-{i}"),
-                    RefreshRecord {
-                        grant,
-                        expires_at,
-                        rotated: false,
-                    },
-                );
-            }
-        }
-        state
-    }
-
-    #[test]
-    fn the_purge_drops_grants_left_without_tokens_and_keeps_the_others() {
-        let state = with_grants(10, 1_000);
-        state.purge(1_000);
-        let t = state.tables();
-        let mut kept: Vec<&str> = t.grants.keys().map(String::as_str).collect();
-        kept.sort_unstable();
-        assert_eq!(
-            kept,
-            ["grant-0", "grant-2", "grant-4", "grant-6", "grant-8"]
-        );
-        assert_eq!(t.refresh.len(), 5);
-    }
-
-    #[test]
-    fn the_purge_is_linear_in_the_number_of_grants() {
-        // 100 000 grants, half of them expired. A scan of every token per grant took 3 s for
-        // 10 000 and 16 s for 20 000 (debug build), minutes for these; one pass per table
-        // takes about 0.25 s here (debug build).
-        let state = with_grants(100_000, 1_000);
-        let started = std::time::Instant::now();
-        state.purge(1_000);
-        let took = started.elapsed();
-        assert_eq!(state.tables().grants.len(), 50_000);
-        // A loose bound: the machine may be busy, and the quadratic purge misses it by minutes.
-        assert!(took < Duration::from_secs(2), "the purge took {took:?}");
-    }
 }
