@@ -15,11 +15,13 @@
 //!
 //! 1. tools, which import nothing from the crate: `browser` (the browser-binding cookie),
 //!    `form` (the strict form parser), `photos` (the demo users and their photos), `pkce`
-//!    (S256), `secret` (redacted secrets, random tokens);
+//!    (S256), `secret` (redacted secrets, random tokens), `source` (who is asking: the peer's
+//!    network, for per-source bounds);
 //! 2. `pages`, the HTML pages and [`DISPLAY_NAME`]; `settings/`, how it runs, with its quirks
 //!    and the clients it knows (the redirect-URI rules checked at registration);
-//! 3. `dpop_state`, the DPoP nonce and `jti` replay table; `store`, the in-memory state
-//!    (transactions, codes, grants, tokens, and that DPoP state) and its purge;
+//! 3. `dpop_state`, the DPoP nonce and `jti` replay table; `per_source`, a table counted per
+//!    source; `store`, the in-memory state (transactions, codes, grants, tokens, and that DPoP
+//!    state); `purge`, which drops what expired from it;
 //! 4. what several endpoints share: `backchannel/`, the token, revocation and PAR endpoints'
 //!    strict form body, client authentication and RFC 6749 §5.2 JSON error; `dpop`, DPoP
 //!    proofs (RFC 9449), for the token endpoint and the photos API;
@@ -35,11 +37,14 @@ mod form;
 mod photos;
 mod pkce;
 mod secret;
+mod source;
 // 2. pages and settings
 mod pages;
 mod settings;
 // 3. state
 mod dpop_state;
+mod per_source;
+mod purge;
 mod store;
 // 4. what several endpoints share
 mod backchannel;
@@ -50,7 +55,7 @@ mod authorize;
 mod revoke;
 mod token;
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Json, Router, extract::DefaultBodyLimit, extract::State, routing::get};
@@ -95,6 +100,8 @@ pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
     state.spawn_purger(Duration::from_secs(30));
     let app = router(state.clone());
     let task = tokio::spawn(async move {
+        // With the peer address, for the per-source bounds (`source`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "demo provider stopped");
         }

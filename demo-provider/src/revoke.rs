@@ -14,6 +14,7 @@ use axum::{
 
 use crate::{
     backchannel::{self, OAuthError, parse_request},
+    source::Source,
     store::ProviderState,
 };
 
@@ -25,11 +26,12 @@ pub fn router() -> Router<Arc<ProviderState>> {
 /// grant with it; unknown tokens answer 200 (§2.2).
 async fn revoke(
     State(state): State<Arc<ProviderState>>,
+    source: Source,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = parse_request(&headers, &body).and_then(|params| {
-        let (client_id, _) = backchannel::authenticate(&state, &headers, &params)?;
+        let (client_id, _) = backchannel::authenticate(&state, source, &headers, &params)?;
         let token = params
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing (RFC 7009 section 2.1)"))?;

@@ -1,16 +1,18 @@
 //! The provider's in-memory state: registered clients, pushed requests, consent transactions,
 //! codes, grants and tokens, failed client authentications (and the DPoP state, `dpop_state`),
-//! with expiry and a background purge that keeps memory bounded.
+//! with expiry (the background purge that keeps memory bounded is in `purge`).
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Mutex, MutexGuard},
     time::{Duration, SystemTime},
 };
 
 use crate::{
     dpop_state::DpopState,
+    per_source::PerSource,
     settings::{DemoSettings, RegisteredClient},
+    source::Source,
 };
 
 /// How many token requests [`ProviderState::token_requests`] remembers.
@@ -20,6 +22,16 @@ pub const MAX_SEEN: usize = 10_000;
 /// brute-force window of client authentication (RFC 6749 §2.3.1), after which the purge
 /// forgets them.
 pub const FAILURE_WINDOW_SECS: i64 = 60;
+
+/// Most consent screens one source may have waiting at once (see [`Source`]); the whole table
+/// is capped by `DemoSettings::max_pending` too. A person opens a handful; 100 leaves room for
+/// a whole office behind one NAT, and 10 000 anonymous requests from one address no longer
+/// shut everyone else out.
+pub const MAX_PENDING_PER_SOURCE: usize = 100;
+
+/// Most (client, source) pairs whose failed authentications are counted at once: past it,
+/// a failure that cannot be counted is answered as if its source were over the limit.
+pub const MAX_FAILURE_ENTRIES: usize = 10_000;
 
 /// Scopes this provider knows. `photos` lets the client read the user's photos.
 pub const SCOPES: &[&str] = &["photos", "profile"];
@@ -112,15 +124,17 @@ pub struct TokenRequestSeen {
 
 #[derive(Default)]
 pub struct Tables {
-    pub transactions: HashMap<String, Transaction>,
+    /// Consent screens waiting for an answer, counted per source ([`MAX_PENDING_PER_SOURCE`]).
+    pub transactions: PerSource<Transaction>,
     /// Pushed authorization requests by the random part of their `request_uri`.
     pub pushed: HashMap<String, PushedRequest>,
     pub codes: HashMap<String, CodeRecord>,
     pub grants: HashMap<String, Grant>,
     pub access: HashMap<String, AccessRecord>,
     pub refresh: HashMap<String, RefreshRecord>,
-    /// Failed client authentications per client id: (count, window start).
-    pub auth_failures: HashMap<String, (u32, i64)>,
+    /// Failed client authentications per client id and source: (count, window start). At most
+    /// [`MAX_FAILURE_ENTRIES`] entries.
+    pub auth_failures: HashMap<(String, Source), (u32, i64)>,
 }
 
 /// The provider's state, shared by its handlers.
@@ -213,47 +227,6 @@ impl ProviderState {
         }
         tables.access.retain(|_, a| a.grant != grant);
         tables.refresh.retain(|_, r| r.grant != grant);
-    }
-
-    /// Deletes expired transactions, codes and tokens every `period`, so memory stays bounded.
-    pub fn spawn_purger(self: &Arc<Self>, period: Duration) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            loop {
-                tick.tick().await;
-                let Some(state) = weak.upgrade() else { break };
-                state.purge(now());
-            }
-        });
-    }
-
-    /// Deletes what expired before `now` (Unix seconds): consent transactions, codes, access
-    /// and refresh tokens, grants left without tokens, stale brute-force counters and DPoP
-    /// `jti`s past their window. Redeemed
-    /// codes are kept a little longer than their lifetime so that a late replay is still
-    /// recognised (RFC 6749 §4.1.2).
-    pub fn purge(&self, now: i64) {
-        self.dpop.purge(now);
-        let mut t = self.tables();
-        let grace = secs(self.settings.code_ttl).saturating_mul(10);
-        t.transactions.retain(|_, x| x.expires_at > now);
-        t.pushed.retain(|_, x| x.expires_at > now);
-        t.codes
-            .retain(|_, c| c.expires_at.saturating_add(grace) > now);
-        t.access.retain(|_, a| a.expires_at > now);
-        t.refresh.retain(|_, r| r.expires_at > now);
-        t.auth_failures
-            .retain(|_, (_, since)| now - *since < FAILURE_WINDOW_SECS);
-        let Tables {
-            grants,
-            access,
-            refresh,
-            ..
-        } = &mut *t;
-        grants.retain(|id, _| {
-            access.values().any(|a| &a.grant == id) || refresh.values().any(|r| &r.grant == id)
-        });
     }
 }
 

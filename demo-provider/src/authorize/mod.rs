@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::{RawQuery, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
     routing::get,
 };
@@ -24,7 +24,8 @@ use crate::{
     pages::{self, ConsentPage},
     photos::USERS,
     secret::random_token,
-    store::{ProviderState, Transaction, expiry, now},
+    source::Source,
+    store::{MAX_PENDING_PER_SOURCE, ProviderState, Transaction, expiry, now},
 };
 use request::{Params, check_request, trusted_target};
 use response::ReplyTo;
@@ -44,6 +45,7 @@ pub fn router() -> Router<Arc<ProviderState>> {
 /// `GET /oauth/authorize`.
 async fn show_consent(
     State(state): State<Arc<ProviderState>>,
+    source: Source,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -96,7 +98,14 @@ async fn show_consent(
     {
         let mut tables = state.tables();
         let now = now();
-        // Anyone can open consent screens: past the cap, expired ones go first, and if that is
+        // Anyone can open consent screens, so each source gets a share: past it, that source
+        // waits (its screens expire, or it answers them) while others still sign in. Checked
+        // without a scan, so refusing a flood costs nothing.
+        if tables.transactions.of_source(source) >= MAX_PENDING_PER_SOURCE {
+            drop(tables);
+            return too_many_from_here();
+        }
+        // Then the whole table: past the cap, expired ones go first, and if that is
         // not enough the request is refused rather than letting memory grow without bound.
         if tables.transactions.len() >= state.settings.max_pending {
             tables.transactions.retain(|_, t| t.expires_at > now);
@@ -110,6 +119,7 @@ async fn show_consent(
         }
         tables.transactions.insert(
             transaction.clone(),
+            source,
             Transaction {
                 client_id: client.client_id.clone(),
                 redirect_uri: redirect_uri.clone(),
@@ -139,4 +149,93 @@ async fn show_consent(
     let mut response = pages::consent_page(&page, &return_origin);
     browser::set_binding(&mut response, &browser);
     response
+}
+
+/// 429 for a source past its share of pending consent screens: a page for the person, since a
+/// redirect would only send them back to the app to try again at once.
+fn too_many_from_here() -> Response {
+    let mut response = pages::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many sign-ins are waiting from your network. Finish or close the consent screens already open, or wait a few minutes, then start again from the app.",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "unit-client";
+
+    fn state(max_pending: usize) -> Arc<ProviderState> {
+        Arc::new(ProviderState::new(
+            "http://127.0.0.1:1".into(),
+            crate::DemoSettings {
+                clients: vec![crate::RegisteredClient {
+                    client_id: ID.into(),
+                    client_secret: crate::Secret::new("unit-secret-5c1d"),
+                    redirect_uris: vec!["https://client.example/cb".into()],
+                    name: "unit".into(),
+                    require_par: false,
+                }],
+                max_pending,
+                ..crate::DemoSettings::for_tests()
+            },
+        ))
+    }
+
+    fn from(last: u8) -> Source {
+        Source::of(Some([192, 0, 2, last].into()))
+    }
+
+    /// `GET /oauth/authorize` with a valid request, from `source`.
+    async fn open(state: &Arc<ProviderState>, source: Source) -> Response {
+        let query = format!(
+            "response_type=code&client_id={ID}&code_challenge_method=S256\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        show_consent(
+            State(state.clone()),
+            source,
+            HeaderMap::new(),
+            RawQuery(Some(query)),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn one_source_cannot_take_every_pending_consent_screen() {
+        let state = state(10_000);
+        let (flood, person) = (from(66), from(7));
+        for _ in 0..MAX_PENDING_PER_SOURCE {
+            assert_eq!(open(&state, flood).await.status(), StatusCode::OK);
+        }
+        let refused = open(&state, flood).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "60");
+        assert_eq!(state.tables().transactions.len(), MAX_PENDING_PER_SOURCE);
+        // Someone else still gets a consent screen.
+        assert_eq!(open(&state, person).await.status(), StatusCode::OK);
+        // Answered or expired screens give the flood's source its share back.
+        state.purge(now() + 24 * 3600);
+        assert_eq!(open(&state, flood).await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn the_global_cap_still_holds_across_sources() {
+        let state = state(3);
+        for last in 1..=3 {
+            assert_eq!(open(&state, from(last)).await.status(), StatusCode::OK);
+        }
+        let refused = open(&state, from(4)).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::SEE_OTHER,
+            "temporarily_unavailable"
+        );
+        assert_eq!(state.tables().transactions.len(), 3);
+    }
 }

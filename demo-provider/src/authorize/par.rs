@@ -19,6 +19,7 @@ use super::request::{Params, check_request, trusted_target};
 use crate::{
     backchannel::{self, OAuthError, parse_request},
     secret::random_token,
+    source::Source,
     store::{ProviderState, PushedRequest, expiry, now, secs},
 };
 
@@ -29,10 +30,12 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// (RFC 9126 §2.2, §2.3).
 pub(crate) async fn push(
     State(state): State<Arc<ProviderState>>,
+    source: Source,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = parse_request(&headers, &body).and_then(|params| accept(&state, &headers, params));
+    let result =
+        parse_request(&headers, &body).and_then(|params| accept(&state, source, &headers, params));
     match result {
         Ok(json) => {
             let mut response = (StatusCode::CREATED, Json(json)).into_response();
@@ -50,11 +53,12 @@ pub(crate) async fn push(
 
 fn accept(
     state: &ProviderState,
+    source: Source,
     headers: &HeaderMap,
     mut params: HashMap<String, String>,
 ) -> Result<serde_json::Value, OAuthError> {
     // The same client authentication as the token endpoint (RFC 9126 §2).
-    let (client_id, _) = backchannel::authenticate(state, headers, &params)?;
+    let (client_id, _) = backchannel::authenticate(state, source, headers, &params)?;
     if params.contains_key("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri must not be pushed: it is what this endpoint answers (RFC 9126 section 2.1)",

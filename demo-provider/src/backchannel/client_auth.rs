@@ -1,6 +1,7 @@
 //! Client authentication at the back-channel endpoints (token, revocation, PAR):
 //! `client_secret_basic` and `client_secret_post`, exactly one per request (RFC 6749 §2.3), with
-//! constant-time secret comparison and a brute-force limit (RFC 6749 §2.3.1).
+//! constant-time secret comparison and a brute-force limit (RFC 6749 §2.3.1) per client and
+//! source, so that guesses from one address never lock the real client out of another.
 
 use std::collections::HashMap;
 
@@ -10,10 +11,12 @@ use base64::Engine;
 use super::error::OAuthError;
 use crate::{
     form,
-    store::{FAILURE_WINDOW_SECS, ProviderState, now},
+    source::Source,
+    store::{FAILURE_WINDOW_SECS, MAX_FAILURE_ENTRIES, ProviderState, now},
 };
 
-/// Failed authentications per client within [`FAILURE_WINDOW_SECS`] before answers become 429.
+/// Failed authentications per client from one source within [`FAILURE_WINDOW_SECS`] before
+/// that source's answers for that client become 429.
 pub const MAX_FAILURES: u32 = 10;
 
 /// How a client authenticated.
@@ -50,9 +53,10 @@ pub fn method_of(headers: &HeaderMap, params: &HashMap<String, String>) -> Optio
     }
 }
 
-/// Authenticates the client; returns its id and the method used.
+/// Authenticates the client for a request from `source`; returns its id and the method used.
 pub fn authenticate(
     state: &ProviderState,
+    source: Source,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Result<(String, Method), OAuthError> {
@@ -66,10 +70,12 @@ pub fn authenticate(
     };
 
     let now = now();
+    let key = (creds.id, source);
     // One lock for check, compare and count, so a burst of parallel guesses cannot all slip in
     // before the first failure is counted.
     let mut tables = state.tables();
-    if let Some((count, since)) = tables.auth_failures.get(&creds.id)
+    let failures = &mut tables.auth_failures;
+    if let Some((count, since)) = failures.get(&key)
         && *count >= MAX_FAILURES
         && now - since < FAILURE_WINDOW_SECS
     {
@@ -77,10 +83,16 @@ pub fn authenticate(
     }
     // Constant time: the comparison's duration says nothing about how much of the secret matched.
     if !client.client_secret.matches(&creds.secret) {
-        let entry = tables
-            .auth_failures
-            .entry(creds.id.clone())
-            .or_insert((0, now));
+        if failures.len() >= MAX_FAILURE_ENTRIES && !failures.contains_key(&key) {
+            failures.retain(|_, (_, since)| now - *since < FAILURE_WINDOW_SECS);
+        }
+        if failures.len() >= MAX_FAILURE_ENTRIES && !failures.contains_key(&key) {
+            // Full of live counts: this failure cannot be counted, so it is answered as if its
+            // source were over the limit. A right secret from a new source still passes.
+            tracing::warn!("demo provider: too many sources are failing client authentication");
+            return Err(OAuthError::too_many_attempts());
+        }
+        let entry = failures.entry(key).or_insert((0, now));
         if now - entry.1 >= FAILURE_WINDOW_SECS {
             *entry = (0, now);
         }
@@ -92,7 +104,7 @@ pub fn authenticate(
     }
     // A success does not reset the count: failures age out with the window, so a guesser gains
     // nothing from the real client's traffic.
-    Ok((creds.id, creds.method))
+    Ok((key.0, creds.method))
 }
 
 fn credentials(
@@ -191,6 +203,15 @@ mod tests {
         )
     }
 
+    /// The source of the requests in these tests (a router without `ConnectInfo`'s).
+    fn here() -> Source {
+        Source::default()
+    }
+
+    fn from(last: u8) -> Source {
+        Source::of(Some([192, 0, 2, last].into()))
+    }
+
     fn post_params(id: &str, secret: &str) -> HashMap<String, String> {
         HashMap::from([
             ("client_id".to_owned(), id.to_owned()),
@@ -213,16 +234,16 @@ mod tests {
         state
             .tables()
             .auth_failures
-            .insert(ID.into(), (MAX_FAILURES, now() - 30));
-        let refused = authenticate(&state, &HeaderMap::new(), &right).expect_err("limited");
+            .insert((ID.into(), here()), (MAX_FAILURES, now() - 30));
+        let refused = authenticate(&state, here(), &HeaderMap::new(), &right).expect_err("limited");
         assert_eq!(refused.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
         // Ten failures a full window ago: the window is over, the right secret passes.
-        state
-            .tables()
-            .auth_failures
-            .insert(ID.into(), (MAX_FAILURES, now() - FAILURE_WINDOW_SECS));
+        state.tables().auth_failures.insert(
+            (ID.into(), here()),
+            (MAX_FAILURES, now() - FAILURE_WINDOW_SECS),
+        );
         assert_eq!(
-            authenticate(&state, &HeaderMap::new(), &right).expect("window over"),
+            authenticate(&state, here(), &HeaderMap::new(), &right).expect("window over"),
             (ID.to_owned(), Method::Post)
         );
     }
@@ -234,11 +255,12 @@ mod tests {
         state
             .tables()
             .auth_failures
-            .insert(ID.into(), (MAX_FAILURES - 1, old));
+            .insert((ID.into(), here()), (MAX_FAILURES - 1, old));
         let wrong = post_params(ID, "wrong");
-        let refused = authenticate(&state, &HeaderMap::new(), &wrong).expect_err("wrong secret");
+        let refused =
+            authenticate(&state, here(), &HeaderMap::new(), &wrong).expect_err("wrong secret");
         assert_eq!(refused.status, axum::http::StatusCode::UNAUTHORIZED);
-        let (count, since) = state.tables().auth_failures[ID];
+        let (count, since) = state.tables().auth_failures[&(ID.to_owned(), here())];
         assert_eq!(count, 1, "the old failures are not counted");
         assert!(since > old, "the window restarts at this failure");
     }
@@ -249,11 +271,11 @@ mod tests {
         let headers = basic_headers(ID, SECRET);
         let same = HashMap::from([("client_id".to_owned(), ID.to_owned())]);
         assert_eq!(
-            authenticate(&state, &headers, &same).expect("same id"),
+            authenticate(&state, here(), &headers, &same).expect("same id"),
             (ID.to_owned(), Method::Basic)
         );
         let other = HashMap::from([("client_id".to_owned(), "someone-else".to_owned())]);
-        let refused = authenticate(&state, &headers, &other).expect_err("other id");
+        let refused = authenticate(&state, here(), &headers, &other).expect_err("other id");
         assert_eq!(refused.error, "invalid_request");
     }
 
@@ -283,5 +305,58 @@ mod tests {
         ] {
             assert_eq!(decode_basic(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a39_guesses_from_one_source_do_not_lock_the_client_out_of_another() {
+        let state = state();
+        let (attacker, client) = (from(66), from(7));
+        let wrong = post_params(ID, "guess");
+        for _ in 0..MAX_FAILURES {
+            let refused = authenticate(&state, attacker, &HeaderMap::new(), &wrong);
+            assert_eq!(refused.expect_err("wrong").error, "invalid_client");
+        }
+        // The attacker's source is locked out, even with the right secret.
+        let right = post_params(ID, SECRET);
+        let refused = authenticate(&state, attacker, &HeaderMap::new(), &right);
+        assert_eq!(
+            refused.expect_err("locked").status,
+            axum::http::StatusCode::TOO_MANY_REQUESTS
+        );
+        // The real client, from its own address, is not.
+        assert_eq!(
+            authenticate(&state, client, &HeaderMap::new(), &right).expect("not locked"),
+            (ID.to_owned(), Method::Post)
+        );
+    }
+
+    #[test]
+    fn a39_the_failure_table_is_bounded_and_a_right_secret_still_passes_when_it_is_full() {
+        let state = state();
+        {
+            let mut tables = state.tables();
+            let live = now();
+            for i in 0..MAX_FAILURE_ENTRIES {
+                let ip = u32::try_from(i).expect("small").to_be_bytes();
+                let source = Source::of(Some(ip.into()));
+                tables.auth_failures.insert((ID.into(), source), (1, live));
+            }
+        }
+        let refused = authenticate(&state, from(1), &HeaderMap::new(), &post_params(ID, "x"));
+        assert_eq!(
+            refused.expect_err("uncountable").status,
+            axum::http::StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(state.tables().auth_failures.len(), MAX_FAILURE_ENTRIES);
+        let right = post_params(ID, SECRET);
+        assert!(authenticate(&state, from(1), &HeaderMap::new(), &right).is_ok());
+
+        // Once the counts are stale, they make room.
+        for (_, since) in state.tables().auth_failures.values_mut() {
+            *since -= FAILURE_WINDOW_SECS;
+        }
+        let refused = authenticate(&state, from(1), &HeaderMap::new(), &post_params(ID, "x"));
+        assert_eq!(refused.expect_err("counted").error, "invalid_client");
+        assert_eq!(state.tables().auth_failures.len(), 1);
     }
 }

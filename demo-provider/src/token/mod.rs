@@ -24,6 +24,7 @@ use crate::{
     backchannel::{self, Method, OAuthError, parse_request},
     dpop::{self, Expected, Refusal},
     form,
+    source::Source,
     store::{ProviderState, TokenRequestSeen, now},
 };
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<Arc<ProviderState>> {
 /// `POST /oauth/token`.
 async fn token(
     State(state): State<Arc<ProviderState>>,
+    source: Source,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -49,7 +51,7 @@ async fn token(
         status: 200,
     };
     let result = match parse_error {
-        None => handle_token(&state, &headers, &params, &mut seen),
+        None => handle_token(&state, source, &headers, &params, &mut seen),
         Some(err) => Err(err),
     };
     let mut response = match result {
@@ -89,11 +91,12 @@ async fn token(
 
 fn handle_token(
     state: &ProviderState,
+    source: Source,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
     seen: &mut TokenRequestSeen,
 ) -> Result<serde_json::Value, OAuthError> {
-    let (client_id, _method) = backchannel::authenticate(state, headers, params)?;
+    let (client_id, _method) = backchannel::authenticate(state, source, headers, params)?;
     // Checked before the grant, so a refused proof (or a nonce retry) consumes no code and
     // rotates no refresh token.
     let jkt = proof_key(state, headers)?;
