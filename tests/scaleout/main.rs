@@ -1,14 +1,19 @@
 //! Several instances, restarts and faults, against a real `redis-server` (docs/requirements.md
-//! C61, C64, C80–C86): the Connect link served by one instance and the callback by another, a
+//! C61, C64, C80–C87): the Connect link served by one instance and the callback by another, a
 //! restart between them, Redis stopped mid-flow, two instances refreshing one session at once,
 //! a logout on one seen by the other, and the memory store's honest "start again" after a
-//! restart. Each test starts its own Redis on a free loopback port.
+//! restart. Each test starts its own Redis on a free loopback port. Redis frozen, slow, killed
+//! mid-request and instances killed or stopped mid-request are in `faults` and `crashes`.
 
 #[path = "../support/redis.rs"]
 mod redis;
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod child;
+mod crashes;
+mod faults;
 
 use std::{sync::Arc, time::Duration};
 
@@ -48,18 +53,30 @@ struct Instance {
     task: JoinHandle<()>,
 }
 
-impl Instance {
+/// Where an instance answers: one in this process ([`Instance`]) or a child process
+/// ([`child::AppProcess`]).
+trait Serves {
+    fn base(&self) -> &Url;
+
     fn at(&self, path: &str) -> Url {
-        self.url.join(path).expect("url")
+        self.base().join(path).expect("url")
     }
 
     /// The same callback (or any URL), sent to this instance instead.
     fn rewrite(&self, url: &Url) -> Url {
         let mut url = url.clone();
-        url.set_port(self.url.port()).expect("port");
+        url.set_port(self.base().port()).expect("port");
         url
     }
+}
 
+impl Serves for Instance {
+    fn base(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl Instance {
     fn stop(self) {
         self.task.abort();
     }
@@ -214,7 +231,7 @@ fn browser_jar() -> reqwest::Client {
 }
 
 /// Home page on `at`, then consent at the provider: returns the callback URL (not yet sent).
-async fn callback_via(client: &reqwest::Client, at: &Instance, user: &str) -> Url {
+async fn callback_via(client: &reqwest::Client, at: &impl Serves, user: &str) -> Url {
     let (status, _, home) = fetch(client, at.at("/")).await;
     assert_eq!(status, StatusCode::OK, "{home}");
     let authorize = connect_url(&home);
@@ -238,7 +255,7 @@ async fn callback_via(client: &reqwest::Client, at: &Instance, user: &str) -> Ur
 }
 
 /// Signs `user` in on `at`, the callback too: the browser's cookie now names a connected session.
-async fn sign_in_on(client: &reqwest::Client, at: &Instance, user: &str) {
+async fn sign_in_on(client: &reqwest::Client, at: &impl Serves, user: &str) {
     let callback = callback_via(client, at, user).await;
     assert_eq!(
         fetch(client, at.rewrite(&callback)).await.0,
@@ -246,7 +263,7 @@ async fn sign_in_on(client: &reqwest::Client, at: &Instance, user: &str) {
     );
 }
 
-async fn photos(client: &reqwest::Client, at: &Instance) -> (StatusCode, String) {
+async fn photos(client: &reqwest::Client, at: &impl Serves) -> (StatusCode, String) {
     let (status, _, body) = fetch(client, at.at("/photos")).await;
     (status, body)
 }

@@ -126,3 +126,45 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// Persistence, for the tests that kill Redis and expect their sessions back: an append-only
+/// file in `dir` (the test's own directory), as an operator would run it.
+#[allow(dead_code)] // the scale-out tests use it, the session lock's unit tests not
+impl RedisServer {
+    /// Starts one with an append-only file in `dir`, or `None` (after saying why) when
+    /// `redis-server` is missing.
+    pub fn start_persistent(dir: &std::path::Path) -> Option<Self> {
+        let mut server = Self::start()?;
+        server.stop();
+        server.restart_persistent(dir);
+        Some(server)
+    }
+
+    /// Starts (again) on the same port with `appendonly yes` in `dir`, reading back what the
+    /// last run wrote, and waits until it answers.
+    pub fn restart_persistent(&mut self, dir: &std::path::Path) {
+        std::fs::create_dir_all(dir).expect("the Redis directory");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--protected-mode",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -75,6 +75,10 @@ pub struct DemoSettings {
     /// §4.14.2), and can cut a client off after the provider rotated but before the client
     /// saw the new tokens.
     pub refresh_delay: Duration,
+    /// The same for an `authorization_code` grant (*test-only*, zero by default): the code is
+    /// redeemed first, then the answer is held, so a test can stop Redis or the client in the
+    /// middle of a token exchange.
+    pub code_delay: Duration,
     /// `DEMO_PROVIDER_QUIRKS`: opt-in misbehaviours of real providers, to test clients against.
     pub quirks: Quirks,
     /// `DEMO_REQUIRE_PAR=1`: every client must push its authorization requests (RFC 9126 §5,
@@ -206,6 +210,7 @@ impl DemoSettings {
             allow_http: false,
             pkce_required: true,
             refresh_delay: Duration::ZERO,
+            code_delay: Duration::ZERO,
             quirks: Quirks::default(),
             require_par: false,
             par_ttl: Duration::from_secs(60),

@@ -9,7 +9,7 @@ mod code_grant;
 mod issue;
 mod refresh_grant;
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -78,12 +78,15 @@ async fn token(
         response.headers_mut().insert("dpop-nonce", nonce);
     }
     seen.status = response.status().as_u16();
-    let is_refresh = seen.grant_type.as_deref() == Some("refresh_token");
+    let delay = match seen.grant_type.as_deref() {
+        Some("refresh_token") => state.settings.refresh_delay,
+        Some("authorization_code") => state.settings.code_delay,
+        _ => Duration::ZERO,
+    };
     state.record_token_request(seen);
-    // Test-only: the refresh is done (the token rotated, the request recorded) but its answer
-    // is held back, as by a slow network on the way back.
-    let delay = state.settings.refresh_delay;
-    if is_refresh && !delay.is_zero() {
+    // Test-only: the grant is done (the token rotated or the code redeemed, the request
+    // recorded) but its answer is held back, as by a slow network on the way back.
+    if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     response
