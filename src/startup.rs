@@ -142,7 +142,8 @@ impl Application {
         let (store, memory, locks, readiness): (Arc<dyn SessionStore>, _, _, _) = match &self.redis
         {
             None => {
-                let memory = MemoryStore::new(self.config.max_sessions, session::is_anonymous);
+                let memory = MemoryStore::new(self.config.max_sessions, session::is_anonymous)
+                    .trimming(session::drop_wing_values);
                 memory.spawn_purger(Duration::from_secs(60));
                 let locks = SessionLocks::in_process(cookie_name, lock_wait);
                 (

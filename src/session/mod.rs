@@ -269,6 +269,14 @@ pub fn layer(
         .with_expiry(Expiry::OnInactivity(crate::clock::to_time(idle)))
 }
 
+/// Keeps only the session's own values (pending logins, tokens, the logout token): what a
+/// memory store under pressure drops first is the wings' (the flow inspector's record).
+pub fn drop_wing_values(record: &mut Record) {
+    record
+        .data
+        .retain(|key, _| matches!(key.as_str(), PENDING | TOKENS | LOGOUT_TOKEN));
+}
+
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.
 pub fn is_anonymous(record: &Record) -> bool {
     !record.data.contains_key(TOKENS)

@@ -2,7 +2,10 @@
 //! every anonymous home-page view creates a session (it holds the pending login), so this one
 //! purges expired records in the background and caps how many it keeps. Full, it turns away
 //! new anonymous sessions (the visitor sees "busy, try again in a minute") and never drops
-//! one already stored: a flood cannot cancel sign-ins waiting for their callback.
+//! one already stored: a flood cannot cancel sign-ins waiting for their callback. Connected
+//! sessions are admitted past the cap (a completed sign-in is never turned away by a flood of
+//! anonymous ones) up to a hard ceiling, twice the cap; past the cap they are kept without the
+//! wings' values (the flow inspector's record, several KB), which go first under pressure.
 //!
 //! An anonymous record is kept serialized (one small allocation: a pending login is about 150
 //! bytes of JSON), not as a map of JSON values, so an anonymous visitor costs a few hundred
@@ -37,12 +40,19 @@ pub const STORE_FULL: &str = "the session store is full";
 /// completes, i.e. a connected session, is always admitted).
 pub type Expendable = fn(&Record) -> bool;
 
+/// Drops what a record can lose under pressure (the wings' values), keeping the session's own.
+pub type Trim = fn(&mut Record);
+
+/// How many times `max_sessions` the store holds at most, connected sessions included.
+const HARD_CEILING: usize = 2;
+
 /// A purging, bounded in-memory store.
 #[derive(Clone)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<Id, Kept>>>,
     max_sessions: usize,
     expendable: Expendable,
+    trim: Trim,
     /// Unix second of the last sweep a full store made: at most one a second, so a flood of
     /// refused sign-ins costs a lookup each, not a scan of every record each.
     last_sweep: Arc<AtomicI64>,
@@ -113,8 +123,25 @@ impl MemoryStore {
             records: Arc::default(),
             max_sessions,
             expendable,
+            trim: |_| {},
             last_sweep: Arc::default(),
         }
+    }
+
+    /// The same store, trimming records with `trim` once it holds `max_sessions` or more.
+    pub fn trimming(self, trim: Trim) -> Self {
+        Self { trim, ..self }
+    }
+
+    /// `record` as kept when the store holds `len` records: trimmed past the cap.
+    fn kept(&self, record: &Record, len: usize) -> session_store::Result<Kept> {
+        let expendable = (self.expendable)(record);
+        if len < self.max_sessions || expendable {
+            return Kept::new(record, expendable);
+        }
+        let mut trimmed = record.clone();
+        (self.trim)(&mut trimmed);
+        Kept::new(&trimmed, expendable)
     }
 
     /// Starts a task that deletes expired records every `period`. It ends with the last clone.
@@ -168,18 +195,23 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let expendable = (self.expendable)(record);
-        let kept = Kept::new(record, expendable)?;
         let mut records = self.records.lock().await;
-        if records.len() >= self.max_sessions && expendable {
+        let limit = if expendable {
+            self.max_sessions
+        } else {
+            self.max_sessions.saturating_mul(HARD_CEILING)
+        };
+        if records.len() >= limit {
             let now = OffsetDateTime::now_utc();
             let second = now.unix_timestamp();
             if self.last_sweep.swap(second, Ordering::Relaxed) != second {
                 records.retain(|_, r| r.live(now));
             }
-            if records.len() >= self.max_sessions {
+            if records.len() >= limit {
                 return Err(session_store::Error::Backend(STORE_FULL.into()));
             }
         }
+        let kept = self.kept(record, records.len())?;
         while records.contains_key(&record.id) {
             record.id = Id::default();
         }
@@ -191,8 +223,9 @@ impl SessionStore for MemoryStore {
     /// `cycle_id`) stays deleted: an in-flight request's final save must not bring it back.
     /// New records go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let kept = Kept::new(record, (self.expendable)(record))?;
-        if let Some(stored) = self.records.lock().await.get_mut(&record.id) {
+        let mut records = self.records.lock().await;
+        let kept = self.kept(record, records.len())?;
+        if let Some(stored) = records.get_mut(&record.id) {
             *stored = kept;
         }
         Ok(())
@@ -310,6 +343,65 @@ mod tests {
         .expect("kept");
         assert!(kept.live(at - time::Duration::nanoseconds(1)));
         assert!(!kept.live(at), "expired at its expiry instant");
+    }
+
+    #[tokio::test]
+    async fn connected_sessions_pass_the_cap_up_to_twice_it_losing_wing_values_first() {
+        fn drop_extra(record: &mut Record) {
+            record.data.remove("extra");
+        }
+        let store = MemoryStore::new(2, unless_kept).trimming(drop_extra);
+        let connected = || {
+            let mut r = record(time::Duration::minutes(5));
+            r.data.insert("kept".into(), serde_json::json!("tokens"));
+            r.data
+                .insert("extra".into(), serde_json::json!("a wing's record"));
+            r
+        };
+        let mut first = connected();
+        store.create(&mut first).await.expect("under the cap");
+        let loaded = store.load(&first.id).await.expect("load").expect("there");
+        assert!(
+            loaded.data.contains_key("extra"),
+            "kept whole under the cap"
+        );
+        let mut anonymous = record(time::Duration::minutes(5));
+        store.create(&mut anonymous).await.expect("under the cap");
+        let mut anonymous = record(time::Duration::minutes(5));
+        let full = store.create(&mut anonymous).await.expect_err("the cap");
+        assert!(full.to_string().contains(STORE_FULL), "{full}");
+
+        let mut past_cap = connected();
+        store
+            .create(&mut past_cap)
+            .await
+            .expect("a connected session passes the cap");
+        let loaded = store
+            .load(&past_cap.id)
+            .await
+            .expect("load")
+            .expect("there");
+        assert!(loaded.data.contains_key("kept"), "its own values stay");
+        assert!(!loaded.data.contains_key("extra"), "the wing's go first");
+        store.save(&first).await.expect("saved");
+        let loaded = store.load(&first.id).await.expect("load").expect("there");
+        assert!(
+            !loaded.data.contains_key("extra"),
+            "trimmed on save too, past the cap"
+        );
+
+        let mut fourth = connected();
+        store
+            .create(&mut fourth)
+            .await
+            .expect("up to twice the cap");
+        let mut fifth = connected();
+        let ceiling = store
+            .create(&mut fifth)
+            .await
+            .expect_err("the hard ceiling");
+        assert!(ceiling.to_string().contains(STORE_FULL), "{ceiling}");
+        assert_eq!(store.len().await, 4);
     }
 
     #[tokio::test]

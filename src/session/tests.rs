@@ -432,3 +432,25 @@ async fn tokens_are_kept_as_one_string_and_older_records_still_read() {
     let next = next_request(&store, &session).await;
     assert!(next.tokens().await.expect("read").is_none());
 }
+
+#[test]
+fn under_pressure_only_the_sessions_own_values_are_kept() {
+    let mut record = tower_sessions::session::Record {
+        id: tower_sessions::session::Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc(),
+    };
+    for key in [
+        super::PENDING,
+        super::TOKENS,
+        super::LOGOUT_TOKEN,
+        "inspector.flow",
+        "x",
+    ] {
+        record.data.insert(key.into(), serde_json::json!(1));
+    }
+    super::drop_wing_values(&mut record);
+    let mut kept: Vec<&str> = record.data.keys().map(String::as_str).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, ["auth.tokens", "csrf", "oauth.pending"]);
+}
