@@ -14,7 +14,7 @@ fn cli() -> clap::Command {
     #[cfg(feature = "demo")] // DEMO-PROVIDER
     long_about.push_str(" With no provider configured it starts an embedded demo provider: run it and open the URL it prints."); // DEMO-PROVIDER
     long_about.push_str(" Everything is configured with environment variables (or a .env file):");
-    clap::Command::new("photo-connect")
+    clap::Command::new(env!("CARGO_PKG_NAME"))
         .version(env!("CARGO_PKG_VERSION"))
         .about(ABOUT)
         .long_about(long_about)
