@@ -3,6 +3,17 @@
 
 use std::{net::TcpListener, process::Command};
 
+/// The one `error: …` line of `stderr` (there must be exactly one, and no backtrace).
+fn the_error(stderr: &str) -> &str {
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    errors[0]
+}
+
 fn start(envs: &[(&str, &str)]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_photo-connect"))
         .env_clear()
@@ -23,35 +34,21 @@ fn with_no_configuration_a_busy_port_names_the_address_and_the_variable() {
         ("LISTEN_ADDR", &addr),
         ("DEMO_PROVIDER_ADDR", "127.0.0.1:0"),
     ]);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
+    let error = the_error(&stderr);
     assert!(
-        errors[0].starts_with(&format!("error: cannot listen on {addr} (LISTEN_ADDR): ")),
-        "{stderr}"
+        error.starts_with(&format!("error: cannot listen on {addr} (LISTEN_ADDR): ")),
+        "{error}"
     );
     assert!(
-        errors[0].ends_with("set LISTEN_ADDR to a free address"),
-        "{stderr}"
+        error.ends_with("set LISTEN_ADDR to a free address"),
+        "{error}"
     );
-    assert!(!stderr.contains("backtrace"), "{stderr}");
 
     let stderr = start(&[
         ("LISTEN_ADDR", "127.0.0.1:0"),
         ("DEMO_PROVIDER_ADDR", &addr),
     ]);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(
-        errors[0].starts_with(&format!(
-            "error: the demo provider cannot listen on {addr} (DEMO_PROVIDER_ADDR"
-        )),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("backtrace"), "{stderr}");
+    let error = the_error(&stderr);
+    let expected = format!("error: the demo provider cannot listen on {addr} (DEMO_PROVIDER_ADDR");
+    assert!(error.starts_with(&expected), "{error}");
 }

@@ -41,20 +41,27 @@ async fn read_until(stream: &mut TcpStream, marker: &str) -> String {
     String::from_utf8_lossy(&seen).into_owned()
 }
 
-#[tokio::test]
-async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
-    let mock = Mock::start().await;
-    let app = spawn_app(&mock, |_| {}).await;
+/// A connected visitor whose requests the test can also send by hand: the app, and the
+/// `Cookie` header value of the visitor's session.
+async fn connected_by_hand(mock: &Mock) -> (TestApp, String) {
+    let app = spawn_app(mock, |_| {}).await;
     let jar = Arc::new(Jar::default());
     let app = TestApp {
         url: app.url,
         client: browser(jar.clone()),
     };
     assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
+    let cookies = jar.cookies(&app.url).expect("the session cookie");
+    let cookies = cookies.to_str().expect("ascii").to_owned();
+    (app, cookies)
+}
+
+#[tokio::test]
+async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
+    let mock = Mock::start().await;
+    let (app, cookies) = connected_by_hand(&mock).await;
     let (_, _, home) = fetch(&app.client, app.at("/")).await;
     let token = attribute_after(&home, r#"name="csrf_token" value=""#).expect("csrf field");
-    let cookies = jar.cookies(&app.url).expect("the session cookie");
-    let cookies = cookies.to_str().expect("ascii");
 
     // The first request: a logout whose body is held back.
     let body = format!("csrf_token={token}");
@@ -110,15 +117,7 @@ async fn a_second_request_of_a_session_waits_while_the_first_is_in_progress() {
 #[tokio::test]
 async fn a_form_body_that_never_arrives_gets_the_408_page_and_frees_the_lock() {
     let mock = Mock::start().await;
-    let app = spawn_app(&mock, |_| {}).await;
-    let jar = Arc::new(Jar::default());
-    let app = TestApp {
-        url: app.url,
-        client: browser(jar.clone()),
-    };
-    assert_eq!(app.callback("c").await.0, StatusCode::SEE_OTHER);
-    let cookies = jar.cookies(&app.url).expect("the session cookie");
-    let cookies = cookies.to_str().expect("ascii");
+    let (app, cookies) = connected_by_hand(&mock).await;
     let mut first = TcpStream::connect(app.url.socket_addrs(|| None).expect("addr")[0])
         .await
         .expect("connect");

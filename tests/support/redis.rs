@@ -42,16 +42,16 @@ impl RedisServer {
 
     /// Starts (again) on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
+        self.launch(&["--appendonly", "no"]);
+    }
+
+    /// Starts `redis-server` on our port with persistence off (`--save ""`) but for `extra`,
+    /// and waits until it answers.
+    fn launch<S: AsRef<std::ffi::OsStr>>(&mut self, extra: &[S]) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
+            .args(["--save", "", "--protected-mode", "yes"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -144,27 +144,7 @@ impl RedisServer {
     /// last run wrote, and waits until it answers.
     pub fn restart_persistent(&mut self, dir: &std::path::Path) {
         std::fs::create_dir_all(dir).expect("the Redis directory");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--protected-mode",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cli(&["PING"]).trim() != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server did not answer");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let os = std::ffi::OsStr::new;
+        self.launch(&[os("--appendonly"), os("yes"), os("--dir"), dir.as_os_str()]);
     }
 }
