@@ -97,6 +97,49 @@ async fn an_instance_killed_holding_a_sessions_lock_frees_it_within_the_lease() 
     drop(stalled);
 }
 
+/// Two binaries on one Redis; `user`'s callback sent to A, whose token request the provider
+/// holds for `delay`; then SIGTERM to A (its grace `grace` seconds).
+struct SigtermMidExchange {
+    cluster: Cluster,
+    a: AppProcess,
+    b: AppProcess,
+    client: reqwest::Client,
+    callback: url::Url,
+    /// Token requests the provider had seen before this callback's.
+    before: usize,
+    exchange: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    stopping: Instant,
+}
+
+impl SigtermMidExchange {
+    async fn start(redis: &RedisServer, delay: Duration, grace: &str, user: &str) -> Self {
+        let settings = DemoSettings {
+            code_delay: delay,
+            ..DemoSettings::for_tests()
+        };
+        let mut cluster = Cluster::redis(redis, settings).await;
+        let port = app_url_port(&mut cluster);
+        let a = AppProcess::start(&cluster, redis, port, &[("SHUTDOWN_GRACE_SECS", grace)]).await;
+        let b = AppProcess::start(&cluster, redis, free_port(), &[]).await;
+        let client = browser_jar();
+        let callback = callback_via(&client, &a, user).await;
+        let before = cluster.token_requests();
+        let exchange = tokio::spawn(client.get(a.rewrite(&callback)).send());
+        token_requests_reach(&cluster, before + 1).await;
+        a.signal("-TERM");
+        Self {
+            cluster,
+            a,
+            b,
+            client,
+            callback,
+            before,
+            exchange,
+            stopping: Instant::now(),
+        }
+    }
+}
+
 /// C87: SIGTERM while the token request is at the provider (it answers after 1.5 s; the grace
 /// is 5 s). The exchange completes and the visitor lands on the photos, the process exits 0
 /// saying every request finished, the session is whole on the other instance, and the same
@@ -106,23 +149,16 @@ async fn c87_sigterm_during_a_token_exchange_lets_it_finish_within_the_grace() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let settings = DemoSettings {
-        code_delay: Duration::from_millis(1_500),
-        ..DemoSettings::for_tests()
-    };
-    let mut cluster = Cluster::redis(&redis, settings).await;
-    let port = app_url_port(&mut cluster);
-    let grace = [("SHUTDOWN_GRACE_SECS", "5")];
-    let mut a = AppProcess::start(&cluster, &redis, port, &grace).await;
-    let b = AppProcess::start(&cluster, &redis, free_port(), &[]).await;
-    let client = browser_jar();
-    let callback = callback_via(&client, &a, "bob").await;
-    let before = cluster.token_requests();
-
-    let exchange = tokio::spawn(client.get(a.rewrite(&callback)).send());
-    token_requests_reach(&cluster, before + 1).await;
-    a.signal("-TERM");
-    let stopping = Instant::now();
+    let SigtermMidExchange {
+        cluster,
+        mut a,
+        b,
+        client,
+        callback,
+        before,
+        exchange,
+        stopping,
+    } = SigtermMidExchange::start(&redis, Duration::from_millis(1500), "5", "bob").await;
     let response = exchange
         .await
         .expect("task")
@@ -164,23 +200,16 @@ async fn c87_sigterm_cutting_a_token_exchange_off_leaves_no_session_and_no_usabl
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let settings = DemoSettings {
-        code_delay: Duration::from_secs(2),
-        ..DemoSettings::for_tests()
-    };
-    let mut cluster = Cluster::redis(&redis, settings).await;
-    let port = app_url_port(&mut cluster);
-    let grace = [("SHUTDOWN_GRACE_SECS", "1")];
-    let mut a = AppProcess::start(&cluster, &redis, port, &grace).await;
-    let b = AppProcess::start(&cluster, &redis, free_port(), &[]).await;
-    let client = browser_jar();
-    let callback = callback_via(&client, &a, "carol").await;
-    let before = cluster.token_requests();
-
-    let exchange = tokio::spawn(client.get(a.rewrite(&callback)).send());
-    token_requests_reach(&cluster, before + 1).await;
-    a.signal("-TERM");
-    let stopping = Instant::now();
+    let SigtermMidExchange {
+        cluster,
+        mut a,
+        b,
+        client,
+        callback,
+        before,
+        exchange,
+        stopping,
+    } = SigtermMidExchange::start(&redis, Duration::from_millis(2000), "1", "carol").await;
     let status = a
         .exited_within(Duration::from_secs(5))
         .await
