@@ -45,6 +45,9 @@ const PENDING: &str = "oauth.pending";
 const TOKENS: &str = "auth.tokens";
 /// The per-session CSRF token of the logout form.
 const LOGOUT_TOKEN: &str = "csrf";
+/// When a connected session's idle limit was last pushed back (unix seconds): the sign-in, or
+/// the last renewal.
+const RENEWED: &str = "renewed";
 /// How long an anonymous session outlives its newest pending login.
 const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
@@ -112,7 +115,26 @@ impl AppSession {
         self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(idle);
         self.insert(LOGOUT_TOKEN, &random_token()).await?;
+        self.insert(RENEWED, &crate::clock::now()).await?;
         self.update_tokens(tokens).await
+    }
+
+    /// Whether a connected visitor's idle limit is due to be pushed back: half of it has gone
+    /// since the sign-in or the last renewal. Reading never pushes it back (a read-only page
+    /// writes nothing, so it cannot undo a parallel change), so pages ask, and renew under the
+    /// session's lock.
+    pub async fn renewal_due(&self, idle: Duration) -> Result<bool, SessionError> {
+        let half = i64::try_from(idle.as_secs() / 2).unwrap_or(i64::MAX).max(1);
+        let renewed: Option<i64> = self.get(RENEWED).await?;
+        Ok(renewed.is_none_or(|at| crate::clock::now() - at >= half))
+    }
+
+    /// Pushes the idle limit back to `idle` from now: the record's expiry and, with the save,
+    /// the cookie's `Max-Age`. Call it under the session's lock (a locked route).
+    pub async fn renew(&self, idle: Duration) -> Result<(), SessionError> {
+        self.expire_after(idle);
+        self.insert(RENEWED, &crate::clock::now()).await?;
+        self.save().await
     }
 
     /// The session's id, when it has one in the store.
@@ -269,12 +291,13 @@ pub fn layer(
         .with_expiry(Expiry::OnInactivity(crate::clock::to_time(idle)))
 }
 
-/// Keeps only the session's own values (pending logins, tokens, the logout token): what a
-/// memory store under pressure drops first is the wings' (the flow inspector's record).
+/// Keeps only the session's own values (pending logins, tokens, the logout token, the last
+/// renewal): what a memory store under pressure drops first is the wings' (the flow
+/// inspector's record).
 pub fn drop_wing_values(record: &mut Record) {
     record
         .data
-        .retain(|key, _| matches!(key.as_str(), PENDING | TOKENS | LOGOUT_TOKEN));
+        .retain(|key, _| matches!(key.as_str(), PENDING | TOKENS | LOGOUT_TOKEN | RENEWED));
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.

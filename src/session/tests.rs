@@ -444,6 +444,7 @@ fn under_pressure_only_the_sessions_own_values_are_kept() {
         super::PENDING,
         super::TOKENS,
         super::LOGOUT_TOKEN,
+        super::RENEWED,
         "inspector.flow",
         "x",
     ] {
@@ -452,5 +453,5 @@ fn under_pressure_only_the_sessions_own_values_are_kept() {
     super::drop_wing_values(&mut record);
     let mut kept: Vec<&str> = record.data.keys().map(String::as_str).collect();
     kept.sort_unstable();
-    assert_eq!(kept, ["auth.tokens", "csrf", "oauth.pending"]);
+    assert_eq!(kept, ["auth.tokens", "csrf", "oauth.pending", "renewed"]);
 }

@@ -147,6 +147,49 @@ async fn c36_an_idle_session_expires_and_its_token_is_never_used_again() {
 }
 
 #[tokio::test]
+async fn c36_an_active_visitor_is_not_logged_out_the_idle_limit_slides_on_use() {
+    let mut config = Config::for_tests();
+    config.session_idle = Duration::from_secs(4);
+    let app = spawn_app_with(config, DemoSettings::for_tests()).await;
+    app.login_as("alice").await;
+    let (status, _, _) = app.get("/photos").await;
+    assert_eq!(status, StatusCode::OK, "just signed in: nothing to renew");
+
+    // Half the idle limit later, the photos page makes a detour to renew it.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let (status, headers, _) = app.get("/photos").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers).path(), "/photos/renew");
+    let (status, headers, _) = app.get("/photos/renew").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers).path(), "/photos");
+    let cookie = headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        cookie.contains("Max-Age=4"),
+        "the browser's cookie is renewed too: {cookie:?}"
+    );
+
+    // Past the limit counted from the sign-in, but not from the renewal: still connected (by
+    // way of another renewal, now due again), never sent to connect.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let mut path = "/photos".to_owned();
+    for _ in 0..3 {
+        let (status, headers, page) = app.get(&path).await;
+        if status == StatusCode::OK {
+            assert!(page.contains("Your photos ("), "{page}");
+            return;
+        }
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        path = location(&headers).path().to_owned();
+        assert!(path.starts_with("/photos"), "logged out: sent to {path}");
+    }
+    panic!("no photos after the renewal detour");
+}
+
+#[tokio::test]
 async fn c76_no_cors_and_no_preflight_success() {
     let app = spawn_app().await;
     for path in ["/cb", "/photos", "/"] {

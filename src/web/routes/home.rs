@@ -63,6 +63,11 @@ async fn show_home(
     let has_flow = inspect::has_flow(&state, &session).await?;
 
     if session.tokens().await?.is_some() {
+        // Under the session's lock: a connected visitor's idle limit is pushed back here.
+        let idle = state.settings.session_idle;
+        if session.renewal_due(idle).await? {
+            session.renew(idle).await?;
+        }
         return Ok(HomePage {
             provider_name,
             connect_url: None,

@@ -8,6 +8,7 @@ mod health;
 mod home;
 mod logout;
 mod photos;
+mod renew;
 
 use axum::Router;
 
@@ -21,6 +22,7 @@ pub fn locked() -> Router<AppState> {
         .merge(connect::router())
         .merge(callback::router())
         .merge(logout::router())
+        .merge(renew::router())
         .merge(inspect::router())
 }
 

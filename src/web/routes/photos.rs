@@ -3,7 +3,12 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{Extension, Router, extract::State, routing::get};
+use axum::{
+    Extension, Router,
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
 
 use tower_sessions::session::Id;
 
@@ -24,6 +29,10 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new().route("/photos", get(show_photos).head(method_not_allowed))
 }
+
+/// Where `/photos` sends a visitor whose idle limit is due to be pushed back: a locked route
+/// ([`super::renew`]) that renews it and sends them straight back.
+pub const RENEW: &str = "/photos/renew";
 
 #[derive(Template, WebTemplate)]
 #[template(path = "photos.html")]
@@ -53,17 +62,22 @@ enum RefreshReason {
 /// Shows the photos. An access token that is (nearly) expired is refreshed first; one the API
 /// rejects with 401 is refreshed once and the call retried once (RFC 6750 §3.1), never more. A 403
 /// `insufficient_scope` is not a refresh case: a new token would have the same scope.
-async fn show_photos(
-    State(state): State<AppState>,
-    connected: Connected,
-) -> Result<(Extension<Outcome>, PhotosPage)> {
+async fn show_photos(State(state): State<AppState>, connected: Connected) -> Result<Response> {
     let Some(id) = connected.session.id() else {
         return Err(AppError::Reconnect("the session has no id".into()));
     };
+    // This page never writes its session (it runs outside the lock): a renewal is a detour.
+    if connected
+        .session
+        .renewal_due(state.settings.session_idle)
+        .await?
+    {
+        return Ok(Redirect::to(RENEW).into_response());
+    }
     let recording = Recording::start(&state);
     let page = recording.run(photos_page(&state, id, connected)).await;
     recording.append_to(&state, id).await;
-    page
+    page.map(IntoResponse::into_response)
 }
 
 async fn photos_page(
