@@ -6,15 +6,12 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Unix time in milliseconds.
-#[cfg_attr(
-    not(feature = "inspector"),
-    allow(dead_code, reason = "only the inspector wing uses it")
-)]
-pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
+/// Unix time in milliseconds. // INSPECTOR
+#[cfg(feature = "inspector")] // INSPECTOR
+pub fn now_ms() -> i64 { // INSPECTOR
+    let now = time::OffsetDateTime::now_utc(); // INSPECTOR
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX) // INSPECTOR
+} // INSPECTOR
 
 /// Whole seconds of `duration` as an `i64`, saturating (a configured lifetime never wraps).
 pub fn seconds(duration: std::time::Duration) -> i64 {
@@ -39,9 +36,10 @@ mod tests {
         assert_eq!(to_time(Duration::MAX), time::Duration::seconds(i64::MAX));
     }
 
-    #[test]
-    fn milliseconds_follow_seconds() {
-        let (s, ms) = (now(), now_ms());
-        assert!((ms / 1000 - s).abs() <= 1, "{s} {ms}");
-    }
+    #[cfg(feature = "inspector")] // INSPECTOR
+    #[test] // INSPECTOR
+    fn milliseconds_follow_seconds() { // INSPECTOR
+        let (s, ms) = (now(), now_ms()); // INSPECTOR
+        assert!((ms / 1000 - s).abs() <= 1, "{s} {ms}"); // INSPECTOR
+    } // INSPECTOR
 }

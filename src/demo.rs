@@ -40,8 +40,8 @@ pub async fn bind(
     let provider = demo_provider::spawn(settings).await?;
     tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");
     let config = Config {
-        // The inspector is on by default here: this is the demo.
-        flow_inspector: Some(config.flow_inspector.unwrap_or(cfg!(feature = "inspector"))),
+        // The inspector is on by default here: this is the demo. // INSPECTOR
+        flow_inspector: Some(config.flow_inspector.unwrap_or(cfg!(feature = "inspector"))), // INSPECTOR
         app_url: Some(app_url),
         client_secret: Some(secret),
         provider: ProviderSource::Discover(Discovery {

@@ -1,7 +1,7 @@
 //! The one outbound HTTP client: built once, never follows redirects, times out, and caps every
 //! response body it reads. The `oauth2` crate uses it for the token request; `photos_api` for
 //! the photos API. An [`Observer`] in scope ([`observed`]) sees every call it makes: the seam
-//! the flow inspector records through, so the protocol code never knows it is there.
+//! a wing records through, so the protocol code never knows it is there.
 
 use std::{
     future::Future,
@@ -114,10 +114,7 @@ impl std::fmt::Debug for Response {
 }
 
 /// One outbound call as an [`Observer`] sees it: what was sent, and what came back or why not.
-#[cfg_attr(
-    not(feature = "inspector"),
-    allow(dead_code, reason = "only the inspector wing observes")
-)]
+#[allow(dead_code, reason = "a seam for wings: unread when no wing observes")]
 pub struct Call<'a> {
     pub method: &'a http::Method,
     pub url: &'a url::Url,

@@ -14,10 +14,10 @@
 //!    `tokens`; PAR and DPoP. Beside it, `photos_api`, the resource server's client.
 //! 5. `session`: the typed session, and `Sessions`, which refreshes tokens under the session's
 //!    lock in a task that outlives the request.
-//! 6. Wing: `inspector`, the flow inspector (cargo feature `inspector`), which records through
-//!    the outbound observer and keeps its record through the session's value API.
-//! 7. `web`: everything axum: state, the one error type, extractors, routes, middleware.
-//! 8. `shutdown` and [`startup`] (the composition root), then the wiring of wings that start
+//!    Wing: `inspector`, the flow inspector (cargo feature `inspector`), which records through // INSPECTOR
+//!    the outbound observer and keeps its record through the session's value API. // INSPECTOR
+//! 6. `web`: everything axum: state, the one error type, extractors, routes, middleware.
+//! 7. `shutdown` and [`startup`] (the composition root), then the wiring of wings that start
 //!    with the app.
 //!
 //! Reading order, following one sign-in: `main.rs`, [`startup`], `web::routes` (`home` → `callback`
@@ -38,9 +38,9 @@ mod oauth;
 mod photos_api;
 // Sessions.
 mod session;
-// Wings.
-#[cfg(feature = "inspector")]
-mod inspector;
+// Wings. // INSPECTOR
+#[cfg(feature = "inspector")] // INSPECTOR
+mod inspector; // INSPECTOR
 // The web.
 mod web;
 // The composition root.

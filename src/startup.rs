@@ -65,12 +65,10 @@ impl Application {
         if let Some(warning) = config::unreachable_from(&app_url, bound, config.listen.variable) {
             tracing::warn!("{warning}");
         }
-        if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") {
-            bail!(
-                "FLOW_INSPECTOR=on, but this build has no flow inspector: build with the \
-                 `inspector` cargo feature, or leave FLOW_INSPECTOR unset"
-            );
-        }
+        if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") { // INSPECTOR
+            let hint = "build with the `inspector` cargo feature, or leave FLOW_INSPECTOR unset"; // INSPECTOR
+            bail!("FLOW_INSPECTOR=on, but this build has no flow inspector: {hint}"); // INSPECTOR
+        } // INSPECTOR
         let provider = match &config.provider {
             ProviderSource::Explicit(provider) => provider.clone(),
             ProviderSource::Discover(discovery) => {
@@ -168,7 +166,7 @@ impl Application {
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
-            inspector: self.config.flow_inspector.unwrap_or(false),
+            inspector: self.config.flow_inspector.unwrap_or(false), // INSPECTOR
         };
         let state = AppState {
             oauth: Arc::new(oauth),

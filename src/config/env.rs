@@ -90,11 +90,11 @@ impl Config {
             "on" => Ok(DpopMode::On),
             _ => bail!("expected auto, on or off"),
         });
-        let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v {
-            "on" | "true" => Ok(true),
-            "off" | "false" => Ok(false),
-            _ => bail!("expected on or off"),
-        });
+        let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v { // INSPECTOR
+            "on" | "true" => Ok(true), // INSPECTOR
+            "off" | "false" => Ok(false), // INSPECTOR
+            _ => bail!("expected on or off"), // INSPECTOR
+        }); // INSPECTOR
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Unconfigured)) && client_secret.is_none() {
             vars.errors.push(
@@ -130,7 +130,7 @@ impl Config {
             proxy,
             session_store: session_store.ok_or_else(missing)?,
             shutdown_grace: shutdown_grace.ok_or_else(missing)?,
-            flow_inspector: flow_inspector.ok_or_else(missing)?,
+            flow_inspector: flow_inspector.ok_or_else(missing)?, // INSPECTOR
             par: par.ok_or_else(missing)?,
             dpop: dpop.ok_or_else(missing)?,
         })
@@ -641,7 +641,7 @@ mod tests {
     }
 
     #[test]
-    fn par_dpop_and_the_inspector_take_each_documented_value() {
+    fn each_mode_takes_each_documented_value() {
         for (value, mode) in [
             ("if-required", ParMode::IfRequired),
             ("auto", ParMode::Auto),
@@ -657,19 +657,19 @@ mod tests {
         ] {
             assert_eq!(from(&[("OAUTH_DPOP", value)]).expect(value).dpop, mode);
         }
-        for (value, on) in [
-            ("on", true),
-            ("true", true),
-            ("off", false),
-            ("false", false),
-        ] {
-            let config = from(&[("FLOW_INSPECTOR", value)]).expect(value);
-            assert_eq!(config.flow_inspector, Some(on), "{value}");
-        }
+        for (value, on) in [ // INSPECTOR
+            ("on", true), // INSPECTOR
+            ("true", true), // INSPECTOR
+            ("off", false), // INSPECTOR
+            ("false", false), // INSPECTOR
+        ] { // INSPECTOR
+            let config = from(&[("FLOW_INSPECTOR", value)]).expect(value); // INSPECTOR
+            assert_eq!(config.flow_inspector, Some(on), "{value}"); // INSPECTOR
+        } // INSPECTOR
         for (name, bad) in [
             ("OAUTH_PAR", "yes"),
             ("OAUTH_DPOP", "1"),
-            ("FLOW_INSPECTOR", "maybe"),
+            ("FLOW_INSPECTOR", "maybe"), // INSPECTOR
         ] {
             let err = from(&[(name, bad)]).expect_err(bad);
             assert!(format!("{err:#}").contains(name), "{err:#}");

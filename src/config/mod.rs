@@ -194,9 +194,9 @@ pub struct Config {
     pub par: ParMode,
     /// `OAUTH_DPOP`: `auto`, `on` or `off` (the default); see [`DpopMode`].
     pub dpop: DpopMode,
-    /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records
-    /// nothing. Unset: off (an embedded provider may turn it on).
-    pub flow_inspector: Option<bool>,
+    /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records // INSPECTOR
+    /// nothing. Unset: off (an embedded provider may turn it on). // INSPECTOR
+    pub flow_inspector: Option<bool>, // INSPECTOR
 }
 
 impl Config {
@@ -224,7 +224,7 @@ impl Config {
             proxy: OutboundProxy::default(),
             session_store: SessionStoreConfig::Memory,
             shutdown_grace: Duration::from_secs(10),
-            flow_inspector: None,
+            flow_inspector: None, // INSPECTOR
             par: ParMode::IfRequired,
             dpop: DpopMode::Off,
         }

@@ -123,16 +123,13 @@ impl OAuthClient {
         (url, login)
     }
 
-    /// The authorize URL `start` made for `login`, built again from its state and verifier (the
-    /// flow inspector shows it; the home page never stores it).
-    #[cfg_attr(
-        not(feature = "inspector"),
-        allow(dead_code, reason = "only the inspector wing uses it")
-    )]
-    pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
-        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier);
-        self.authorize_url(login.state.clone(), challenge).0
-    }
+    /// The authorize URL `start` made for `login`, built again from its state and verifier (the // INSPECTOR
+    /// flow inspector shows it; the home page never stores it). // INSPECTOR
+    #[cfg(feature = "inspector")] // INSPECTOR
+    pub fn authorize_url_of(&self, login: &PendingLogin) -> Url { // INSPECTOR
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier); // INSPECTOR
+        self.authorize_url(login.state.clone(), challenge).0 // INSPECTOR
+    } // INSPECTOR
 
     fn authorize_url(&self, state: CsrfToken, challenge: PkceCodeChallenge) -> (Url, CsrfToken) {
         self.inner
@@ -142,23 +139,17 @@ impl OAuthClient {
             .url()
     }
 
-    /// The registered client id.
-    #[cfg_attr(
-        not(feature = "inspector"),
-        allow(dead_code, reason = "only the inspector wing uses it")
-    )]
-    pub fn client_id(&self) -> &str {
-        self.client_id.as_str()
-    }
+    /// The registered client id. // INSPECTOR
+    #[cfg(feature = "inspector")] // INSPECTOR
+    pub fn client_id(&self) -> &str { // INSPECTOR
+        self.client_id.as_str() // INSPECTOR
+    } // INSPECTOR
 
-    /// The issuer callbacks are checked against (RFC 9207), if the provider has one.
-    #[cfg_attr(
-        not(feature = "inspector"),
-        allow(dead_code, reason = "only the inspector wing uses it")
-    )]
-    pub fn expected_issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
-    }
+    /// The issuer callbacks are checked against (RFC 9207), if the provider has one. // INSPECTOR
+    #[cfg(feature = "inspector")] // INSPECTOR
+    pub fn expected_issuer(&self) -> Option<&str> { // INSPECTOR
+        self.issuer.as_deref() // INSPECTOR
+    } // INSPECTOR
 
     /// Whether a callback's `iss` is acceptable (RFC 9207 §2.4): see [`issuer_matches`].
     pub fn issuer_ok(&self, iss: Option<&str>) -> bool {
@@ -328,14 +319,16 @@ pub(crate) mod tests {
         );
         assert!(!with_issuer.issuer_ok(None), "required");
         let without = oauth();
-        assert_eq!(without.expected_issuer(), None);
+        #[cfg(feature = "inspector")] // INSPECTOR
+        assert_eq!(without.expected_issuer(), None); // INSPECTOR
         assert!(without.issuer_ok(None));
     }
 
     #[test]
     fn revocation_par_and_dpop_follow_the_configuration() {
         let plain = oauth();
-        assert_eq!(plain.client_id(), "photo-connect");
+        #[cfg(feature = "inspector")] // INSPECTOR
+        assert_eq!(plain.client_id(), "photo-connect"); // INSPECTOR
         assert!(!plain.can_revoke() && !plain.uses_par());
         let key = DpopKey::generate();
         assert!(plain.dpop_with(Some(&key)).is_none(), "DPoP is off");

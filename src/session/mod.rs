@@ -188,11 +188,8 @@ impl AppSession {
     }
 
     /// Ends the session but keeps `value` under `key` for `ttl` in a new anonymous session (new
-    /// id, no tokens, nothing else): the flow inspector shows the logout's own steps so.
-    #[cfg_attr(
-        not(feature = "inspector"),
-        allow(dead_code, reason = "only the inspector wing uses it")
-    )]
+    /// id, no tokens, nothing else): a wing's record of the sign-in can show the logout so.
+    #[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
     pub async fn end_keeping(
         &self,
         key: &'static str,
@@ -292,8 +289,8 @@ pub fn layer(
 }
 
 /// Keeps only the session's own values (pending logins, tokens, the logout token, the last
-/// renewal): what a memory store under pressure drops first is the wings' (the flow
-/// inspector's record).
+/// renewal): what a memory store under pressure drops first is the wings' (a wing's record of
+/// a sign-in).
 pub fn drop_wing_values(record: &mut Record) {
     record
         .data

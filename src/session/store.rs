@@ -5,7 +5,7 @@
 //! one already stored: a flood cannot cancel sign-ins waiting for their callback. Connected
 //! sessions are admitted past the cap (a completed sign-in is never turned away by a flood of
 //! anonymous ones) up to a hard ceiling, twice the cap; past the cap they are kept without the
-//! wings' values (the flow inspector's record, several KB), which go first under pressure.
+//! wings' values (a record of the sign-in, several KB), which go first under pressure.
 //!
 //! An anonymous record is kept serialized (one small allocation: a pending login is about 150
 //! bytes of JSON), not as a map of JSON values, so an anonymous visitor costs a few hundred

@@ -445,7 +445,7 @@ fn under_pressure_only_the_sessions_own_values_are_kept() {
         super::TOKENS,
         super::LOGOUT_TOKEN,
         super::RENEWED,
-        "inspector.flow",
+        "wing.record",
         "x",
     ] {
         record.data.insert(key.into(), serde_json::json!(1));

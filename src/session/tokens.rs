@@ -1,5 +1,5 @@
 //! The tokens of a connected session, changed outside the request's own copy of the session:
-//! refreshed, forgotten, and the inspector's later steps added, each under the session's lock.
+//! refreshed, forgotten, and a wing's later steps added, each under the session's lock.
 //!
 //! A refresh runs in a task of its own that owns the lock: the provider rotates the refresh
 //! token when it answers (RFC 9700 §4.14.2), so the new one must be saved even if the visitor
@@ -73,7 +73,7 @@ impl Sessions {
         let guard = self.locks.acquire(&id.to_string()).await?;
         let this = self.clone();
         let (oauth, seen) = (oauth.clone(), current.refreshed);
-        // The request's outbound observer (the flow inspector's) goes along into the task.
+        // The request's outbound observer (a wing's, if any) goes along into the task.
         let locked = observed(current_observer(), async move {
             let result = this.refresh_locked(id, seen, &oauth).await;
             guard.release().await;

@@ -1,15 +1,12 @@
-//! Values a wing keeps in the session under a key of its own (the flow inspector its record of
-//! the sign-in): the session's small record API. This floor never looks inside them.
+//! Values a wing keeps in the session under a key of its own (a record of the sign-in, say): the
+//! session's small record API. This floor never looks inside them.
 
 use serde::{Serialize, de::DeserializeOwned};
 use tower_sessions::session::Id;
 
 use super::{AppSession, SessionError, Sessions, StoredSession, mark_saved};
 
-#[cfg_attr(
-    not(feature = "inspector"),
-    allow(dead_code, reason = "the seam of the inspector wing")
-)]
+#[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
 impl AppSession {
     /// The value kept under `key`; one that no longer parses (an older shape) counts as absent.
     pub async fn value<T: DeserializeOwned>(
@@ -49,10 +46,7 @@ impl AppSession {
     }
 }
 
-#[cfg_attr(
-    not(feature = "inspector"),
-    allow(dead_code, reason = "the seam of the inspector wing")
-)]
+#[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
 impl Sessions {
     /// Changes the value under `key` of session `id` as stored now, under the session's lock.
     /// Nothing happens if either is gone.

@@ -70,8 +70,8 @@ pub struct Settings {
     pub session_idle: Duration,
     /// How long logout waits for the revocations.
     pub revocation_timeout: Duration,
-    /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`).
-    pub inspector: bool,
+    /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`). // INSPECTOR
+    pub inspector: bool, // INSPECTOR
 }
 
 /// The state every handler can reach, in parts a handler can take alone (`State<Readiness>`).

@@ -70,16 +70,16 @@ async fn with_dpop_the_token_is_bound_and_every_call_carries_a_proof() {
         "the provider bound the access token to a key (cnf.jkt)"
     );
 
-    #[cfg(feature = "inspector")]
-    {
-        let (_, _, flow) = app.get("/flow").await;
-        assert!(
-            flow.contains("dpop+jwt") && flow.contains("signature elided"),
-            "{flow}"
-        );
-        assert!(flow.contains("DPoP"), "the token response's token_type");
-        assert!(!flow.contains(CLIENT_SECRET));
-    }
+    #[cfg(feature = "inspector")] // INSPECTOR
+    { // INSPECTOR
+        let (_, _, flow) = app.get("/flow").await; // INSPECTOR
+        assert!( // INSPECTOR
+            flow.contains("dpop+jwt") && flow.contains("signature elided"), // INSPECTOR
+            "{flow}" // INSPECTOR
+        ); // INSPECTOR
+        assert!(flow.contains("DPoP"), "the token response's token_type"); // INSPECTOR
+        assert!(!flow.contains(CLIENT_SECRET)); // INSPECTOR
+    } // INSPECTOR
 }
 
 #[tokio::test]

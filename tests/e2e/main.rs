@@ -9,8 +9,8 @@ mod dpop;
 mod first_run;
 mod flow;
 mod helpers;
-#[cfg(feature = "inspector")]
-mod inspector;
+#[cfg(feature = "inspector")] // INSPECTOR
+mod inspector; // INSPECTOR
 mod lifecycle;
 mod logs;
 mod pages;

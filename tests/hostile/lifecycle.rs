@@ -531,23 +531,23 @@ async fn logout_that_reached_the_provider_says_the_access_was_ended() {
     assert!(home.contains("The provider was told to end this app"));
 }
 
-/// Built without the flow inspector, the app says so at startup rather than ignoring
-/// `FLOW_INSPECTOR=on`; unset or off, it starts.
-#[cfg(not(feature = "inspector"))]
-#[tokio::test]
-async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startup() {
-    let mock = Mock::start().await;
-    let mut config = Config::for_tests();
-    config.provider = ProviderSource::Explicit(crate::mock::provider_of(&mock));
-    config.flow_inspector = Some(true);
-    let err = Application::bind(config.clone())
-        .await
-        .err()
-        .expect("refuses to start");
-    assert!(
-        format!("{err:#}").contains("`inspector` cargo feature"),
-        "{err:#}"
-    );
-    config.flow_inspector = Some(false);
-    assert!(Application::bind(config).await.is_ok(), "off is fine");
-}
+/// Built without the flow inspector, the app says so at startup rather than ignoring // INSPECTOR
+/// `FLOW_INSPECTOR=on`; unset or off, it starts. // INSPECTOR
+#[cfg(not(feature = "inspector"))] // INSPECTOR
+#[tokio::test] // INSPECTOR
+async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startup() { // INSPECTOR
+    let mock = Mock::start().await; // INSPECTOR
+    let mut config = Config::for_tests(); // INSPECTOR
+    config.provider = ProviderSource::Explicit(crate::mock::provider_of(&mock)); // INSPECTOR
+    config.flow_inspector = Some(true); // INSPECTOR
+    let err = Application::bind(config.clone()) // INSPECTOR
+        .await // INSPECTOR
+        .err() // INSPECTOR
+        .expect("refuses to start"); // INSPECTOR
+    assert!( // INSPECTOR
+        format!("{err:#}").contains("`inspector` cargo feature"), // INSPECTOR
+        "{err:#}" // INSPECTOR
+    ); // INSPECTOR
+    config.flow_inspector = Some(false); // INSPECTOR
+    assert!(Application::bind(config).await.is_ok(), "off is fine"); // INSPECTOR
+} // INSPECTOR

@@ -6,8 +6,8 @@ mod cli;
 mod dpop;
 mod first_run;
 mod fuzz;
-#[cfg(feature = "inspector")]
-mod inspector;
+#[cfg(feature = "inspector")] // INSPECTOR
+mod inspector; // INSPECTOR
 mod lifecycle;
 mod lock;
 mod logs;

@@ -41,8 +41,8 @@ struct Cluster {
     store: SessionStoreConfig,
     /// The listener that `APP_URL` names, for the first instance.
     first: Option<TcpListener>,
-    /// `FLOW_INSPECTOR` for the instances started from now on.
-    flow_inspector: Option<bool>,
+    /// `FLOW_INSPECTOR` for the instances started from now on. // INSPECTOR
+    flow_inspector: Option<bool>, // INSPECTOR
     /// `OAUTH_DPOP` for the instances started from now on.
     dpop: DpopMode,
 }
@@ -112,7 +112,7 @@ impl Cluster {
             app_url,
             store,
             first: Some(first),
-            flow_inspector: None,
+            flow_inspector: None, // INSPECTOR
             dpop: DpopMode::Off,
         }
     }
@@ -127,7 +127,7 @@ impl Cluster {
         config.client_secret = Some(ClientSecret::new(SECRET.into()));
         config.token_refresh_skew = Duration::ZERO;
         config.session_store = self.store.clone();
-        config.flow_inspector = self.flow_inspector;
+        config.flow_inspector = self.flow_inspector; // INSPECTOR
         config.dpop = self.dpop;
         config.provider = ProviderSource::Discover(Discovery {
             issuer: self.provider.issuer.clone(),
@@ -181,7 +181,7 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
     };
     let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
     cluster.dpop = DpopMode::On;
-    cluster.flow_inspector = Some(true);
+    cluster.flow_inspector = Some(true); // INSPECTOR
     let a = cluster.instance().await;
     let jar = Arc::new(Jar::default());
     let client = browser(jar.clone());
@@ -285,44 +285,6 @@ async fn c86_connect_on_a_callback_on_b_then_photos_on_either() {
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("Your photos (4)"), "{page}");
     }
-}
-
-#[cfg(feature = "inspector")]
-#[tokio::test]
-async fn the_flow_inspector_record_lives_in_redis_and_follows_the_browser_across_instances() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
-    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
-    cluster.flow_inspector = Some(true);
-    let (a, b) = (cluster.instance().await, cluster.instance().await);
-    let client = browser_jar();
-    let callback = callback_via(&client, &a, "bob").await;
-    let (status, _, _) = fetch(&client, b.rewrite(&callback)).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _) = photos(&client, &a).await;
-    assert_eq!(status, StatusCode::OK);
-    // Recorded by B (the callback) and A (the photos call), shown by either.
-    for at in [&a, &b] {
-        let (status, _, page) = fetch(&client, at.at("/flow")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(
-            page.contains("The token request") && page.contains(r#"id="step-4""#),
-            "{page}"
-        );
-        assert!(page.contains("A photos API call"));
-        assert!(!page.contains(SECRET));
-    }
-    let (_, _, other) = fetch(&browser_jar(), b.at("/flow")).await;
-    assert!(other.contains("Nothing recorded in this browser yet"));
-    // An instance with the inspector off neither shows the record nor links to it.
-    cluster.flow_inspector = Some(false);
-    let off = cluster.instance().await;
-    let (_, _, home) = fetch(&client, off.at("/")).await;
-    assert!(home.contains("You are connected"), "{home}");
-    assert!(!home.contains(r#"href="/flow""#), "{home}");
-    let (status, _, _) = fetch(&client, off.at("/flow")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -66,9 +66,9 @@ pub enum AppError {
     /// A form body that did not arrive within `web::extract::BODY_TIMEOUT`.
     #[error("the request body did not arrive in time")]
     SlowBody,
-    /// `/flow` while `FLOW_INSPECTOR` is off.
-    #[error("the flow inspector is off (FLOW_INSPECTOR)")]
-    InspectorOff,
+    /// `/flow` while `FLOW_INSPECTOR` is off. // INSPECTOR
+    #[error("the flow inspector is off (FLOW_INSPECTOR)")] // INSPECTOR
+    InspectorOff, // INSPECTOR
     /// The home page requested as a subresource (`Sec-Fetch-Mode` other than `navigate`).
     #[error("the home page was requested by something other than a page navigation")]
     NotANavigation,
@@ -253,7 +253,7 @@ mod tests {
             (Photos(PhotosError::Malformed("x".into())), 502),
             (Photos(PhotosError::DpopUnavailable), 502),
             (NotFound, 404),
-            (InspectorOff, 404),
+            (InspectorOff, 404), // INSPECTOR
             (Session(SessionError::Store("down".into())), 503),
             (Session(SessionError::Full), 503),
             (Session(SessionError::Busy), 503),

@@ -1,21 +1,23 @@
-//! The hooks without the `inspector` cargo feature: nothing is recorded or kept, and `/flow`
-//! answers that the inspector is off. Same signatures as the recording hooks.
+//! The hooks with no recording wing: nothing is recorded or kept. Same signatures as the
+//! recording hooks.
+//! Without the `inspector` cargo feature, `/flow` answers that the inspector is off. // INSPECTOR
 
 use std::{future::Future, time::Duration};
 
-use axum::{Router, routing::get};
+use axum::{Router, routing::get}; // INSPECTOR
 use tower_sessions::session::Id;
 
 use crate::{
     oauth::{Callback, PendingLogin},
     session::{AppSession, SessionError},
-    web::{error::AppError, state::AppState},
+    web::state::AppState,
 };
+use crate::web::error::AppError; // INSPECTOR
 
-/// `/flow`: the inspector is not built into this app.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/flow", get(|| async { AppError::InspectorOff }))
-}
+/// `/flow`: the inspector is not built into this app. // INSPECTOR
+pub fn router() -> Router<AppState> { // INSPECTOR
+    Router::new().route("/flow", get(|| async { AppError::InspectorOff })) // INSPECTOR
+} // INSPECTOR
 
 pub struct Recording;
 
@@ -46,9 +48,9 @@ impl Recording {
     }
 }
 
-pub async fn has_flow(_: &AppState, _: &AppSession) -> Result<bool, SessionError> {
-    Ok(false)
-}
+pub async fn has_flow(_: &AppState, _: &AppSession) -> Result<bool, SessionError> { // INSPECTOR
+    Ok(false) // INSPECTOR
+} // INSPECTOR
 
 pub struct SignIn;
 

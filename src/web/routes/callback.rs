@@ -69,7 +69,7 @@ async fn finish_login(
         LoginLookup::Expired => return Err(AppError::LoginExpired),
     };
 
-    // The inspector's record (when it is on): what the link carried and what was just checked,
+    // A wing's record (when one records): what the link carried and what was just checked,
     // taken before the code and verifier are spent.
     let mut sign_in = SignIn::start(&state, &session, &pending, &callback).await?;
 

@@ -41,8 +41,8 @@ struct HomePage {
     notice: Option<Notice>,
     /// The development banner: the browser is not at `APP_URL`.
     mismatch: Option<HostMismatch>,
-    /// Whether the flow inspector has a record of this browser's last sign-in.
-    has_flow: bool,
+    /// Whether the flow inspector has a record of this browser's last sign-in. // INSPECTOR
+    has_flow: bool, // INSPECTOR
     /// Whether the Connect link goes through `/connect`, which pushes the request (PAR).
     pushed: bool,
 }
@@ -59,8 +59,8 @@ async fn show_home(
     let notice = notice(query.as_deref());
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.settings.provider_name.clone();
-    // Read only when the inspector is on: off, the home page costs what it always did.
-    let has_flow = inspect::has_flow(&state, &session).await?;
+    // Read only when the inspector is on: off, the home page costs what it always did. // INSPECTOR
+    let has_flow = inspect::has_flow(&state, &session).await?; // INSPECTOR
 
     if session.tokens().await?.is_some() {
         // Under the session's lock: a connected visitor's idle limit is pushed back here.
@@ -74,7 +74,7 @@ async fn show_home(
             logout_token: Some(session.logout_token().await?),
             notice,
             mismatch,
-            has_flow,
+            has_flow, // INSPECTOR
             pushed: false,
         });
     }
@@ -88,7 +88,7 @@ async fn show_home(
             logout_token: None,
             notice,
             mismatch,
-            has_flow,
+            has_flow, // INSPECTOR
             pushed: true,
         });
     }
@@ -106,7 +106,7 @@ async fn show_home(
         logout_token: None,
         notice,
         mismatch,
-        has_flow,
+        has_flow, // INSPECTOR
         pushed: false,
     })
 }
@@ -195,7 +195,7 @@ mod tests {
             logout_token: connected.then(|| "t".into()),
             notice: None,
             mismatch: None,
-            has_flow: false,
+            has_flow: false, // INSPECTOR
             pushed: false,
         };
         let html = page.render().expect("renders");

@@ -71,7 +71,7 @@ async fn logout(
         }
         None => "signed-out".to_owned(),
     };
-    // With the inspector on, the revocations join its record, kept a little longer.
+    // With a wing recording, the revocations join its record, kept a little longer.
     recording
         .end(&session, state.settings.pending_login_ttl)
         .await?;

@@ -12,7 +12,8 @@ mod renew;
 
 use axum::Router;
 
-use crate::web::{error::AppError, inspect, state::AppState};
+use crate::web::inspect; // INSPECTOR
+use crate::web::{error::AppError, state::AppState};
 
 /// The pages that change the session: `web::app` serves them one request per session at a
 /// time.
@@ -23,7 +24,7 @@ pub fn locked() -> Router<AppState> {
         .merge(callback::router())
         .merge(logout::router())
         .merge(renew::router())
-        .merge(inspect::router())
+        .merge(inspect::router()) // INSPECTOR
 }
 
 /// The 404 page, for every path no route names: no session, no lock, so a flood of made-up

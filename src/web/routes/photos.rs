@@ -44,8 +44,8 @@ struct PhotosPage {
     token_lifetime: Option<String>,
     /// How many times the access token was refreshed.
     refreshed: u32,
-    /// Whether `/flow` has this sign-in's record.
-    inspector: bool,
+    /// Whether `/flow` has this sign-in's record. // INSPECTOR
+    inspector: bool, // INSPECTOR
     /// Whether the access token is bound to the session's DPoP key.
     dpop: bool,
 }
@@ -130,7 +130,7 @@ async fn photos_page(
         csrf_token: session.logout_token_if_any().await?.unwrap_or_default(),
         token_lifetime: tokens.expires_at.map(|at| describe_lifetime(at - now())),
         refreshed: tokens.refreshed,
-        inspector: state.settings.inspector,
+        inspector: state.settings.inspector, // INSPECTOR
         dpop: tokens.token_type == TokenType::Dpop,
     };
     Ok((Extension(Outcome(outcome)), page))
