@@ -2,7 +2,8 @@
 """What every wing's removal script shares (scripts/remove-*.sh), run from the repository's root.
 
   wings.py strip TAG [ALT]   every line that contains TAG goes (code, Cargo.toml, CI, templates,
-                             README.md, docs/); in Markdown, <!-- TAG --> … <!-- /TAG --> blocks go
+                             README.md, docs/), and in Rust the line above a `// TAG` alone on
+                             its line (where rustfmt puts a tag after a `{`); in Markdown, <!-- TAG --> … <!-- /TAG --> blocks go
                              and <!-- ALT … --> blocks are un-commented. Blank lines left doubled
                              are collapsed. Files under scripts/ keep their tags.
   wings.py rows REGEX [WORD] docs tables of tests: a citation of a path REGEX matches goes, test
@@ -59,9 +60,12 @@ def strip_lines(tag):
         if not tagged(text):
             continue
         lines = text.split("\n")
+        # In Rust, a tag alone on its line also tags the line above: rustfmt moves a comment
+        # that follows an opening `{` to the next line.
+        alone = {i - 1 for i, l in enumerate(lines) if path.suffix == ".rs" and l.strip() == f"// {tag}"}
         out = []
         for i, line in enumerate(lines):
-            if tagged(line):
+            if tagged(line) or i in alone:
                 continue
             # A blank line left doubled, or opening or closing a Rust block, goes too.
             if line.strip() == "" and i > 0 and tagged(lines[i - 1]):

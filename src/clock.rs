@@ -8,7 +8,8 @@ pub fn now() -> i64 {
 
 /// Unix time in milliseconds. // INSPECTOR
 #[cfg(feature = "inspector")] // INSPECTOR
-pub fn now_ms() -> i64 { // INSPECTOR
+pub fn now_ms() -> i64 {
+    // INSPECTOR
     let now = time::OffsetDateTime::now_utc(); // INSPECTOR
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX) // INSPECTOR
 } // INSPECTOR
@@ -38,7 +39,8 @@ mod tests {
 
     #[cfg(feature = "inspector")] // INSPECTOR
     #[test] // INSPECTOR
-    fn milliseconds_follow_seconds() { // INSPECTOR
+    fn milliseconds_follow_seconds() {
+        // INSPECTOR
         let (s, ms) = (now(), now_ms()); // INSPECTOR
         assert!((ms / 1000 - s).abs() <= 1, "{s} {ms}"); // INSPECTOR
     } // INSPECTOR

@@ -65,7 +65,8 @@ impl Application {
         if let Some(warning) = config::unreachable_from(&app_url, bound, config.listen.variable) {
             tracing::warn!("{warning}");
         }
-        if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") { // INSPECTOR
+        if config.flow_inspector == Some(true) && !cfg!(feature = "inspector") {
+            // INSPECTOR
             let hint = "build with the `inspector` cargo feature, or leave FLOW_INSPECTOR unset"; // INSPECTOR
             bail!("FLOW_INSPECTOR=on, but this build has no flow inspector: {hint}"); // INSPECTOR
         } // INSPECTOR

@@ -90,9 +90,10 @@ impl Config {
             "on" => Ok(DpopMode::On),
             _ => bail!("expected auto, on or off"),
         });
-        let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v { // INSPECTOR
-            "on" | "true" => Ok(true), // INSPECTOR
-            "off" | "false" => Ok(false), // INSPECTOR
+        let flow_inspector = vars.optional("FLOW_INSPECTOR", |v| match v {
+            // INSPECTOR
+            "on" | "true" => Ok(true),        // INSPECTOR
+            "off" | "false" => Ok(false),     // INSPECTOR
             _ => bail!("expected on or off"), // INSPECTOR
         }); // INSPECTOR
         let provider = provider_source(&mut vars);
@@ -657,12 +658,14 @@ mod tests {
         ] {
             assert_eq!(from(&[("OAUTH_DPOP", value)]).expect(value).dpop, mode);
         }
-        for (value, on) in [ // INSPECTOR
-            ("on", true), // INSPECTOR
-            ("true", true), // INSPECTOR
-            ("off", false), // INSPECTOR
+        for (value, on) in [
+            // INSPECTOR
+            ("on", true),     // INSPECTOR
+            ("true", true),   // INSPECTOR
+            ("off", false),   // INSPECTOR
             ("false", false), // INSPECTOR
-        ] { // INSPECTOR
+        ] {
+            // INSPECTOR
             let config = from(&[("FLOW_INSPECTOR", value)]).expect(value); // INSPECTOR
             assert_eq!(config.flow_inspector, Some(on), "{value}"); // INSPECTOR
         } // INSPECTOR

@@ -126,7 +126,8 @@ impl OAuthClient {
     /// The authorize URL `start` made for `login`, built again from its state and verifier (the // INSPECTOR
     /// flow inspector shows it; the home page never stores it). // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    pub fn authorize_url_of(&self, login: &PendingLogin) -> Url { // INSPECTOR
+    pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
+        // INSPECTOR
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier); // INSPECTOR
         self.authorize_url(login.state.clone(), challenge).0 // INSPECTOR
     } // INSPECTOR
@@ -141,13 +142,15 @@ impl OAuthClient {
 
     /// The registered client id. // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    pub fn client_id(&self) -> &str { // INSPECTOR
+    pub fn client_id(&self) -> &str {
+        // INSPECTOR
         self.client_id.as_str() // INSPECTOR
     } // INSPECTOR
 
     /// The issuer callbacks are checked against (RFC 9207), if the provider has one. // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    pub fn expected_issuer(&self) -> Option<&str> { // INSPECTOR
+    pub fn expected_issuer(&self) -> Option<&str> {
+        // INSPECTOR
         self.issuer.as_deref() // INSPECTOR
     } // INSPECTOR
 

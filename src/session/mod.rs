@@ -189,7 +189,10 @@ impl AppSession {
 
     /// Ends the session but keeps `value` under `key` for `ttl` in a new anonymous session (new
     /// id, no tokens, nothing else): a wing's record of the sign-in can show the logout so.
-    #[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
+    #[allow(
+        dead_code,
+        reason = "a seam for wings: unused when no wing keeps a value"
+    )]
     pub async fn end_keeping(
         &self,
         key: &'static str,

@@ -6,7 +6,10 @@ use tower_sessions::session::Id;
 
 use super::{AppSession, SessionError, Sessions, StoredSession, mark_saved};
 
-#[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
+#[allow(
+    dead_code,
+    reason = "a seam for wings: unused when no wing keeps a value"
+)]
 impl AppSession {
     /// The value kept under `key`; one that no longer parses (an older shape) counts as absent.
     pub async fn value<T: DeserializeOwned>(
@@ -46,7 +49,10 @@ impl AppSession {
     }
 }
 
-#[allow(dead_code, reason = "a seam for wings: unused when no wing keeps a value")]
+#[allow(
+    dead_code,
+    reason = "a seam for wings: unused when no wing keeps a value"
+)]
 impl Sessions {
     /// Changes the value under `key` of session `id` as stored now, under the session's lock.
     /// Nothing happens if either is gone.

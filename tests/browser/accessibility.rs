@@ -116,7 +116,8 @@ async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<Stri
 
     // The flow inspector: the sequence diagram, every step, the curl block. // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    { // INSPECTOR
+    {
+        // INSPECTOR
         click(c, "#flow-link").await?; // INSPECTOR
         find(c, "#step-4").await?; // INSPECTOR
         problems.extend(audit(c, "flow", scheme).await?); // INSPECTOR

@@ -58,7 +58,8 @@ async fn readme_screenshots_show_the_default_address() {
         readme_shot(&c, "photos", Shot::Page).await?;
 
         #[cfg(feature = "inspector")] // INSPECTOR
-        { // INSPECTOR
+        {
+            // INSPECTOR
             click(&c, "#flow-link").await?; // INSPECTOR
             find(&c, "#step-4").await?; // INSPECTOR
             calm(&c).await?; // INSPECTOR

@@ -71,11 +71,13 @@ async fn with_dpop_the_token_is_bound_and_every_call_carries_a_proof() {
     );
 
     #[cfg(feature = "inspector")] // INSPECTOR
-    { // INSPECTOR
+    {
+        // INSPECTOR
         let (_, _, flow) = app.get("/flow").await; // INSPECTOR
-        assert!( // INSPECTOR
+        assert!(
+            // INSPECTOR
             flow.contains("dpop+jwt") && flow.contains("signature elided"), // INSPECTOR
-            "{flow}" // INSPECTOR
+            "{flow}"                                                        // INSPECTOR
         ); // INSPECTOR
         assert!(flow.contains("DPoP"), "the token response's token_type"); // INSPECTOR
         assert!(!flow.contains(CLIENT_SECRET)); // INSPECTOR

@@ -120,7 +120,8 @@ impl TestApp {
 
     /// Logs out with the logout form's token from `page` (a photos or connected home page). // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    pub async fn logout_from(&self, page: &str) -> reqwest::Response { // INSPECTOR
+    pub async fn logout_from(&self, page: &str) -> reqwest::Response {
+        // INSPECTOR
         let token = attribute_after(page, r#"name="csrf_token" value=""#).expect("csrf field"); // INSPECTOR
         self.client // INSPECTOR
             .post(self.at("/logout")) // INSPECTOR

@@ -83,22 +83,26 @@ async fn with_par_the_browser_carries_only_client_id_and_request_uri() {
 
     // The inspector shows the push as its own step, masked like the rest. // INSPECTOR
     #[cfg(feature = "inspector")] // INSPECTOR
-    { // INSPECTOR
+    {
+        // INSPECTOR
         let (_, _, flow) = app.get("/flow").await; // INSPECTOR
-        assert!( // INSPECTOR
+        assert!(
+            // INSPECTOR
             flow.contains("The push: the request sent over the back channel (PAR)"), // INSPECTOR
-            "{flow}" // INSPECTOR
+            "{flow}"                                                                 // INSPECTOR
         ); // INSPECTOR
         assert!(flow.contains("/oauth/par") && flow.contains("HTTP 201")); // INSPECTOR
         assert!(flow.contains("GET /connect")); // INSPECTOR
         assert!(!flow.contains(CLIENT_SECRET)); // INSPECTOR
         let request_uri = param(&authorize, "request_uri").expect("request_uri"); // INSPECTOR
-        let shown = format!( // INSPECTOR
+        let shown = format!(
+            // INSPECTOR
             r#"<dt><code>request_uri</code></dt><dd><code class="value">{request_uri}</code>"# // INSPECTOR
         ); // INSPECTOR
-        assert!( // INSPECTOR
-            flow.contains(&shown), // INSPECTOR
-            "the push step names the request_uri it got: {flow}" // INSPECTOR
+        assert!(
+            // INSPECTOR
+            flow.contains(&shown),                                // INSPECTOR
+            "the push step names the request_uri it got: {flow}"  // INSPECTOR
         ); // INSPECTOR
     } // INSPECTOR
 }

@@ -535,7 +535,8 @@ async fn logout_that_reached_the_provider_says_the_access_was_ended() {
 /// `FLOW_INSPECTOR=on`; unset or off, it starts. // INSPECTOR
 #[cfg(not(feature = "inspector"))] // INSPECTOR
 #[tokio::test] // INSPECTOR
-async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startup() { // INSPECTOR
+async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startup() {
+    // INSPECTOR
     let mock = Mock::start().await; // INSPECTOR
     let mut config = Config::for_tests(); // INSPECTOR
     config.provider = ProviderSource::Explicit(crate::mock::provider_of(&mock)); // INSPECTOR
@@ -544,9 +545,10 @@ async fn flow_inspector_on_without_the_inspector_feature_stops_the_app_at_startu
         .await // INSPECTOR
         .err() // INSPECTOR
         .expect("refuses to start"); // INSPECTOR
-    assert!( // INSPECTOR
+    assert!(
+        // INSPECTOR
         format!("{err:#}").contains("`inspector` cargo feature"), // INSPECTOR
-        "{err:#}" // INSPECTOR
+        "{err:#}"                                                 // INSPECTOR
     ); // INSPECTOR
     config.flow_inspector = Some(false); // INSPECTOR
     assert!(Application::bind(config).await.is_ok(), "off is fine"); // INSPECTOR

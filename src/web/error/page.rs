@@ -260,16 +260,18 @@ impl AppError {
                 "/",
                 "Go to the home page",
             ),
-            InspectorOff => page( // INSPECTOR
-                S::NOT_FOUND, // INSPECTOR
-                Missing, // INSPECTOR
+            InspectorOff => page(
+                // INSPECTOR
+                S::NOT_FOUND,                // INSPECTOR
+                Missing,                     // INSPECTOR
                 "The flow inspector is off", // INSPECTOR
-                concat!( // INSPECTOR
+                concat!(
+                    // INSPECTOR
                     "This app does not record its sign-ins here. Whoever runs it can turn the ", // INSPECTOR
                     "inspector on with FLOW_INSPECTOR=on.", // INSPECTOR
                 ), // INSPECTOR
-                "/", // INSPECTOR
-                "Go to the home page", // INSPECTOR
+                "/",                         // INSPECTOR
+                "Go to the home page",       // INSPECTOR
             ), // INSPECTOR
             NotANavigation => page(
                 S::BAD_REQUEST,

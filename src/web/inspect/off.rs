@@ -7,15 +7,16 @@ use std::{future::Future, time::Duration};
 use axum::{Router, routing::get}; // INSPECTOR
 use tower_sessions::session::Id;
 
+use crate::web::error::AppError;
 use crate::{
     oauth::{Callback, PendingLogin},
     session::{AppSession, SessionError},
     web::state::AppState,
-};
-use crate::web::error::AppError; // INSPECTOR
+}; // INSPECTOR
 
 /// `/flow`: the inspector is not built into this app. // INSPECTOR
-pub fn router() -> Router<AppState> { // INSPECTOR
+pub fn router() -> Router<AppState> {
+    // INSPECTOR
     Router::new().route("/flow", get(|| async { AppError::InspectorOff })) // INSPECTOR
 } // INSPECTOR
 
@@ -48,7 +49,8 @@ impl Recording {
     }
 }
 
-pub async fn has_flow(_: &AppState, _: &AppSession) -> Result<bool, SessionError> { // INSPECTOR
+pub async fn has_flow(_: &AppState, _: &AppSession) -> Result<bool, SessionError> {
+    // INSPECTOR
     Ok(false) // INSPECTOR
 } // INSPECTOR
 
