@@ -38,6 +38,8 @@ env.write_text("\n".join(kept).rstrip("\n") + "\n")
 PY
 # Docs tables of tests: rows keep only the tests that still exist.
 python3 scripts/wings.py rows '(?:tests/(?:e2e|browser|scaleout)|demo-provider/tests/provider)' 'demo provider'
+# The code as rustfmt lays it out without those lines (a blank line before a closing brace).
+cargo fmt --all
 # The README's measured size of the spine, now that its files lost their tagged lines.
 python3 scripts/check-docs.py --fix
 rm -f scripts/remove-demo-provider.sh

@@ -4,20 +4,19 @@
 
 use std::{future::Future, time::Duration};
 
-use axum::{Router, routing::get}; // INSPECTOR
 use tower_sessions::session::Id;
 
-use crate::web::error::AppError;
 use crate::{
     oauth::{Callback, PendingLogin},
     session::{AppSession, SessionError},
     web::state::AppState,
-}; // INSPECTOR
+};
 
 /// `/flow`: the inspector is not built into this app. // INSPECTOR
-pub fn router() -> Router<AppState> {
+pub fn router() -> axum::Router<AppState> {
     // INSPECTOR
-    Router::new().route("/flow", get(|| async { AppError::InspectorOff })) // INSPECTOR
+    let off = || async { crate::web::error::AppError::InspectorOff }; // INSPECTOR
+    axum::Router::new().route("/flow", axum::routing::get(off)) // INSPECTOR
 } // INSPECTOR
 
 pub struct Recording;
