@@ -314,7 +314,7 @@ pub(crate) mod tests {
             p.issuer = Some("https://as.example".into());
             p.require_iss = true;
         });
-        assert_eq!(with_issuer.expected_issuer(), Some("https://as.example"));
+        assert_eq!(with_issuer.expected_issuer(), Some("https://as.example")); // INSPECTOR
         assert!(with_issuer.issuer_ok(Some("https://as.example")));
         assert!(
             !with_issuer.issuer_ok(Some("https://evil.example")),

@@ -18,7 +18,6 @@ use crate::{
     form,
     session::AppSession,
     web::error::{AppError, Result},
-    web::inspect,
     web::middleware::setup_check::HostMismatch,
     web::state::{AppState, ProviderName},
 };
@@ -60,7 +59,7 @@ async fn show_home(
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.settings.provider_name.clone();
     // Read only when the inspector is on: off, the home page costs what it always did. // INSPECTOR
-    let has_flow = inspect::has_flow(&state, &session).await?; // INSPECTOR
+    let has_flow = crate::web::inspect::has_flow(&state, &session).await?; // INSPECTOR
 
     if session.tokens().await?.is_some() {
         // Under the session's lock: a connected visitor's idle limit is pushed back here.
