@@ -264,8 +264,9 @@ async fn c37_logout_needs_post_same_origin_and_the_csrf_token() {
 async fn c38_logout_ends_the_session_and_the_old_cookie_is_worthless() {
     // The inspector off, as with a real provider: logout then clears the cookie outright (with // INSPECTOR
     // it on, a fresh anonymous session keeps only its record: see tests/e2e/inspector.rs). // INSPECTOR
-    let mut config = Config::for_tests();
-    config.flow_inspector = Some(false); // INSPECTOR
+    let config = Config::for_tests();
+    #[rustfmt::skip] // INSPECTOR
+    let config = Config { flow_inspector: Some(false), ..config }; // INSPECTOR
     let app = spawn_app_with(config, DemoSettings::for_tests()).await;
     let photos = app.login_as("alice").await;
     let token = attribute_after(&photos, r#"name="csrf_token" value=""#).expect("csrf field");
