@@ -95,6 +95,7 @@ impl Config {
             "off" | "false" => Ok(false),
             _ => bail!("expected on or off"),
         });
+        let metrics = super::metrics::metrics(&mut vars);
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Unconfigured)) && client_secret.is_none() {
             vars.errors.push(
@@ -133,6 +134,7 @@ impl Config {
             flow_inspector: flow_inspector.ok_or_else(missing)?,
             par: par.ok_or_else(missing)?,
             dpop: dpop.ok_or_else(missing)?,
+            metrics: metrics.ok_or_else(missing)?,
         })
     }
 }

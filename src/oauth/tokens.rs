@@ -110,6 +110,18 @@ pub enum ExchangeError {
     UnsupportedTokenType(String),
 }
 
+impl ExchangeError {
+    /// The failure as a metrics outcome: `refused` (an OAuth error), `unavailable` (no usable
+    /// answer), `invalid` (an answer this client cannot use).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Rejected { .. } => "refused",
+            Self::Http(_) => "unavailable",
+            Self::InvalidResponse { .. } | Self::UnsupportedTokenType(_) => "invalid",
+        }
+    }
+}
+
 impl TokenSet {
     /// Reads a token response (RFC 6749 §5.1). `requested` are the scopes asked for: no `scope`
     /// in the response means exactly those were granted. `dpop`: the key the request's proof

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use fred::clients::{Client, Pool};
 
 use super::{SessionError, at_rest::AtRest};
-use crate::random::random_token;
+use crate::{metrics, random::random_token};
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
@@ -126,10 +126,16 @@ impl SessionLocks {
     /// [`MAX_WAITERS`] requests of that session already wait in this process.
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, SessionError> {
         let deadline = Instant::now() + self.wait;
-        let lock = self.table.lock_for(key).ok_or(SessionError::Busy)?;
-        let local = tokio::time::timeout(self.wait, lock.lock_owned())
-            .await
-            .map_err(|_| SessionError::Busy)?;
+        let lock = self.table.lock_for(key).ok_or_else(busy)?;
+        let local = match lock.clone().try_lock_owned() {
+            Ok(free) => free,
+            Err(_) => {
+                metrics::session_lock_wait();
+                tokio::time::timeout(self.wait, lock.lock_owned())
+                    .await
+                    .map_err(|_| busy())?
+            }
+        };
         match &self.backend {
             Backend::InProcess => Ok(LockGuard {
                 _in_process: local,
@@ -168,10 +174,13 @@ impl SessionLocks {
                     });
                 }
                 Ok(false) if Instant::now() < deadline => {
+                    if pause == Duration::from_millis(5) {
+                        metrics::session_lock_wait();
+                    }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Ok(false) => return Err(SessionError::Busy),
+                Ok(false) => return Err(busy()),
                 Err(err) => {
                     // A timed-out `SET NX` may still run when a stalled Redis resumes, leaving a
                     // lock nobody owns; this attempt's own release, queued behind it, undoes it.
@@ -183,6 +192,12 @@ impl SessionLocks {
             }
         }
     }
+}
+
+/// A busy answer, counted.
+fn busy() -> SessionError {
+    metrics::session_lock_busy();
+    SessionError::Busy
 }
 
 /// Renews the lease every third of it while the lock is held (a refresh may take the whole HTTP
