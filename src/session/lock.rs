@@ -127,8 +127,13 @@ impl SessionLocks {
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, SessionError> {
         let deadline = Instant::now() + self.wait;
         let lock = self.table.lock_for(key).ok_or_else(busy)?;
+        // A clone to try with; on success the original goes at once, so the holder counts once
+        // towards `MAX_WAITERS`, as when it waited.
         let local = match lock.clone().try_lock_owned() {
-            Ok(free) => free,
+            Ok(free) => {
+                drop(lock);
+                free
+            }
             Err(_) => {
                 metrics::session_lock_wait();
                 tokio::time::timeout(self.wait, lock.lock_owned())
