@@ -7,7 +7,6 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::{Context, bail};
 use axum::ServiceExt;
 use fred::clients::Pool;
-use metrics_exporter_prometheus::PrometheusHandle;
 use oauth2::RedirectUrl;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_sessions::SessionStore;
@@ -16,9 +15,8 @@ use url::Url;
 pub use crate::web::App;
 
 use crate::{
-    config::{self, Config, MetricsConfig, ProviderConfig, ProviderSource, SessionStoreConfig},
+    config::{self, Config, ProviderConfig, ProviderSource, SessionStoreConfig},
     http_client::HttpClient,
-    metrics,
     oauth::{OAuthClient, discovery},
     session::{
         self, Sessions, at_rest::AtRest, lock::SessionLocks, sealed_store::SealedRedisStore,
@@ -28,7 +26,7 @@ use crate::{
     web::{
         self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
-        routes::metrics::Exporter,
+        routes::metrics::{Exporter, MetricsSetup},
         state::{AppState, ProviderName, Readiness, Settings},
     },
 };
@@ -41,9 +39,8 @@ pub struct Application {
     app_url: Url,
     /// The shared session store and how its data is kept at rest, when `SESSION_STORE` is Redis.
     redis: Option<(Pool, Arc<AtRest>)>,
-    /// The process's metrics recorder when `METRICS` or `METRICS_ADDR` is set, and the
-    /// `METRICS_ADDR` listener.
-    metrics: Option<(PrometheusHandle, Option<TcpListener>)>,
+    /// The metrics recorder and `METRICS_ADDR` listener, when `METRICS` or `METRICS_ADDR` is set.
+    metrics: Option<MetricsSetup>,
 }
 
 /// A running application (tests): its URL, its session store, and the server task.
@@ -112,15 +109,7 @@ impl Application {
                 Some((pool, Arc::new(at_rest)))
             }
         };
-        let metrics = match config.metrics {
-            MetricsConfig::Off => None,
-            MetricsConfig::OnAppAddress => Some((metrics::install()?, None)),
-            MetricsConfig::OwnListener(listen) => {
-                let listener = listen.bind().await?;
-                tracing::info!(listening = %listener.local_addr()?, "metrics at /metrics (METRICS_ADDR)");
-                Some((metrics::install()?, Some(listener)))
-            }
-        };
+        let metrics = MetricsSetup::new(config.metrics).await?;
         Ok(Self {
             listener,
             config,
@@ -141,8 +130,7 @@ impl Application {
 
     /// The address of the `METRICS_ADDR` listener, when there is one.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        let (_, listener) = self.metrics.as_ref()?;
-        listener.as_ref()?.local_addr().ok()
+        self.metrics.as_ref()?.own_addr()
     }
 
     /// Builds everything without serving: the app (the router inside its middleware), the
@@ -204,22 +192,15 @@ impl Application {
             readiness,
         };
 
-        let exporter = self.metrics.as_ref().map(|(handle, _)| Exporter {
-            handle: handle.clone(),
-            memory: memory.clone(),
-        });
-        // On the app's address unless it has a listener of its own.
-        let on_app = match &self.metrics {
-            Some((_, None)) => exporter.clone(),
-            _ => None,
-        };
+        let exporter = self.metrics.as_ref().map(|m| m.exporter(memory.clone()));
+        let on_app = self.metrics.as_ref().zip(exporter.as_ref());
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
         let middleware = web::Middleware {
             locks,
             sessions: session::layer(store, cookie_name, https, self.config.session_idle),
             setup: mw::setup_check::SetupCheck::new(&self.app_url),
             headers: SecurityHeaders::new(&image_origin, https)?,
-            metrics: on_app,
+            metrics: on_app.and_then(|(metrics, exporter)| metrics.on_app_address(exporter)),
         };
         Ok((web::app(state, middleware), sessions, memory, exporter))
     }
@@ -291,10 +272,10 @@ impl Application {
 
 /// `/metrics` alone on the `METRICS_ADDR` listener, when there is one.
 fn own_metrics_listener(
-    metrics: Option<(PrometheusHandle, Option<TcpListener>)>,
+    metrics: Option<MetricsSetup>,
     exporter: Option<Exporter>,
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
-    Some(web::routes::metrics::serve_alone(metrics?.1?, exporter?))
+    metrics?.serve_alone(exporter?)
 }
 
 /// `APP_URL`, or `http://localhost:<port>` of the bound listener.
