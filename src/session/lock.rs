@@ -330,6 +330,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_wait_and_a_busy_answer_are_counted() {
+        let handle = crate::metrics::install().expect("the recorder");
+        // Other tests of this process count too: only increases are compared.
+        let count = |name: &str| {
+            let text = handle.render();
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let (waits, busy) = (metrics::SESSION_LOCK_WAITS, metrics::SESSION_LOCK_BUSY);
+        let locks = SessionLocks::in_process("session", Duration::from_millis(50));
+        let before = (count(waits), count(busy));
+        let held = locks.acquire("counted").await.expect("free");
+        assert!(matches!(
+            locks.acquire("counted").await,
+            Err(SessionError::Busy)
+        ));
+        held.release().await;
+        assert!(count(waits) - before.0 >= 1.0, "{}", handle.render());
+        assert!(count(busy) - before.1 >= 1.0, "{}", handle.render());
+    }
+
+    #[tokio::test]
     async fn a_held_lock_makes_the_same_session_wait_and_then_gives_up_but_not_other_sessions() {
         let locks = SessionLocks::in_process("session", Duration::from_millis(50));
         let held = locks.acquire("a").await.expect("free");
