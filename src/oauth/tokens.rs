@@ -209,6 +209,35 @@ impl ExchangeError {
 mod tests {
     use super::*;
 
+    #[test]
+    fn each_exchange_error_has_its_metrics_outcome() {
+        let host = || "as".to_owned();
+        let http = ExchangeError::Http(HttpError {
+            host: host(),
+            kind: crate::http_client::HttpErrorKind::Timeout,
+        });
+        for (err, outcome) in [
+            (
+                ExchangeError::Rejected {
+                    host: host(),
+                    code: "invalid_grant".into(),
+                },
+                "refused",
+            ),
+            (http, "unavailable"),
+            (
+                ExchangeError::InvalidResponse {
+                    host: host(),
+                    detail: "x".into(),
+                },
+                "invalid",
+            ),
+            (ExchangeError::UnsupportedTokenType("mac".into()), "invalid"),
+        ] {
+            assert_eq!(err.outcome(), outcome, "{err:?}");
+        }
+    }
+
     fn rejected(code: &str) -> ExchangeError {
         ExchangeError::Rejected {
             host: "as.example".into(),
