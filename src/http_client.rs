@@ -15,7 +15,7 @@ use http::{HeaderMap, StatusCode};
 use reqwest::NoProxy;
 use tokio::task::futures::TaskLocalFuture;
 
-use crate::config::OutboundProxy;
+use crate::{config::OutboundProxy, metrics};
 
 /// Largest response body read from the provider. A token response is a few hundred bytes and a
 /// page of photos a few KiB; anything bigger is a broken or hostile server.
@@ -216,13 +216,25 @@ impl HttpClient {
     /// Sends `request` and reads at most `max_body` bytes of the answer; the observer in scope
     /// where `send` is called (inside a future that [`observed`] runs), if any, sees the call.
     /// Unobserved, the call is not wrapped in a second state machine.
+    /// With metrics on, the call's latency is recorded by endpoint and outcome; off, nothing is
+    /// classified, timed or wrapped.
     pub fn send(
         &self,
         request: reqwest::Request,
     ) -> impl Future<Output = Result<Response, HttpError>> + Send + '_ {
-        match current_observer() {
+        let endpoint = metrics::enabled().then(|| endpoint_of(&request));
+        let call = match current_observer() {
             None => Either::Left(self.send_unobserved(request)),
             Some(observer) => Either::Right(Box::pin(self.send_observed(observer, request))),
+        };
+        match endpoint {
+            None => Either::Left(call),
+            Some(endpoint) => Either::Right(Box::pin(async move {
+                let started = Instant::now();
+                let result = call.await;
+                metrics::provider_call(endpoint, outcome_of(&result), started);
+                result
+            })),
         }
     }
 
@@ -284,6 +296,52 @@ impl HttpClient {
             headers,
             body,
         })
+    }
+}
+
+/// What a call is, for the metrics' `endpoint` label, from the request alone (never its URL):
+/// a token request by its grant type, a revocation by its token, a pushed authorization request
+/// by its `response_type`; a GET is discovery when it asks for metadata, else the photos API.
+fn endpoint_of(request: &reqwest::Request) -> &'static str {
+    if request.method() == http::Method::GET {
+        return if request.url().path().contains("/.well-known/") {
+            "discovery"
+        } else {
+            "photos"
+        };
+    }
+    let body = request
+        .body()
+        .and_then(|b| b.as_bytes())
+        .unwrap_or_default();
+    let has = |field: &[u8]| {
+        body.split(|&b| b == b'&')
+            .any(|pair| pair.starts_with(field))
+    };
+    if has(b"grant_type=authorization_code") {
+        "token"
+    } else if has(b"grant_type=refresh_token") {
+        "refresh"
+    } else if has(b"token=") {
+        "revoke"
+    } else if has(b"response_type=") {
+        "par"
+    } else {
+        "other"
+    }
+}
+
+/// How a call ended, for the metrics' `outcome` label.
+fn outcome_of(result: &Result<Response, HttpError>) -> &'static str {
+    match result {
+        Ok(response) if response.status.is_success() => "ok",
+        Ok(_)
+        | Err(HttpError {
+            kind: HttpErrorKind::Status(_),
+            ..
+        }) => "error_status",
+        Err(err) if err.is_timeout() => "timeout",
+        Err(_) => "failed",
     }
 }
 
@@ -407,6 +465,56 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
+
+    #[test]
+    fn a_call_is_labelled_by_what_it_is_never_by_its_url() {
+        let client = reqwest::Client::new();
+        let post =
+            |url: &str, body: &'static str| client.post(url).body(body).build().expect("request");
+        let as_url = "https://as.example/HOSTILE/token?grant_type=refresh_token";
+        for (request, endpoint) in [
+            (
+                post(as_url, "grant_type=authorization_code&code=x"),
+                "token",
+            ),
+            (post(as_url, "code=x&grant_type=refresh_token"), "refresh"),
+            (
+                post(as_url, "token=x&token_type_hint=access_token"),
+                "revoke",
+            ),
+            (post(as_url, "client_id=c&response_type=code"), "par"),
+            (
+                post(as_url, "x=grant_type=refresh_token&refresh_token=1"),
+                "other",
+            ),
+            (client.get(as_url).build().expect("get"), "photos"),
+            (
+                client
+                    .get("https://as.example/.well-known/oauth-authorization-server")
+                    .build()
+                    .expect("get"),
+                "discovery",
+            ),
+        ] {
+            assert_eq!(endpoint_of(&request), endpoint, "{request:?}");
+        }
+        let answer = |status: u16| Response {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        };
+        let url = url::Url::parse("https://as.example/").expect("url");
+        let failed = |kind| Err(HttpError::new(&url, kind));
+        assert_eq!(outcome_of(&Ok(answer(200))), "ok");
+        assert_eq!(outcome_of(&Ok(answer(400))), "error_status");
+        assert_eq!(
+            outcome_of(&failed(HttpErrorKind::Status(502))),
+            "error_status"
+        );
+        assert_eq!(outcome_of(&failed(HttpErrorKind::Timeout)), "timeout");
+        assert_eq!(outcome_of(&failed(HttpErrorKind::Connect)), "failed");
+        assert_eq!(outcome_of(&failed(HttpErrorKind::TooLarge(1))), "failed");
+    }
 
     /// A server that answers every request with `answer`, then keeps the connection open (so a
     /// client still reading waits for its timeout).

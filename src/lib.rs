@@ -6,8 +6,9 @@
 //!
 //! 1. Ground, importing nothing of the crate: [`text`] (outside text made safe for a log line),
 //!    `clock`, `random` (256-bit tokens), `form` (strict form and query parsing).
-//! 2. [`config`] (every environment variable, by area) and [`telemetry`] (the log subscriber and
-//!    each request's one log line).
+//! 2. [`config`] (every environment variable, by area), [`telemetry`] (the log subscriber and
+//!    each request's one log line) and [`metrics`] (the Prometheus series, no-ops until
+//!    `METRICS` installs the recorder).
 //! 3. Outbound: `http_client`, the one HTTP client (no redirects, timeouts, body cap), with
 //!    an observer hook that sees every call.
 //! 4. `oauth`: the protocol steps, with no web types: `client`, `callback`, `pending`,
@@ -30,6 +31,7 @@ mod random;
 mod text;
 // Configuration and logging.
 pub mod config;
+pub mod metrics;
 pub mod telemetry;
 // Outbound.
 mod http_client;

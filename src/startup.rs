@@ -26,6 +26,7 @@ use crate::{
     web::{
         self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
+        routes::metrics::{Exporter, MetricsSetup},
         state::{AppState, ProviderName, Readiness, Settings},
     },
 };
@@ -38,6 +39,8 @@ pub struct Application {
     app_url: Url,
     /// The shared session store and how its data is kept at rest, when `SESSION_STORE` is Redis.
     redis: Option<(Pool, Arc<AtRest>)>,
+    /// The metrics recorder and `METRICS_ADDR` listener, when `METRICS` or `METRICS_ADDR` is set.
+    metrics: Option<MetricsSetup>,
 }
 
 /// A running application (tests): its URL, its session store, and the server task.
@@ -45,6 +48,9 @@ pub struct RunningApp {
     pub url: Url,
     /// The memory store (`None` with Redis).
     pub sessions: Option<MemoryStore>,
+    /// `http://<METRICS_ADDR>/metrics` when metrics have a listener of their own.
+    pub metrics_url: Option<Url>,
+    /// The app (and its metrics listener, if any): aborting it stops both.
     pub task: JoinHandle<()>,
 }
 
@@ -102,12 +108,14 @@ impl Application {
                 Some((pool, Arc::new(at_rest)))
             }
         };
+        let metrics = MetricsSetup::new(config.metrics).await?;
         Ok(Self {
             listener,
             config,
             provider,
             app_url,
             redis,
+            metrics,
         })
     }
 
@@ -119,10 +127,15 @@ impl Application {
         &self.app_url
     }
 
+    /// The address of the `METRICS_ADDR` listener, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref()?.own_addr()
+    }
+
     /// Builds everything without serving: the app (the router inside its middleware), the
     /// sessions (shutdown waits for their refreshes) and, with the memory store, that store
     /// (tests look inside).
-    fn build(&self) -> anyhow::Result<(App, Sessions, Option<MemoryStore>)> {
+    fn build(&self) -> anyhow::Result<(App, Sessions, Option<MemoryStore>, Option<Exporter>)> {
         let http = HttpClient::new(self.config.http_timeout, &self.config.proxy)?;
         let redirect_uri = RedirectUrl::from_url(redirect_uri(&self.app_url)?);
         let oauth = OAuthClient::new(&self.config, &self.provider, redirect_uri, http.clone())?;
@@ -178,14 +191,17 @@ impl Application {
             readiness,
         };
 
+        let exporter = self.metrics.as_ref().map(|m| m.exporter(memory.clone()));
+        let on_app = self.metrics.as_ref().zip(exporter.as_ref());
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
         let middleware = web::Middleware {
             locks,
             sessions: session::layer(store, cookie_name, https, self.config.session_idle),
             setup: mw::setup_check::SetupCheck::new(&self.app_url),
             headers: SecurityHeaders::new(&image_origin, https)?,
+            metrics: on_app.and_then(|(metrics, exporter)| metrics.on_app_address(exporter)),
         };
-        Ok((web::app(state, middleware), sessions, memory))
+        Ok((web::app(state, middleware), sessions, memory, exporter))
     }
 
     /// The app (the router inside its middleware), built without serving (in-process tests).
@@ -195,7 +211,7 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (app, sessions, _store) = self.build()?;
+        let (app, sessions, _store, exporter) = self.build()?;
         let stop = shutdown::signal();
         let listening = self.listener.local_addr()?;
         tracing::info!(
@@ -208,7 +224,12 @@ impl Application {
         // With the peer address, for the per-client sign-in limit.
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let grace = self.config.shutdown_grace;
-        shutdown::serve(self.listener, service, stop, grace).await?;
+        let own = own_metrics_listener(self.metrics, exporter).map(tokio::spawn);
+        let served = shutdown::serve(self.listener, service, stop, grace).await;
+        if let Some(metrics) = own {
+            metrics.abort();
+        }
+        served?;
         // A refresh whose visitor went away still saves what the provider answered.
         if !sessions.finish_refreshes(grace).await {
             tracing::warn!("stopped: a token refresh was still under way after the grace period");
@@ -218,20 +239,42 @@ impl Application {
 
     /// Serves in a background task (tests).
     pub fn spawn(self) -> anyhow::Result<RunningApp> {
-        let (app, _, sessions) = self.build()?;
+        let (app, _, sessions, exporter) = self.build()?;
         let url = self.app_url.clone();
+        let metrics_url = match self.metrics_addr() {
+            Some(addr) => Some(Url::parse(&format!("http://{addr}/metrics"))?),
+            None => None,
+        };
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let own = own_metrics_listener(self.metrics, exporter);
         let task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(self.listener, service).await {
-                tracing::error!(error = %err, "server stopped");
+            let app = async {
+                if let Err(err) = axum::serve(self.listener, service).await {
+                    tracing::error!(error = %err, "server stopped");
+                }
+            };
+            match own {
+                Some(metrics) => {
+                    tokio::join!(app, metrics);
+                }
+                None => app.await,
             }
         });
         Ok(RunningApp {
             url,
             sessions,
+            metrics_url,
             task,
         })
     }
+}
+
+/// `/metrics` alone on the `METRICS_ADDR` listener, when there is one.
+fn own_metrics_listener(
+    metrics: Option<MetricsSetup>,
+    exporter: Option<Exporter>,
+) -> Option<impl Future<Output = ()> + Send + 'static> {
+    metrics?.serve_alone(exporter?)
 }
 
 /// `APP_URL`, or `http://localhost:<port>` of the bound listener.

@@ -96,6 +96,7 @@ impl Config {
             "off" | "false" => Ok(false),     // INSPECTOR
             _ => bail!("expected on or off"), // INSPECTOR
         }); // INSPECTOR
+        let metrics = super::metrics::metrics(&mut vars);
         let provider = provider_source(&mut vars);
         if !matches!(provider, Some(ProviderSource::Unconfigured)) && client_secret.is_none() {
             vars.errors.push(
@@ -134,6 +135,7 @@ impl Config {
             flow_inspector: flow_inspector.ok_or_else(missing)?, // INSPECTOR
             par: par.ok_or_else(missing)?,
             dpop: dpop.ok_or_else(missing)?,
+            metrics: metrics.ok_or_else(missing)?,
         })
     }
 }

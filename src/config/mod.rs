@@ -7,11 +7,13 @@
 mod env;
 mod listen;
 mod lookalike;
+mod metrics;
 mod store;
 mod urls;
 mod vars;
 
 pub use listen::{ListenAddr, unreachable_from};
+pub use metrics::MetricsConfig;
 pub use store::{RedisStoreConfig, SessionKey, SessionStoreConfig};
 pub use urls::{OutboundProxy, RedisUrl};
 
@@ -197,6 +199,9 @@ pub struct Config {
     /// `FLOW_INSPECTOR`: `on` records each sign-in's real requests for `/flow`; `off` records // INSPECTOR
     /// nothing. Unset: off (an embedded provider may turn it on). // INSPECTOR
     pub flow_inspector: Option<bool>, // INSPECTOR
+    /// `METRICS=on` serves `/metrics` on the app's address; `METRICS_ADDR` on its own listener.
+    /// Default off (see [`MetricsConfig`]).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -227,6 +232,7 @@ impl Config {
             flow_inspector: None, // INSPECTOR
             par: ParMode::IfRequired,
             dpop: DpopMode::Off,
+            metrics: MetricsConfig::Off,
         }
     }
 }

@@ -175,13 +175,34 @@ impl OAuthClient {
             .set_pkce_verifier(pending.verifier)
             .request_async(&Transport::new(&self.http, dpop))
             .await
-            .map_err(|err| classify_token_error(err, &self.token_host))?;
-        TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
+            .map_err(|err| classify_token_error(err, &self.token_host))
+            .and_then(|response| {
+                TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
+            });
+        crate::metrics::token_exchange(match &response {
+            Ok(_) => "ok",
+            Err(err) => err.outcome(),
+        });
+        response
     }
 
     /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
     /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
     pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
+        let refreshed = self.refresh_unrecorded(tokens, now).await;
+        crate::metrics::token_refresh(match &refreshed {
+            Ok(_) => "ok",
+            Err(RefreshError::Fatal(_)) => "refused",
+            Err(RefreshError::Transient(err)) => err.outcome(),
+        });
+        refreshed
+    }
+
+    async fn refresh_unrecorded(
+        &self,
+        tokens: &TokenSet,
+        now: i64,
+    ) -> Result<TokenSet, RefreshError> {
         let refresh_token = tokens
             .refresh_token
             .as_ref()

@@ -110,6 +110,18 @@ pub enum ExchangeError {
     UnsupportedTokenType(String),
 }
 
+impl ExchangeError {
+    /// The failure as a metrics outcome: `refused` (an OAuth error), `unavailable` (no usable
+    /// answer), `invalid` (an answer this client cannot use).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Rejected { .. } => "refused",
+            Self::Http(_) => "unavailable",
+            Self::InvalidResponse { .. } | Self::UnsupportedTokenType(_) => "invalid",
+        }
+    }
+}
+
 impl TokenSet {
     /// Reads a token response (RFC 6749 §5.1). `requested` are the scopes asked for: no `scope`
     /// in the response means exactly those were granted. `dpop`: the key the request's proof
@@ -196,6 +208,35 @@ impl ExchangeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_exchange_error_has_its_metrics_outcome() {
+        let host = || "as".to_owned();
+        let http = ExchangeError::Http(HttpError {
+            host: host(),
+            kind: crate::http_client::HttpErrorKind::Timeout,
+        });
+        for (err, outcome) in [
+            (
+                ExchangeError::Rejected {
+                    host: host(),
+                    code: "invalid_grant".into(),
+                },
+                "refused",
+            ),
+            (http, "unavailable"),
+            (
+                ExchangeError::InvalidResponse {
+                    host: host(),
+                    detail: "x".into(),
+                },
+                "invalid",
+            ),
+            (ExchangeError::UnsupportedTokenType("mac".into()), "invalid"),
+        ] {
+            assert_eq!(err.outcome(), outcome, "{err:?}");
+        }
+    }
 
     fn rejected(code: &str) -> ExchangeError {
         ExchangeError::Rejected {

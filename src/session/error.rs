@@ -23,6 +23,7 @@ pub enum SessionError {
 impl SessionError {
     /// A store failure described by `what` (outside text: escaped, bounded).
     pub fn store(what: impl std::fmt::Display) -> Self {
+        crate::metrics::session_store_error();
         Self::Store(escaped(&what.to_string(), 200))
     }
 }

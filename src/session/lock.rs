@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use fred::clients::{Client, Pool};
 
 use super::{SessionError, at_rest::AtRest};
-use crate::random::random_token;
+use crate::{metrics, random::random_token};
 
 /// Beyond this many entries, the lock table drops the locks no request holds any more.
 const PRUNE_ABOVE: usize = 1024;
@@ -126,10 +126,21 @@ impl SessionLocks {
     /// [`MAX_WAITERS`] requests of that session already wait in this process.
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, SessionError> {
         let deadline = Instant::now() + self.wait;
-        let lock = self.table.lock_for(key).ok_or(SessionError::Busy)?;
-        let local = tokio::time::timeout(self.wait, lock.lock_owned())
-            .await
-            .map_err(|_| SessionError::Busy)?;
+        let lock = self.table.lock_for(key).ok_or_else(busy)?;
+        // A clone to try with; on success the original goes at once, so the holder counts once
+        // towards `MAX_WAITERS`, as when it waited.
+        let local = match lock.clone().try_lock_owned() {
+            Ok(free) => {
+                drop(lock);
+                free
+            }
+            Err(_) => {
+                metrics::session_lock_wait();
+                tokio::time::timeout(self.wait, lock.lock_owned())
+                    .await
+                    .map_err(|_| busy())?
+            }
+        };
         match &self.backend {
             Backend::InProcess => Ok(LockGuard {
                 _in_process: local,
@@ -168,10 +179,13 @@ impl SessionLocks {
                     });
                 }
                 Ok(false) if Instant::now() < deadline => {
+                    if pause == Duration::from_millis(5) {
+                        metrics::session_lock_wait();
+                    }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Ok(false) => return Err(SessionError::Busy),
+                Ok(false) => return Err(busy()),
                 Err(err) => {
                     // A timed-out `SET NX` may still run when a stalled Redis resumes, leaving a
                     // lock nobody owns; this attempt's own release, queued behind it, undoes it.
@@ -183,6 +197,12 @@ impl SessionLocks {
             }
         }
     }
+}
+
+/// A busy answer, counted.
+fn busy() -> SessionError {
+    metrics::session_lock_busy();
+    SessionError::Busy
 }
 
 /// Renews the lease every third of it while the lock is held (a refresh may take the whole HTTP
@@ -307,6 +327,29 @@ mod tests {
         assert_eq!(cookie_value(&headers, "session"), Some(id.clone()));
         assert_eq!(key(&[format!("sess={id}")]), None);
         assert_eq!(key(&[]), None);
+    }
+
+    #[tokio::test]
+    async fn a_wait_and_a_busy_answer_are_counted() {
+        let handle = crate::metrics::install().expect("the recorder");
+        // Other tests of this process count too: only increases are compared.
+        let count = |name: &str| {
+            let text = handle.render();
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let (waits, busy) = (metrics::SESSION_LOCK_WAITS, metrics::SESSION_LOCK_BUSY);
+        let locks = SessionLocks::in_process("session", Duration::from_millis(50));
+        let before = (count(waits), count(busy));
+        let held = locks.acquire("counted").await.expect("free");
+        assert!(matches!(
+            locks.acquire("counted").await,
+            Err(SessionError::Busy)
+        ));
+        held.release().await;
+        assert!(count(waits) - before.0 >= 1.0, "{}", handle.render());
+        assert!(count(busy) - before.1 >= 1.0, "{}", handle.render());
     }
 
     #[tokio::test]

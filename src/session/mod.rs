@@ -75,7 +75,9 @@ impl AppSession {
         logins.push(login);
         self.expire_after(ttl + EXPIRED_GRACE);
         self.insert(PENDING, &logins).await?;
-        self.save().await
+        self.save().await?;
+        crate::metrics::sign_in_started();
+        Ok(())
     }
 
     /// Consumes the pending login named by `state` if `accept` holds (see

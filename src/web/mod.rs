@@ -32,12 +32,14 @@ use state::AppState;
 /// The whole app as one service: the router inside its middleware, boxed once.
 pub type App = BoxCloneSyncService<Request, Response, Infallible>;
 
-/// What goes around the routes, made by `startup` from the configuration.
+/// What goes around the routes, made by `startup` from the configuration, and `/metrics` when
+/// it is served on the app's address.
 pub struct Middleware {
     pub locks: SessionLocks,
     pub sessions: SessionManagerLayer<AnyStore>,
     pub setup: SetupCheck,
     pub headers: SecurityHeaders,
+    pub metrics: Option<routes::metrics::Exporter>,
 }
 
 /// The routes inside their middleware. The session lock is applied by routing: the routes that
@@ -51,6 +53,7 @@ pub fn app(state: AppState, parts: Middleware) -> App {
         sessions,
         setup,
         headers,
+        metrics,
     } = parts;
     let check = setup.clone();
     let locked = ServiceBuilder::new()
@@ -61,11 +64,13 @@ pub fn app(state: AppState, parts: Middleware) -> App {
         .layer(from_fn(lock::unlocked))
         .layer(sessions)
         .map_request(move |request| setup.check(request));
-    let router = routes::locked()
+    let mut router = routes::locked()
         .route_layer(locked)
-        .merge(routes::unlocked().route_layer(unlocked))
-        .fallback(routes::not_found)
-        .with_state(state);
+        .merge(routes::unlocked().route_layer(unlocked));
+    if let Some(exporter) = metrics {
+        router = router.merge(routes::metrics::router(exporter));
+    }
+    let router = router.fallback(routes::not_found).with_state(state);
     // Outermost first.
     let app = ServiceBuilder::new()
         // The request's one log line, when its response (with its headers) leaves.

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub sessions: MemoryStore,
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
+    /// `http://<METRICS_ADDR>/metrics` when metrics have a listener of their own.
+    pub metrics_url: Option<Url>,
 }
 
 /// Starts app + provider with test defaults.
@@ -52,6 +54,7 @@ pub async fn spawn_app_with(mut config: Config, settings: DemoSettings) -> TestA
         sessions: running.sessions.expect("the memory store"),
         client: browser(jar.clone()),
         jar,
+        metrics_url: running.metrics_url,
     }
 }
 

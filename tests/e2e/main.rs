@@ -13,6 +13,7 @@ mod helpers;
 mod inspector; // INSPECTOR
 mod lifecycle;
 mod logs;
+mod metrics;
 mod pages;
 mod par;
 #[path = "../support/mod.rs"]

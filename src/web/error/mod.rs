@@ -116,6 +116,35 @@ impl From<PushError> for AppError {
 }
 
 impl AppError {
+    /// The error's kind as a metrics label: one of `metrics::REASONS`, one per variant, never
+    /// carrying the variant's text (a provider's error code is outside input).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AppError::BadCallback(_) => "bad_callback",
+            AppError::UnknownState => "unknown_state",
+            AppError::LoginExpired => "login_expired",
+            AppError::IssuerMismatch => "issuer_mismatch",
+            AppError::AccessDenied => "access_denied",
+            AppError::AuthorizationFailed(_) => "authorization_failed",
+            AppError::Exchange(_) => "exchange_failed",
+            AppError::Push(_) => "push_failed",
+            AppError::ClientRejected(_) => "client_rejected",
+            AppError::Photos(_) => "photos",
+            AppError::Reconnect(_) => "reconnect",
+            AppError::RefreshUnavailable(_) => "refresh_unavailable",
+            AppError::Csrf => "csrf",
+            AppError::NotFound => "not_found",
+            AppError::SlowBody => "slow_body",
+            AppError::InspectorOff => "inspector_off",
+            AppError::NotANavigation => "not_a_navigation",
+            AppError::Session(SessionError::Store(_)) => "session_store",
+            AppError::Session(SessionError::Full) => "session_full",
+            AppError::Session(SessionError::Busy) => "session_busy",
+            AppError::TooManySignIns => "too_many_sign_ins",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     /// A hint for the operator, added to the log line where the cause is the app's set-up.
     fn operator_hint(&self) -> Option<&'static str> {
         match self {
@@ -262,6 +291,11 @@ mod tests {
         ];
         for (err, status) in cases {
             let text = format!("{err:?}");
+            assert!(
+                crate::metrics::REASONS.contains(&err.reason()),
+                "{text}: undocumented reason {}",
+                err.reason()
+            );
             let response = err.into_response();
             assert_eq!(response.status().as_u16(), status, "{text}");
             let report = response

@@ -51,7 +51,7 @@ pub async fn unlocked(request: Request, next: Next) -> Response {
 fn no_empty_500(response: Response) -> Response {
     let ours = response.extensions().get::<ErrorReport>().is_some();
     if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR && !ours {
-        let err = crate::session::SessionError::Store("the session could not be saved".into());
+        let err = crate::session::SessionError::store("the session could not be saved");
         return AppError::from(err).into_response();
     }
     response

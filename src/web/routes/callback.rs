@@ -13,6 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     clock::now,
+    metrics,
     oauth::{Callback, LoginLookup, parse_callback},
     session::AppSession,
     telemetry::Outcome,
@@ -26,7 +27,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/cb", get(finish_login).head(method_not_allowed))
+        .route("/cb", get(counted).head(method_not_allowed))
         // The URL carries the code and state: no Referer from this page, ever (RFC 9700 §4.2.4).
         .route_layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
@@ -34,7 +35,21 @@ pub fn router() -> Router<AppState> {
         ))
 }
 
-/// The redirect URI's handler, step by step.
+/// The redirect URI's handler, counted: a sign-in completed, or failed with its reason.
+async fn counted(
+    state: State<AppState>,
+    session: AppSession,
+    query: RawQuery,
+) -> Result<(Extension<Outcome>, Redirect)> {
+    let finished = finish_login(state, session, query).await;
+    match &finished {
+        Ok(_) => metrics::sign_in_completed(),
+        Err(err) => metrics::sign_in_failed(err.reason()),
+    }
+    finished
+}
+
+/// The sign-in's end, step by step.
 async fn finish_login(
     State(state): State<AppState>,
     session: AppSession,

@@ -15,6 +15,7 @@ use axum::{
 
 use crate::{
     clock::now,
+    metrics,
     session::AppSession,
     telemetry::Outcome,
     web::{
@@ -27,7 +28,21 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     // HEAD must not push: axum would otherwise run the GET handler.
-    Router::new().route("/connect", get(connect).head(method_not_allowed))
+    Router::new().route("/connect", get(counted).head(method_not_allowed))
+}
+
+/// A sign-in that could not start or be pushed is counted as failed, with its reason.
+async fn counted(
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    state: State<AppState>,
+    session: AppSession,
+) -> Result<(Extension<Outcome>, Redirect)> {
+    let started = connect(headers, peer, state, session).await;
+    if let Err(err) = &started {
+        metrics::sign_in_failed(err.reason());
+    }
+    started
 }
 
 async fn connect(

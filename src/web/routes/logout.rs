@@ -10,7 +10,7 @@ use axum::{
 
 use crate::{
     clock::now,
-    form,
+    form, metrics,
     oauth::TokenSet,
     session::AppSession,
     telemetry::Outcome,
@@ -118,10 +118,19 @@ async fn revoke_both(state: &AppState, tokens: &TokenSet, recording: &Recording)
     let outcomes = [("refresh_token", refresh), ("access_token", access)];
     let failures: Vec<String> = outcomes
         .into_iter()
+        // No refresh token, nothing revoked: not counted.
+        .filter(|(hint, _)| *hint == "access_token" || tokens.refresh_token.is_some())
         .filter_map(|(hint, result)| match result {
-            Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(format!("{hint}: {err}")),
+            Ok(Ok(())) => {
+                metrics::revocation(hint, "ok");
+                None
+            }
+            Ok(Err(err)) => {
+                metrics::revocation(hint, "failed");
+                Some(format!("{hint}: {err}"))
+            }
             Err(_) => {
+                metrics::revocation(hint, "timeout");
                 let why = format!("no answer within {} s", timeout.as_secs());
                 recording.unanswered_revocation(hint, &why);
                 Some(format!("{hint}: {why}"))

@@ -7,6 +7,7 @@ mod connect;
 mod health;
 mod home;
 mod logout;
+pub mod metrics;
 mod photos;
 mod renew;
 
