@@ -335,6 +335,7 @@ pub(crate) mod tests {
             p.issuer = Some("https://as.example".into());
             p.require_iss = true;
         });
+        #[cfg(feature = "inspector")] // INSPECTOR
         assert_eq!(with_issuer.expected_issuer(), Some("https://as.example")); // INSPECTOR
         assert!(with_issuer.issuer_ok(Some("https://as.example")));
         assert!(
