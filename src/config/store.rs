@@ -185,6 +185,11 @@ mod tests {
             !format!("{redis:?}").contains("0102"),
             "Debug shows no key: {redis:?}"
         );
+        assert_eq!(
+            format!("{:?}", redis.key),
+            "SessionKey([redacted])",
+            "Debug says a key is there, not what it is"
+        );
 
         let file = std::env::temp_dir().join(format!("session-key-{}", std::process::id()));
         std::fs::write(&file, format!("{KEY}\n")).expect("write");

@@ -329,6 +329,21 @@ mod tests {
         assert_eq!(key(&[]), None);
     }
 
+    #[test]
+    fn key_in_reads_the_session_cookie_the_locks_were_made_for() {
+        let id = tower_sessions::session::Id::default().to_string();
+        let locks = SessionLocks::in_process("session", Duration::from_millis(50));
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(locks.key_in(&headers), None, "no cookie, no lock");
+        headers.append(
+            http::header::COOKIE,
+            format!("theme=dark; session={id}").parse().expect("ascii"),
+        );
+        assert_eq!(locks.key_in(&headers), Some(id.clone()));
+        let other = SessionLocks::in_process("other", Duration::from_millis(50));
+        assert_eq!(other.key_in(&headers), None, "its own cookie name only");
+    }
+
     #[tokio::test]
     async fn a_wait_and_a_busy_answer_are_counted() {
         let handle = crate::metrics::install().expect("the recorder");

@@ -157,6 +157,39 @@ fn release_is_done_when_it_returns_not_left_to_a_task_a_shutdown_would_cancel() 
     assert!(!held(&redis), "the lock outlived its request");
 }
 
+/// Takes session "the-session"'s lock and releases it.
+async fn cycle(locks: &SessionLocks) {
+    locks
+        .acquire("the-session")
+        .await
+        .expect("free")
+        .release()
+        .await;
+}
+
+#[tokio::test]
+async fn a_released_lock_leaves_no_renewal_task_behind() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let locks = instance(&redis, Duration::from_secs(10)).await;
+    // Once first, so that whatever the Redis client starts lazily is running before counting.
+    cycle(&locks).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    for _ in 0..5 {
+        cycle(&locks).await;
+    }
+    // The renewals tick every third of the 5 s lease: still sleeping unless aborted.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before,
+        "a renewal outlived its lock (one task per request until its next tick)"
+    );
+}
+
 #[tokio::test]
 async fn a_lock_taken_while_redis_stalls_is_not_left_behind_when_it_resumes() {
     let Some(redis) = RedisServer::start() else {

@@ -19,6 +19,15 @@ async fn store(redis: &server::RedisServer, key: u8, previous: &[u8]) -> SealedR
     SealedRedisStore::new(pool, Arc::new(at_rest))
 }
 
+/// `store.create(record)`, which must not spin: a clash gets one fresh id, not a loop (a test
+/// that hangs instead of failing costs a mutation run its whole timeout).
+async fn create(store: &SealedRedisStore, record: &mut Record) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), store.create(record))
+        .await
+        .expect("create returns")
+        .expect("created");
+}
+
 fn record() -> Record {
     let mut data = HashMap::new();
     data.insert("tokens".to_owned(), serde_json::json!("a-token"));
@@ -36,7 +45,7 @@ async fn a_record_round_trips_and_a_rotated_key_still_reads_and_moves_it() {
     };
     let old = store(&redis, 1, &[]).await;
     let mut first = record();
-    old.create(&mut first).await.expect("created");
+    create(&old, &mut first).await;
     assert_eq!(
         old.load(&first.id).await.expect("loads"),
         Some(first.clone())
@@ -84,7 +93,7 @@ async fn save_never_brings_back_a_deleted_session_and_create_never_overwrites() 
     };
     let store = store(&redis, 1, &[]).await;
     let mut first = record();
-    store.create(&mut first).await.expect("created");
+    create(&store, &mut first).await;
     store.delete(&first.id).await.expect("deleted");
     store.save(&first).await.expect("a save is not an error");
     assert_eq!(
@@ -94,13 +103,10 @@ async fn save_never_brings_back_a_deleted_session_and_create_never_overwrites() 
     );
 
     let mut taken = record();
-    store.create(&mut taken).await.expect("created");
+    create(&store, &mut taken).await;
     let mut clash = record();
     clash.id = taken.id;
-    store
-        .create(&mut clash)
-        .await
-        .expect("created under a new id");
+    create(&store, &mut clash).await;
     assert_ne!(clash.id, taken.id, "a clash gets a fresh id");
     assert_eq!(
         store.load(&taken.id).await.expect("loads"),
