@@ -76,7 +76,7 @@ pub const REASONS: &[&str] = &[
     "csrf",
     "not_found",
     "slow_body",
-    "inspector_off",
+    "inspector_off", // INSPECTOR
     "not_a_navigation",
     "session_store",
     "session_full",
@@ -130,6 +130,9 @@ const BUCKETS: &[f64] = &[
 const UPKEEP: Duration = Duration::from_secs(5);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// Held while installing: two apps starting at once must not both try, or the loser would find
+/// the recorder taken and its handle not yet kept.
+static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Installs the process's recorder, once: later calls (several apps in one test process) get the
 /// same handle. A thread, not a task, folds histogram samples in, so it outlives any runtime.
@@ -137,11 +140,17 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     if let Some(handle) = HANDLE.get() {
         return Ok(handle.clone());
     }
+    let _installing = INSTALLING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
     let recorder = PrometheusBuilder::new()
         .set_buckets(BUCKETS)?
         .build_recorder();
     let handle = recorder.handle();
-    // Two apps starting at once: only the first recorder is installed, and its handle kept.
+    // Another recorder installed by someone else: the error below says so.
     if metrics::set_global_recorder(recorder).is_ok() {
         let _ = HANDLE.set(handle.clone());
         let upkeep = handle.clone();

@@ -135,7 +135,7 @@ impl AppError {
             AppError::Csrf => "csrf",
             AppError::NotFound => "not_found",
             AppError::SlowBody => "slow_body",
-            AppError::InspectorOff => "inspector_off",
+            AppError::InspectorOff => "inspector_off", // INSPECTOR
             AppError::NotANavigation => "not_a_navigation",
             AppError::Session(SessionError::Store(_)) => "session_store",
             AppError::Session(SessionError::Full) => "session_full",
