@@ -62,6 +62,12 @@ async fn a_whole_flow_shows_in_the_documented_series() {
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
 
     let page = app.login_as("alice").await;
+    // Signed in: the store holds this session (after the logout it may hold none).
+    let (_, _, signed_in) = scrape(app.at("/metrics")).await;
+    assert!(
+        value(&signed_in, metrics::SESSIONS_ACTIVE) >= 1.0,
+        "{signed_in}"
+    );
     let token = attribute_after(&page, r#"name="csrf_token" value=""#).expect("csrf field");
     let response = app
         .client
@@ -106,7 +112,6 @@ async fn a_whole_flow_shows_in_the_documented_series() {
     ] {
         assert!(grew(&series) >= 1.0, "{series} did not grow:\n{after}");
     }
-    assert!(value(&after, metrics::SESSIONS_ACTIVE) >= 1.0, "{after}");
     // Latency sums are seconds, and a local provider answers well within one.
     let sum = value(
         &after,
