@@ -181,7 +181,7 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
     };
     let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
     cluster.dpop = DpopMode::On;
-    cluster.flow_inspector = Some(true); // INSPECTOR
+    cluster.flow_inspector = Some(cfg!(feature = "inspector")); // INSPECTOR
     let a = cluster.instance().await;
     let jar = Arc::new(Jar::default());
     let client = browser(jar.clone());
