@@ -3,12 +3,12 @@
 #
 # Removes the flow inspector (`/flow`, the `inspector` cargo feature): its modules
 # (src/inspector/, the recording hooks and the page in src/web/inspect/), its template, its tests
-# (tests/hostile/inspector.rs, and with the demo provider tests/e2e/inspector.rs and
+# (tests/hostile/inspector.rs and, while they exist, tests/e2e/inspector.rs and
 # tests/scaleout/inspector.rs), its README screenshot, every tagged line and block (code,
 # Cargo.toml, mutants.toml, templates, .ci/run, README.md, docs/), the FLOW_INSPECTOR paragraph of
 # .env.example (so of --help), and the docs rows that cite removed tests. The routes keep their
-# hooks (src/web/inspect/off.rs), which do nothing. Works before or after
-# scripts/remove-demo-provider.sh; afterwards no file mentions the inspector (CI checks it).
+# hooks (src/web/inspect/off.rs), which do nothing. Works before or after the other wings'
+# removal scripts; afterwards no file mentions the inspector (CI checks it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf src/inspector src/web/inspect/on.rs src/web/inspect/page.rs templates/flow.html \
