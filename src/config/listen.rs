@@ -21,7 +21,7 @@ impl ListenAddr {
     /// `127.0.0.1:3000`.
     pub(super) fn parse(listen_addr: Option<&str>, port: Option<&str>) -> anyhow::Result<Self> {
         let (value, variable) = match (listen_addr, port) {
-            (Some(addr), _) => (addr.to_owned(), "LISTEN_ADDR"),
+            (Some(addr), _) => (addr, "LISTEN_ADDR"),
             (None, Some(port)) => {
                 let port: u16 = port
                     .parse()
@@ -31,7 +31,7 @@ impl ListenAddr {
                     variable: "PORT",
                 });
             }
-            (None, None) => ("127.0.0.1:3000".to_owned(), "LISTEN_ADDR"),
+            (None, None) => ("127.0.0.1:3000", "LISTEN_ADDR"),
         };
         let addr = value.parse().map_err(|_| {
             anyhow::anyhow!(

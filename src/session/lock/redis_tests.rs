@@ -83,11 +83,7 @@ async fn a_held_lock_makes_another_instance_wait_its_bound_then_answer_busy() {
 
     guard.release().await;
     assert!(!held(&redis), "released when release returns");
-    b.acquire("the-session")
-        .await
-        .expect("free again")
-        .release()
-        .await;
+    cycle(&b).await; // free again
 }
 
 #[tokio::test]
@@ -145,13 +141,7 @@ fn release_is_done_when_it_returns_not_left_to_a_task_a_shutdown_would_cancel() 
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let locks = instance(&redis, Duration::from_secs(10)).await;
-        locks
-            .acquire("the-session")
-            .await
-            .expect("free")
-            .release()
-            .await;
+        cycle(&instance(&redis, Duration::from_secs(10)).await).await;
     });
     drop(runtime);
     assert!(!held(&redis), "the lock outlived its request");
@@ -214,12 +204,7 @@ async fn a_lock_taken_while_redis_stalls_is_not_left_behind_when_it_resumes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let started = Instant::now();
-    locks
-        .acquire("the-session")
-        .await
-        .expect("the next request takes the lock at once")
-        .release()
-        .await;
+    cycle(&locks).await; // the next request takes the lock at once
     assert!(
         started.elapsed() < Duration::from_millis(500),
         "{:?}",
