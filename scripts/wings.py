@@ -5,11 +5,11 @@
                              README.md, docs/), and in Rust the line above a `// TAG` alone on
                              its line (where rustfmt puts a tag after a `{`); in Markdown, <!-- TAG --> … <!-- /TAG --> blocks go
                              and <!-- ALT … --> blocks are un-commented. Blank lines left doubled
-                             are collapsed. Files under scripts/ keep their tags.
+                             are collapsed. The removal scripts and this file keep their tags.
   wings.py rows REGEX [WORD] docs tables of tests: a citation of a path REGEX matches goes, test
                              names no file defines any more go, and so does a row left with an
                              empty cell or whose first cell says WORD.
-  wings.py done              deletes this file once no removal script is left.
+  wings.py done              deletes this file once no removal script (nor the generator) is left.
 """
 import pathlib
 import re
@@ -19,11 +19,16 @@ import sys
 DOCS = [pathlib.Path("README.md"), *sorted(pathlib.Path("docs").glob("*.md"))]
 
 
+def is_remover(path):
+    """The removal scripts and this file: their tags are what they remove, they keep them."""
+    return path.parts[0] == "scripts" and (path.name.startswith("remove-") or path.name == "wings.py")
+
+
 def text_files():
     """The repository's text files (tracked or not, never target/ or .git/), scripts/ aside."""
     for path in sorted(pathlib.Path(".").rglob("*")):
         parts = path.parts
-        if not path.is_file() or parts[0] in ("target", ".git", "scripts"):
+        if not path.is_file() or parts[0] in ("target", ".git") or is_remover(path):
             continue
         try:
             text = path.read_text()
@@ -122,7 +127,8 @@ def main(args):
     elif args[:1] == ["rows"] and len(args) in (2, 3):
         prune_rows(args[1], args[2] if len(args) == 3 else None)
     elif args == ["done"]:
-        if not list(pathlib.Path("scripts").glob("remove-*.sh")):
+        # Kept while a removal script or the generator (scripts/generate.sh) may still need it.
+        if not list(pathlib.Path("scripts").glob("remove-*.sh")) + list(pathlib.Path("scripts").glob("generate.sh")):
             pathlib.Path("scripts/wings.py").unlink()
     else:
         sys.exit(__doc__)
