@@ -7,6 +7,7 @@
 //! ([`mask`]): no client secret, and codes, verifiers and tokens only as a prefix and a length.
 
 mod curl;
+pub mod export;
 mod glossary;
 pub mod mask;
 pub mod record;

@@ -1,6 +1,8 @@
 //! What `/flow` shows of a record: each step with its title, the RFC sections it implements, a
 //! one-line note per parameter, timings, the sequence diagram's arrows and a "copy as curl".
 
+use serde::Serialize;
+
 use super::{
     Exchange, FlowLog, Step, StepKind,
     curl::curl,
@@ -24,8 +26,11 @@ pub struct FlowView {
     pub curl: Option<String>,
 }
 
+#[derive(Serialize)]
 pub struct StepView {
     pub number: usize,
+    /// Its stable anchor (`token`, `photos-2`): the kind of step, and which of that kind.
+    pub anchor: String,
     pub title: &'static str,
     pub summary: &'static str,
     /// `21:04:05 UTC, +1.2 s after the link was made`.
@@ -36,6 +41,7 @@ pub struct StepView {
     pub exchange: Option<ExchangeView>,
 }
 
+#[derive(Serialize)]
 pub struct ParamView {
     pub name: String,
     pub value: String,
@@ -43,6 +49,7 @@ pub struct ParamView {
     pub note: Option<&'static str>,
 }
 
+#[derive(Serialize)]
 pub struct ExchangeView {
     pub method: String,
     pub url: String,
@@ -61,6 +68,8 @@ pub struct ExchangeView {
 /// One arrow of the sequence diagram, linking to its step.
 pub struct Arrow {
     pub step: usize,
+    /// The anchor of its step.
+    pub anchor: String,
     pub label: String,
     /// `span-02`: the columns it spans (left actor, right actor).
     pub span: String,
@@ -73,18 +82,21 @@ impl FlowView {
     /// `client_id` goes into the curl command (Basic authentication hides it in the record).
     pub fn new(log: &FlowLog, client_id: &str) -> Self {
         let start = log.steps.first().map(|s| s.at_ms).unwrap_or_default();
+        let anchors = anchors(&log.steps);
         let steps: Vec<StepView> = log
             .steps
             .iter()
+            .zip(&anchors)
             .enumerate()
-            .map(|(i, step)| step_view(i + 1, step, start))
+            .map(|(i, (step, anchor))| step_view(i + 1, anchor, step, start))
             .collect();
         let pushed = log.steps.iter().any(|s| s.kind == StepKind::Push);
         let arrows = log
             .steps
             .iter()
+            .zip(&anchors)
             .enumerate()
-            .flat_map(|(i, step)| arrows(i + 1, step, pushed))
+            .flat_map(|(i, (step, anchor))| arrows(i + 1, anchor, step, pushed))
             .collect();
         let curl = log
             .steps
@@ -102,13 +114,41 @@ impl FlowView {
     }
 }
 
-fn step_view(number: usize, step: &Step, start_ms: i64) -> StepView {
+/// Each step's anchor: its kind, and from the second of a kind on, its rank (`photos-2`), so a
+/// link to `#token` or `#callback` means the same step in every record.
+fn anchors(steps: &[Step]) -> Vec<String> {
+    let mut seen: Vec<StepKind> = Vec::with_capacity(steps.len());
+    steps
+        .iter()
+        .map(|step| {
+            seen.push(step.kind);
+            let slug = match step.kind {
+                StepKind::Authorize => "authorize",
+                StepKind::Push => "push",
+                StepKind::Callback => "callback",
+                StepKind::Token => "token",
+                StepKind::RefreshExpiring => "refresh",
+                StepKind::RefreshRejected => "refresh-after-401",
+                StepKind::Photos => "photos",
+                StepKind::RevokeRefresh => "revoke-refresh-token",
+                StepKind::RevokeAccess => "revoke-access-token",
+            };
+            match seen.iter().filter(|&&kind| kind == step.kind).count() {
+                1 => slug.to_owned(),
+                rank => format!("{slug}-{rank}"),
+            }
+        })
+        .collect()
+}
+
+fn step_view(number: usize, anchor: &str, step: &Step, start_ms: i64) -> StepView {
     let (title, summary, rfcs) = describe(step.kind);
     let seconds = (step.at_ms.saturating_sub(start_ms)) as f64 / 1000.0;
     let day_ms = step.at_ms.rem_euclid(86_400_000);
     let (h, m, s) = (day_ms / 3_600_000, day_ms / 60_000 % 60, day_ms / 1000 % 60);
     StepView {
         number,
+        anchor: anchor.to_owned(),
         title,
         summary,
         when: format!("{h:02}:{m:02}:{s:02} UTC, +{seconds:.1} s"),
@@ -155,31 +195,26 @@ fn exchange_view(e: &Exchange) -> ExchangeView {
 
 /// The diagram's arrows for one step; `pushed`: the flow used PAR, so the browser goes to the
 /// provider only after the push.
-fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
+fn arrows(step: usize, anchor: &str, s: &Step, pushed: bool) -> Vec<Arrow> {
+    let arrow = |from, to, label, reply| arrow(step, anchor, from, to, label, reply);
     let reply = |e: Option<&Exchange>| match e.and_then(|e| e.status) {
         Some(status) => format!("HTTP {status}"),
         None => "no answer".to_owned(),
     };
     let call = |to: usize, label: &str| {
         [
-            arrow(step, APP, to, label.to_owned(), false),
-            arrow(step, to, APP, reply(s.exchange.as_ref()), true),
+            arrow(APP, to, label.to_owned(), false),
+            arrow(to, APP, reply(s.exchange.as_ref()), true),
         ]
     };
     // The home page and its Connect link, the start of every flow.
     let home = || {
         vec![
-            arrow(step, BROWSER, APP, "GET /".into(), false),
-            arrow(
-                step,
-                APP,
-                BROWSER,
-                "page with the Connect link".into(),
-                true,
-            ),
+            arrow(BROWSER, APP, "GET /".into(), false),
+            arrow(APP, BROWSER, "page with the Connect link".into(), true),
         ]
     };
-    let to_provider = |label: &str| arrow(step, BROWSER, PROVIDER, label.into(), false);
+    let to_provider = |label: &str| arrow(BROWSER, PROVIDER, label.into(), false);
     match s.kind {
         StepKind::Authorize if pushed => home(),
         StepKind::Authorize => {
@@ -188,10 +223,9 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
             arrows
         }
         StepKind::Push => {
-            let mut arrows = vec![arrow(step, BROWSER, APP, "GET /connect".into(), false)];
+            let mut arrows = vec![arrow(BROWSER, APP, "GET /connect".into(), false)];
             arrows.extend(call(PROVIDER, "POST par: the parameters"));
             arrows.push(arrow(
-                step,
                 APP,
                 BROWSER,
                 "redirect with request_uri".into(),
@@ -201,14 +235,8 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
             arrows
         }
         StepKind::Callback => vec![
-            arrow(
-                step,
-                PROVIDER,
-                BROWSER,
-                "redirect to /cb?code&state".into(),
-                true,
-            ),
-            arrow(step, BROWSER, APP, "GET /cb?code&state".into(), false),
+            arrow(PROVIDER, BROWSER, "redirect to /cb?code&state".into(), true),
+            arrow(BROWSER, APP, "GET /cb?code&state".into(), false),
         ],
         StepKind::Token => call(PROVIDER, "POST token: code + verifier").into(),
         StepKind::RefreshExpiring | StepKind::RefreshRejected => {
@@ -220,9 +248,10 @@ fn arrows(step: usize, s: &Step, pushed: bool) -> Vec<Arrow> {
     }
 }
 
-fn arrow(step: usize, from: usize, to: usize, label: String, reply: bool) -> Arrow {
+fn arrow(step: usize, anchor: &str, from: usize, to: usize, label: String, reply: bool) -> Arrow {
     Arrow {
         step,
+        anchor: anchor.to_owned(),
         label,
         span: format!("span-{}{}", from.min(to), from.max(to)),
         leftward: to < from,

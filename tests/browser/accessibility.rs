@@ -119,7 +119,7 @@ async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<Stri
     {
         // INSPECTOR
         click(c, "#flow-link").await?; // INSPECTOR
-        find(c, "#step-4").await?; // INSPECTOR
+        find(c, "li[data-step='4']").await?; // INSPECTOR
         problems.extend(audit(c, "flow", scheme).await?); // INSPECTOR
     } // INSPECTOR
 

@@ -61,7 +61,7 @@ async fn readme_screenshots_show_the_default_address() {
         {
             // INSPECTOR
             click(&c, "#flow-link").await?; // INSPECTOR
-            find(&c, "#step-4").await?; // INSPECTOR
+            find(&c, "li[data-step='4']").await?; // INSPECTOR
             calm(&c).await?; // INSPECTOR
             readme_shot(&c, "flow", Shot::PageWithoutText).await?; // INSPECTOR
         } // INSPECTOR

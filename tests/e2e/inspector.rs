@@ -1,6 +1,7 @@
 //! The flow inspector (`/flow`, issue 13): each step shows the values the provider really
 //! received, the PKCE check holds for them, no secret is on the page, another browser sees
-//! nothing, and refreshes and the logout's revocations join the record.
+//! nothing, and refreshes and the logout's revocations join the record; the record exports as
+//! JSON and Markdown with the same masking.
 
 use std::{sync::Arc, time::Duration};
 
@@ -54,11 +55,11 @@ fn text(html: &str) -> String {
 /// The section of the page for step `n` (from its `id` to the next step's).
 fn step(page: &str, n: usize) -> &str {
     let start = page
-        .find(&format!(r#"id="step-{n}""#))
+        .find(&format!(r#"data-step="{n}""#))
         .unwrap_or_else(|| panic!("step {n} in {page}"));
     let rest = &page[start..];
     let end = rest
-        .find(&format!(r#"id="step-{}""#, n + 1))
+        .find(&format!(r#"data-step="{}""#, n + 1))
         .unwrap_or(rest.len());
     &rest[..end]
 }
@@ -254,7 +255,7 @@ async fn a_refresh_and_the_logout_revocations_join_the_record() {
     app.login_as("bob").await;
     let page = flow_page(&app).await;
     assert!(!page.contains("Logout: the refresh token revoked"));
-    assert!(page.contains(r#"id="step-4""#) && !page.contains(r#"id="step-5""#));
+    assert!(page.contains(r#"data-step="4""#) && !page.contains(r#"data-step="5""#));
 }
 
 #[tokio::test]
@@ -268,7 +269,7 @@ async fn a_declined_sign_in_is_recorded_with_its_error() {
     let page = flow_page(&app).await;
     assert!(step(&page, 2).contains("access_denied"), "{page}");
     assert!(
-        !page.contains(r#"id="step-3""#),
+        !page.contains(r#"data-step="3""#),
         "no token request was made"
     );
 }
@@ -280,9 +281,11 @@ async fn with_the_inspector_off_nothing_is_recorded_and_flow_is_not_found() {
     let app = spawn_app_with(config, DemoSettings::for_tests()).await;
     let photos = app.login_as("alice").await;
     assert!(!photos.contains("flow-link"));
-    let (status, _, body) = app.get("/flow").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("The flow inspector is off"));
+    for path in ["/flow", "/flow.json", "/flow.md"] {
+        let (status, _, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("The flow inspector is off"), "{path}: {body}");
+    }
     let records = app.sessions.records().await;
     assert!(
         records
@@ -317,7 +320,7 @@ async fn the_record_stays_bounded_however_many_photos_views() {
         page.contains("19 earlier steps are no longer kept"),
         "{page}"
     );
-    assert!(page.contains(r#"id="step-15""#) && !page.contains(r#"id="step-16""#));
+    assert!(page.contains(r#"data-step="15""#) && !page.contains(r#"data-step="16""#));
 }
 
 #[tokio::test]
@@ -340,4 +343,68 @@ async fn after_logout_the_record_is_shown_only_for_a_few_minutes() {
         page.contains("Nothing recorded in this browser yet"),
         "{page}"
     );
+}
+
+#[tokio::test]
+async fn the_record_downloads_as_json_and_markdown_masked_with_an_anchor_per_step() {
+    let app = spawn_app().await;
+    let (status, _, body) = app.get("/flow.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing recorded yet");
+    assert!(body.contains("<html"), "the friendly page: {body}");
+
+    app.login_as("alice").await;
+    let access_token = app.provider.state.tables().access.keys().next().cloned();
+    let refresh_token = app.provider.state.tables().refresh.keys().next().cloned();
+    let access_token = access_token.expect("an access token");
+
+    let (status, headers, json) = app.get("/flow.json").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        header("content-disposition").as_deref(),
+        Some(r#"attachment; filename="sign-in.json""#)
+    );
+    assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+    let record: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let steps = record["steps"].as_array().expect("steps");
+    let anchors: Vec<&str> = steps.iter().filter_map(|s| s["anchor"].as_str()).collect();
+    assert_eq!(anchors, ["authorize", "callback", "token", "photos"]);
+    let photos_headers = steps[3]["exchange"]["request_headers"].to_string();
+    assert!(
+        photos_headers.contains(&format!("Bearer {}", masked(&access_token))),
+        "{photos_headers}"
+    );
+
+    let (status, headers, markdown) = app.get("/flow.md").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/markdown; charset=utf-8")
+    );
+    assert!(
+        markdown.contains("<a id=\"token\"></a>\n\n## 3. The token request"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("(#photos) |"), "{markdown}");
+
+    // The page links to both, and each step's number links to its anchor.
+    let page = flow_page(&app).await;
+    assert!(page.contains(r#"href="/flow.json""#) && page.contains(r#"href="/flow.md""#));
+    assert!(page.contains(r#"id="token" data-step="3""#) && page.contains(r##"href="#token""##));
+
+    let mut secrets = vec![CLIENT_SECRET.to_owned(), access_token];
+    secrets.extend(refresh_token);
+    for secret in &secrets {
+        assert!(!json.contains(secret.as_str()) && !markdown.contains(secret.as_str()));
+    }
+    // Another browser downloads nothing of it.
+    let other = browser(Arc::new(Jar::default()));
+    let (status, _, _) = fetch(&other, app.at("/flow.json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -21,7 +21,7 @@ async fn the_flow_inspector_record_lives_in_redis_and_follows_the_browser_across
         let (status, _, page) = fetch(&client, at.at("/flow")).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(
-            page.contains("The token request") && page.contains(r#"id="step-4""#),
+            page.contains("The token request") && page.contains(r#"data-step="4""#),
             "{page}"
         );
         assert!(page.contains("A photos API call"));

@@ -1,13 +1,21 @@
 //! `GET /flow`: the flow inspector's page. This browser's latest sign-in, step by step, with the
 //! real requests the app made and what it checked (recorded by `inspector`; only this session's
-//! record is ever read, so no browser sees another's).
+//! record is ever read, so no browser sees another's); `/flow.json` and `/flow.md` the same
+//! record to take away.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{Router, extract::State, routing::get};
+use axum::{
+    Router,
+    extract::State,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use http::header;
 
 use crate::{
     inspector::{
+        export,
         mask::PREFIX_CHARS,
         record,
         view::{ACTORS, FlowView},
@@ -18,7 +26,10 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/flow", get(show_flow))
+    Router::new()
+        .route("/flow", get(show_flow))
+        .route("/flow.json", get(export_json))
+        .route("/flow.md", get(export_markdown))
 }
 
 #[derive(Template, WebTemplate)]
@@ -46,4 +57,44 @@ async fn show_flow(State(state): State<AppState>, session: AppSession) -> Result
         prefix_chars: PREFIX_CHARS,
         connected: session.tokens().await?.is_some(),
     })
+}
+
+/// This browser's record as `/flow` shows it; the 404 page when nothing is recorded yet.
+async fn current(state: &AppState, session: &AppSession) -> Result<FlowView> {
+    if !state.settings.inspector {
+        return Err(AppError::InspectorOff);
+    }
+    let log = record::flow(session).await?.ok_or(AppError::NotFound)?;
+    Ok(FlowView::new(&log, state.oauth.client_id()))
+}
+
+async fn export_json(State(state): State<AppState>, session: AppSession) -> Result<Response> {
+    let view = current(&state, &session).await?;
+    let json = export::json(&view).map_err(anyhow::Error::from)?;
+    Ok(download(
+        "application/json",
+        "attachment; filename=\"sign-in.json\"",
+        json,
+    ))
+}
+
+async fn export_markdown(State(state): State<AppState>, session: AppSession) -> Result<Response> {
+    let view = current(&state, &session).await?;
+    Ok(download(
+        "text/markdown; charset=utf-8",
+        "attachment; filename=\"sign-in.md\"",
+        export::markdown(&view),
+    ))
+}
+
+/// A file to save rather than a page to show (`Cache-Control: no-store` is every response's).
+fn download(content_type: &'static str, disposition: &'static str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
 }
