@@ -1,11 +1,10 @@
-//! The production recipe in `deploy/`, tested as shipped: the systemd unit is checked against
-//! the app's documented variables and verified by `systemd-analyze` (`systemd.rs`); the nginx site
-//! file runs in Debian's nginx with a throwaway certificate (`nginx.rs`), in front of two
-//! instances of the binary sharing a real `redis-server`, driven by the real Chromium through a
-//! whole sign-in and a rolling restart (`through_nginx.rs`).
+//! The production recipe in `deploy/`, tested as shipped: the systemd unit against the app's
+//! documented variables and `systemd-analyze` (`systemd.rs`), the nginx site file in Debian's
+//! nginx with a throwaway certificate (`nginx.rs`).
+//! In `through_nginx.rs`, the real Chromium signs in through that nginx to two instances of the // DEMO-PROVIDER
+//! binary sharing a real `redis-server`, across a rolling restart of both. // DEMO-PROVIDER
 //!
-//! A missing tool (nginx, openssl, systemd-analyze, redis-server, Chromium) makes its tests print
-//! `SKIPPED: …` and pass; under `CI=true` they fail instead.
+//! A missing tool makes its tests print `SKIPPED: …` and pass; under `CI=true` they fail instead.
 
 mod nginx;
 mod systemd;

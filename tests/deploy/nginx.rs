@@ -21,7 +21,15 @@ pub struct Nginx {
 
 /// Whether nginx and openssl are there (says why not, or panics under `CI=true`).
 pub fn tools_installed() -> bool {
-    installed("nginx", "-v", "nginx") && installed("openssl", "version", "openssl")
+    installed(binary(), "-v", "nginx") && installed("openssl", "version", "openssl")
+}
+
+/// `nginx` on `PATH`, else Debian's `/usr/sbin/nginx` (not on an ordinary user's `PATH`).
+fn binary() -> &'static str {
+    match Command::new("nginx").arg("-v").output() {
+        Ok(_) => "nginx",
+        Err(_) => "/usr/sbin/nginx",
+    }
 }
 
 impl Nginx {
@@ -50,7 +58,7 @@ impl Nginx {
         );
         std::fs::write(dir.join("nginx.conf"), main).expect("nginx.conf");
         let conf = dir.join("nginx.conf");
-        let test = Command::new("nginx")
+        let test = Command::new(binary())
             .arg("-p")
             .arg(&dir)
             .arg("-e")
@@ -65,7 +73,7 @@ impl Nginx {
             "nginx -t: {}",
             String::from_utf8_lossy(&test.stderr)
         );
-        let child = Command::new("nginx")
+        let child = Command::new(binary())
             .arg("-p")
             .arg(&dir)
             .arg("-e")
@@ -132,6 +140,10 @@ impl Drop for Nginx {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its logs stay for a look after a failed assertion.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

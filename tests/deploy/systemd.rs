@@ -104,4 +104,5 @@ fn systemd_analyze_verifies_the_unit_and_rates_its_exposure_low() {
         "exposure over 1.5: {overall}\n{report}"
     );
     eprintln!("{overall}");
+    let _ = std::fs::remove_dir_all(dir);
 }
