@@ -42,7 +42,9 @@ where
     run(&["--force-dark-mode"], test).await;
 }
 
-async fn run<F, Fut>(extra_args: &[&str], test: F)
+/// [`with_browser`], Chromium started with `extra_args` too (`tests/deploy` adds
+/// `--ignore-certificate-errors` for its throwaway certificate).
+pub async fn run<F, Fut>(extra_args: &[&str], test: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,

@@ -8,6 +8,9 @@
 #[path = "../support/redis.rs"]
 mod redis;
 
+#[path = "../support/app_process.rs"]
+mod app_process;
+
 #[path = "../support/mod.rs"]
 mod support;
 
