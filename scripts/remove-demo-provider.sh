@@ -11,7 +11,7 @@
 # co.) to your real provider in .env, see .env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf demo-provider src/demo.rs tests/e2e tests/browser tests/scaleout tests/deploy/through_nginx.rs \
+rm -rf demo-provider src/demo.rs src/attacks templates/break-it.html tests/e2e tests/browser tests/scaleout tests/deploy/through_nginx.rs \
     tests/support/app_process.rs benches/flow.rs loadgen \
     BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png \
     docs/screenshots/*.txt

@@ -1,6 +1,7 @@
 //! DEMO-PROVIDER wiring (the default `demo` cargo feature): with no provider configured, start
 //! the embedded demo provider, register this app as its client, and hand the app a finished
-//! `Config` that *discovers* it (RFC 8414), exactly as it would a real provider.
+//! `Config` that *discovers* it (RFC 8414), exactly as it would a real provider; and serve
+//! "Try to break it" (`/break-it`, the `attacks` module) beside it.
 //!
 //! The only place the app names the `demo_provider` crate. To remove the demo, delete this file
 //! and the lines tagged `DEMO-PROVIDER` (`scripts/remove-demo-provider.sh` does it).
@@ -13,9 +14,11 @@ use url::Url;
 
 use crate::{
     Application,
+    attacks::{self, Kit, OtherClient},
     config::{Config, Discovery, ProviderSource},
     random::random_token,
     startup,
+    web::state::WingLink,
 };
 
 /// Binds the app, starts the demo provider with the app registered (a fresh random secret
@@ -37,6 +40,19 @@ pub async fn bind(
         name: "photo-connect".into(),
         require_par: false,
     });
+    // The attacker's own app, for the attacks of `/break-it` that redeem a code as another client.
+    let other_client = OtherClient {
+        id: "attacker-app".into(),
+        secret: random_token(),
+        redirect_uri: "https://attacker.example/cb".into(),
+    };
+    settings.clients.push(RegisteredClient {
+        client_id: other_client.id.clone(),
+        client_secret: Secret::new(other_client.secret.clone()),
+        redirect_uris: vec![other_client.redirect_uri.clone()],
+        name: "Attacker's app".into(),
+        require_par: false,
+    });
     let provider = demo_provider::spawn(settings).await?;
     tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");
     let config = Config {
@@ -55,8 +71,19 @@ pub async fn bind(
         }),
         ..config
     };
+    let client_id = config.client_id.to_string();
     let app = Application::with_listener(config, listener).await?;
-    Ok((app, provider))
+    let kit = Kit::new(
+        app.app_url().clone(),
+        provider.issuer.clone(),
+        client_id,
+        other_client,
+    )?;
+    let link = WingLink {
+        label: "Try to break it: attacks you can launch, and how they are refused",
+        href: "/break-it",
+    };
+    Ok((app.with_wing(attacks::router(kit), link), provider))
 }
 
 /// `main`'s start: with no provider configured, the demo provider from the `DEMO_*` variables

@@ -20,6 +20,8 @@
 //! 6. `web`: everything axum: state, the one error type, extractors, routes, middleware.
 //! 7. `shutdown` and [`startup`] (the composition root), then the wiring of wings that start
 //!    with the app.
+//!    Wing: `attacks`, "Try to break it" (`/break-it`), served beside the demo provider, and // DEMO-PROVIDER
+//!    `demo`, which starts that provider when none is configured. // DEMO-PROVIDER
 //!
 //! Reading order, following one sign-in: `main.rs`, [`startup`], `web::routes` (`home` → `callback`
 //! → `photos` → `logout`), then `oauth` and `session`, each at the file its folder's `//!` names.
@@ -49,6 +51,8 @@ mod web;
 mod shutdown;
 pub mod startup;
 
+#[cfg(feature = "demo")] // DEMO-PROVIDER
+mod attacks; // DEMO-PROVIDER
 #[cfg(feature = "demo")] // DEMO-PROVIDER
 pub mod demo; // DEMO-PROVIDER
 

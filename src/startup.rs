@@ -27,7 +27,7 @@ use crate::{
         self,
         middleware::{self as mw, headers::SecurityHeaders, rate_limit::SigninLimit},
         routes::metrics::{Exporter, MetricsSetup},
-        state::{AppState, ProviderName, Readiness, Settings},
+        state::{AppState, ProviderName, Readiness, Settings, WingLink},
     },
 };
 
@@ -41,6 +41,9 @@ pub struct Application {
     redis: Option<(Pool, Arc<AtRest>)>,
     /// The metrics recorder and `METRICS_ADDR` listener, when `METRICS` or `METRICS_ADDR` is set.
     metrics: Option<MetricsSetup>,
+    /// Wings' own routes and the links to their pages ([`Application::with_wing`]).
+    wing_routes: Option<axum::Router<AppState>>,
+    wing_links: Vec<WingLink>,
 }
 
 /// A running application (tests): its URL, its session store, and the server task.
@@ -116,7 +119,21 @@ impl Application {
             app_url,
             redis,
             metrics,
+            wing_routes: None,
+            wing_links: Vec::new(),
         })
+    }
+
+    /// Adds a wing's own routes (they take no session and no lock) and a link to its page on the
+    /// home page and `/flow`: the seam a wing that starts with the app serves pages through, so
+    /// the web floor never names it.
+    pub fn with_wing(mut self, routes: axum::Router<AppState>, link: WingLink) -> Self {
+        self.wing_routes = Some(match self.wing_routes.take() {
+            Some(others) => others.merge(routes),
+            None => routes,
+        });
+        self.wing_links.push(link);
+        self
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -181,6 +198,7 @@ impl Application {
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
             inspector: self.config.flow_inspector.unwrap_or(false), // INSPECTOR
+            wing_links: self.wing_links.clone().into(),
         };
         let state = AppState {
             oauth: Arc::new(oauth),
@@ -200,6 +218,7 @@ impl Application {
             setup: mw::setup_check::SetupCheck::new(&self.app_url),
             headers: SecurityHeaders::new(&image_origin, https)?,
             metrics: on_app.and_then(|(metrics, exporter)| metrics.on_app_address(exporter)),
+            wing_routes: self.wing_routes.clone(),
         };
         Ok((web::app(state, middleware), sessions, memory, exporter))
     }

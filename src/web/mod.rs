@@ -40,6 +40,9 @@ pub struct Middleware {
     pub setup: SetupCheck,
     pub headers: SecurityHeaders,
     pub metrics: Option<routes::metrics::Exporter>,
+    /// A wing's own routes (the demo's attack page), served beside the others, outside the
+    /// session layers: they take no session and no lock.
+    pub wing_routes: Option<axum::Router<AppState>>,
 }
 
 /// The routes inside their middleware. The session lock is applied by routing: the routes that
@@ -54,6 +57,7 @@ pub fn app(state: AppState, parts: Middleware) -> App {
         setup,
         headers,
         metrics,
+        wing_routes,
     } = parts;
     let check = setup.clone();
     let locked = ServiceBuilder::new()
@@ -69,6 +73,9 @@ pub fn app(state: AppState, parts: Middleware) -> App {
         .merge(routes::unlocked().route_layer(unlocked));
     if let Some(exporter) = metrics {
         router = router.merge(routes::metrics::router(exporter));
+    }
+    if let Some(wing) = wing_routes {
+        router = router.merge(wing);
     }
     let router = router.fallback(routes::not_found).with_state(state);
     // Outermost first.

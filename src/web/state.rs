@@ -72,6 +72,15 @@ pub struct Settings {
     pub revocation_timeout: Duration,
     /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`). // INSPECTOR
     pub inspector: bool, // INSPECTOR
+    /// Pages of wings attached at startup, linked from the home page and `/flow`.
+    pub wing_links: Arc<[WingLink]>,
+}
+
+/// A link to a wing's own page (`startup::Application::with_wing` attaches it).
+#[derive(Clone, Copy, Debug)]
+pub struct WingLink {
+    pub label: &'static str,
+    pub href: &'static str,
 }
 
 /// The state every handler can reach, in parts a handler can take alone (`State<Readiness>`).

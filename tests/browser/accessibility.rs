@@ -94,7 +94,8 @@ impl Scheme {
 }
 
 /// Walks through every page of a visit and audits each: home, consent, photos, the flow page
-/// (with its wing), connected home, signed-out home, the declined-consent page, the 404 page, and the home page opened at
+/// (with its wing), connected home, signed-out home, the declined-consent page, "Try to break
+/// it" and an attack's result, the 404 page, and the home page opened at
 /// another address than `APP_URL`.
 async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<String>> {
     let app = TestApp::spawn().await?;
@@ -137,6 +138,17 @@ async fn audit_every_page(c: &Client, scheme: Scheme) -> anyhow::Result<Vec<Stri
     wait_for_text(c, "#error-title", "Access was not granted").await?;
     problems.extend(error_look(c, "choice").await?);
     problems.extend(audit(c, "deny", scheme).await?);
+
+    // "Try to break it": the list, then an attack's result.
+    c.goto(&app.at("break-it")).await?;
+    find(c, "#attacks").await?;
+    problems.extend(audit(c, "break-it", scheme).await?);
+    // Posted without the form's `#forged-state`, so Tab starts at the top as the audit expects.
+    let submit = "const f = document.querySelector(\"li[id='forged-state'] form\"); \
+                  f.action = '/break-it/forged-state'; f.submit();";
+    c.execute(submit, vec![]).await?;
+    find(c, "#verdict").await?;
+    problems.extend(audit(c, "break-it-result", scheme).await?);
 
     c.goto(&app.at("no-such-page")).await?;
     wait_for_text(c, "#error-title", "Page not found").await?;

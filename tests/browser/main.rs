@@ -9,6 +9,7 @@
 //! audited page (`accessibility.rs`) per scheme and size, `<page>-<light|dark>[-phone].png`.
 
 mod accessibility;
+mod break_it;
 mod driver;
 mod framing;
 mod helpers;

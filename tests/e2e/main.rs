@@ -4,6 +4,7 @@
 //! These tests use the demo provider; removing it removes this folder too (see README).
 
 mod abuse;
+mod attacks;
 mod callback;
 mod dpop;
 mod first_run;

@@ -41,6 +41,7 @@ struct FlowPage {
     actors: [&'static str; 4],
     prefix_chars: usize,
     connected: bool,
+    wing_links: std::sync::Arc<[crate::web::state::WingLink]>,
 }
 
 async fn show_flow(State(state): State<AppState>, session: AppSession) -> Result<FlowPage> {
@@ -56,6 +57,7 @@ async fn show_flow(State(state): State<AppState>, session: AppSession) -> Result
         actors: ACTORS,
         prefix_chars: PREFIX_CHARS,
         connected: session.tokens().await?.is_some(),
+        wing_links: state.settings.wing_links.clone(),
     })
 }
 

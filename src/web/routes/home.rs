@@ -2,7 +2,7 @@
 //! authorize URL with a fresh state and PKCE challenge. Connected: the provider, a link to the
 //! photos and a logout button.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,7 +19,7 @@ use crate::{
     session::AppSession,
     web::error::{AppError, Result},
     web::middleware::setup_check::HostMismatch,
-    web::state::{AppState, ProviderName},
+    web::state::{AppState, ProviderName, WingLink},
 };
 
 pub fn router() -> Router<AppState> {
@@ -44,6 +44,7 @@ struct HomePage {
     has_flow: bool, // INSPECTOR
     /// Whether the Connect link goes through `/connect`, which pushes the request (PAR).
     pushed: bool,
+    wing_links: Arc<[WingLink]>,
 }
 
 /// Shows the home page, starting a sign-in for a visitor who is not connected.
@@ -75,6 +76,7 @@ async fn show_home(
             mismatch,
             has_flow, // INSPECTOR
             pushed: false,
+            wing_links: state.settings.wing_links.clone(),
         });
     }
 
@@ -89,6 +91,7 @@ async fn show_home(
             mismatch,
             has_flow, // INSPECTOR
             pushed: true,
+            wing_links: state.settings.wing_links.clone(),
         });
     }
     may_start_sign_in(&headers, peer, &state)?;
@@ -107,6 +110,7 @@ async fn show_home(
         mismatch,
         has_flow, // INSPECTOR
         pushed: false,
+        wing_links: state.settings.wing_links.clone(),
     })
 }
 
@@ -196,6 +200,7 @@ mod tests {
             mismatch: None,
             has_flow: false, // INSPECTOR
             pushed: false,
+            wing_links: Vec::new().into(),
         };
         let html = page.render().expect("renders");
         let mut text = String::new();
