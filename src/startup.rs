@@ -125,7 +125,7 @@ impl Application {
     }
 
     /// Adds a wing's own routes (they take no session and no lock) and a link to its page on the
-    /// home page and `/flow`: the seam a wing that starts with the app serves pages through, so
+    /// home page: the seam a wing that starts with the app serves pages through, so
     /// the web floor never names it.
     pub fn with_wing(mut self, routes: axum::Router<AppState>, link: WingLink) -> Self {
         self.wing_routes = Some(match self.wing_routes.take() {

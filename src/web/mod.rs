@@ -40,7 +40,7 @@ pub struct Middleware {
     pub setup: SetupCheck,
     pub headers: SecurityHeaders,
     pub metrics: Option<routes::metrics::Exporter>,
-    /// A wing's own routes (the demo's attack page), served beside the others, outside the
+    /// Wings' own routes (`startup::Application::with_wing`), served beside the others, outside the
     /// session layers: they take no session and no lock.
     pub wing_routes: Option<axum::Router<AppState>>,
 }

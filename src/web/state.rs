@@ -72,7 +72,7 @@ pub struct Settings {
     pub revocation_timeout: Duration,
     /// Whether the flow inspector records sign-ins (`FLOW_INSPECTOR`). // INSPECTOR
     pub inspector: bool, // INSPECTOR
-    /// Pages of wings attached at startup, linked from the home page and `/flow`.
+    /// Pages of wings attached at startup, each linked from the home page.
     pub wing_links: Arc<[WingLink]>,
 }
 
