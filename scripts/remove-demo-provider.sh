@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf demo-provider src/demo.rs src/attacks templates/break-it.html tests/e2e tests/browser tests/scaleout tests/deploy/through_nginx.rs \
     tests/support/app_process.rs benches/flow.rs loadgen \
-    BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png \
+    BENCHMARKS.md docs/screenshots/consent.png docs/screenshots/consent-phone.png docs/screenshots/break-it.png \
     docs/screenshots/*.txt
 rmdir benches 2>/dev/null || true
 python3 scripts/wings.py strip DEMO-PROVIDER NO-DEMO

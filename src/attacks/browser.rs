@@ -40,11 +40,12 @@ impl Answer {
         title.unwrap_or_default()
     }
 
-    /// `HTTP 400 · This sign-in was not started here`.
+    /// `HTTP 400 · This sign-in was not started here`, `HTTP 303 to /photos`.
     pub fn summary(&self) -> String {
-        match self.says() {
-            says if says.is_empty() => format!("HTTP {}", self.status),
-            says => format!("HTTP {} · {says}", self.status),
+        match (self.says(), &self.location) {
+            (says, Some(to)) if says.is_empty() => format!("HTTP {} to {}", self.status, to.path()),
+            (says, _) if says.is_empty() => format!("HTTP {}", self.status),
+            (says, _) => format!("HTTP {} · {says}", self.status),
         }
     }
 }
@@ -253,6 +254,8 @@ mod tests {
         );
         assert_eq!(page.summary(), "HTTP 200 · app wants");
         assert_eq!(answer(204, None, "").summary(), "HTTP 204");
+        let to = answer(303, Some("http://app.example/photos"), "");
+        assert_eq!(to.summary(), "HTTP 303 to /photos");
     }
 
     #[test]

@@ -68,6 +68,15 @@ async fn readme_screenshots_show_the_default_address() {
         c.goto(app.url.as_str()).await?;
         find(&c, "#photos-link").await?;
 
+        // "Try to break it", the forged state refused (its transcript's values change).
+        click(&c, "a.wing-link[href='/break-it']").await?;
+        click(&c, "li[id='forged-state'] button").await?;
+        find(&c, "#verdict").await?;
+        calm(&c).await?;
+        readme_shot(&c, "break-it", Shot::ScreenWithoutText).await?;
+        c.goto(app.url.as_str()).await?;
+        find(&c, "#photos-link").await?;
+
         click(&c, "#logout").await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
         click(&c, "#connect").await?;
@@ -108,6 +117,8 @@ enum Shot {
     PageWithoutText,
     /// What fits on the screen.
     Screen,
+    /// What fits on the screen; its text left out of the outline.
+    ScreenWithoutText,
 }
 
 /// The page's outline: one line per element (tag, id, classes and, unless left out, its own
@@ -142,10 +153,11 @@ return out.join("\n") + "\n";
 /// copy; with `UPDATE_SCREENSHOTS` set, records both instead.
 async fn readme_shot(c: &Client, name: &str, shot: Shot) -> anyhow::Result<()> {
     let png = match shot {
-        Shot::Screen => screenshot_screen(c, name).await?,
+        Shot::Screen | Shot::ScreenWithoutText => screenshot_screen(c, name).await?,
         Shot::Page | Shot::PageWithoutText => screenshot(c, name).await?,
     };
-    let with_text = serde_json::Value::Bool(shot != Shot::PageWithoutText);
+    let with_text = matches!(shot, Shot::Page | Shot::Screen);
+    let with_text = serde_json::Value::Bool(with_text);
     let value = c.execute(OUTLINE, vec![with_text]).await?;
     let outline: String = serde_json::from_value(value).context("the outline is text")?;
     let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
