@@ -97,6 +97,9 @@ pub struct ProviderConfig {
     /// Whether every callback must carry `iss`: set when `OAUTH_ISSUER` is configured with explicit
     /// endpoints, or when the metadata says `authorization_response_iss_parameter_supported`.
     pub require_iss: bool,
+    /// The provider's signing keys (the metadata's `jwks_uri`), which ID tokens are checked
+    /// with when `openid` is among the scopes (OIDC Discovery §3).
+    pub jwks_url: Option<Url>,
 }
 
 impl ProviderConfig {
@@ -114,6 +117,9 @@ impl ProviderConfig {
         }
         if let Some(par) = &self.par_url {
             endpoints.push(("OAUTH_PAR_URL", par));
+        }
+        if let Some(jwks) = &self.jwks_url {
+            endpoints.push(("jwks_uri", jwks));
         }
         for (name, url) in endpoints {
             if url.scheme() != "https" && !is_loopback(url) {

@@ -1,12 +1,19 @@
 //! The app's OAuth client: start a sign-in (authorize URL + pending login), redeem the code,
-//! refresh and revoke tokens. Built on the `oauth2` crate's typestate client; no web types here.
+//! refresh and revoke tokens; with `openid` in the scopes, check the ID token of each (see
+//! `openid`). Built on the `oauth2` crate's typestate client; no web types here.
 
 use std::sync::Arc;
 
 use oauth2::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse, basic::BasicClient,
+    PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse,
+    basic::{
+        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+        BasicTokenType,
+    },
 };
+use openidconnect::Nonce;
 use url::Url;
 
 use crate::{
@@ -15,6 +22,7 @@ use crate::{
     oauth::{
         callback::issuer_matches,
         dpop::{Dpop, DpopKey, Nonces},
+        openid::{self, IdTokenError, IdTokenField, OpenId},
         pending::PendingLogin,
         tokens::{ExchangeError, RefreshError, TokenSet, classify_token_error},
         transport::Transport,
@@ -26,9 +34,23 @@ mod backchannel;
 /// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
 const STATE_BYTES: u32 = 32;
 
-/// The `oauth2` crate's client with the authorization and token endpoints set (typestate).
-type Oauth2Client =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// A token response, with the `id_token` member OpenID Connect adds (OIDC Core §3.1.3.3).
+type TokenResponseWithIdToken = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+/// The `oauth2` crate's client with the authorization and token endpoints set (typestate): its
+/// basic client, but whose token responses keep the `id_token`.
+type Oauth2Client = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponseWithIdToken,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// The app's OAuth client: one per process, shared by every request.
 #[derive(Clone, Debug)]
@@ -46,6 +68,8 @@ pub struct OAuthClient {
     par_url: Option<Url>,
     /// The servers' DPoP nonces, when sign-ins use DPoP (RFC 9449); `None`: no DPoP.
     dpop: Option<Arc<Nonces>>,
+    /// OpenID Connect, when `openid` is among the scopes; `None`: plain OAuth, no ID token.
+    openid: Option<Arc<OpenId>>,
     /// The token endpoint's `host[:port]`, named in every error about it.
     token_host: String,
     http: HttpClient,
@@ -67,7 +91,7 @@ impl OAuthClient {
             TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
             TokenAuth::ClientSecretPost => AuthType::RequestBody,
         };
-        let inner = BasicClient::new(config.client_id.clone())
+        let inner = oauth2::Client::new(config.client_id.clone())
             .set_client_secret(secret.clone())
             .set_auth_uri(provider.auth_url.clone())
             .set_token_uri(provider.token_url.clone())
@@ -93,8 +117,27 @@ impl OAuthClient {
             DpopMode::On => true,
             DpopMode::Auto => provider.dpop_es256,
         };
+        let openid = if config.scopes.iter().any(|s| s == openid::OPENID) {
+            let (Some(issuer), Some(jwks_url)) = (&provider.issuer, &provider.jwks_url) else {
+                anyhow::bail!(
+                    "openid is in OAUTH_SCOPES, so sign-ins are checked with OpenID Connect, which \
+                     needs the provider's issuer and signing keys: set OAUTH_ISSUER alone, so \
+                     they come from its discovery document (jwks_uri)"
+                );
+            };
+            let openid = OpenId::new(
+                issuer,
+                config.client_id.as_str(),
+                jwks_url.clone(),
+                http.clone(),
+            )?;
+            Some(Arc::new(openid))
+        } else {
+            None
+        };
         Ok(Self {
             inner,
+            openid,
             par_url,
             dpop: dpop.then(Arc::default),
             scopes: config.scopes.clone(),
@@ -114,10 +157,14 @@ impl OAuthClient {
     pub fn start(&self, now: i64) -> (Url, PendingLogin) {
         // S256 only: `plain` would expose the verifier in the front channel (RFC 7636 §4.2, §7.2).
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = self.authorize_url(CsrfToken::new_random_len(STATE_BYTES), challenge);
+        // OIDC Core §3.1.2.1, §15.5.2: a nonce binds the ID token to this sign-in.
+        let nonce = self.openid.is_some().then(openid::new_nonce);
+        let state = CsrfToken::new_random_len(STATE_BYTES);
+        let (url, state) = self.authorize_url(state, challenge, nonce.as_ref());
         let login = PendingLogin {
             state,
             verifier,
+            nonce,
             created_at: now,
         };
         (url, login)
@@ -129,15 +176,25 @@ impl OAuthClient {
     pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
         // INSPECTOR
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier); // INSPECTOR
-        self.authorize_url(login.state.clone(), challenge).0 // INSPECTOR
+        self.authorize_url(login.state.clone(), challenge, login.nonce.as_ref()) // INSPECTOR
+            .0 // INSPECTOR
     } // INSPECTOR
 
-    fn authorize_url(&self, state: CsrfToken, challenge: PkceCodeChallenge) -> (Url, CsrfToken) {
-        self.inner
+    fn authorize_url(
+        &self,
+        state: CsrfToken,
+        challenge: PkceCodeChallenge,
+        nonce: Option<&Nonce>,
+    ) -> (Url, CsrfToken) {
+        let mut request = self
+            .inner
             .authorize_url(|| state)
             .add_scopes(self.scopes.iter().cloned().map(Scope::new))
-            .set_pkce_challenge(challenge)
-            .url()
+            .set_pkce_challenge(challenge);
+        if let Some(nonce) = nonce {
+            request = request.add_extra_param("nonce", nonce.secret());
+        }
+        request.url()
     }
 
     /// The registered client id. // INSPECTOR
@@ -169,21 +226,32 @@ impl OAuthClient {
         // With DPoP, each sign-in gets its own key (see `oauth::dpop` for where it lives).
         let key = self.dpop.is_some().then(DpopKey::generate);
         let dpop = self.dpop_with(key.as_ref());
-        let response = self
-            .inner
-            .exchange_code(code)
-            .set_pkce_verifier(pending.verifier)
-            .request_async(&Transport::new(&self.http, dpop))
-            .await
-            .map_err(|err| classify_token_error(err, &self.token_host))
-            .and_then(|response| {
-                TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
-            });
-        crate::metrics::token_exchange(match &response {
+        let PendingLogin {
+            verifier, nonce, ..
+        } = pending;
+        let exchanged = async {
+            let response = self
+                .inner
+                .exchange_code(code)
+                .set_pkce_verifier(verifier)
+                .request_async(&Transport::new(&self.http, dpop))
+                .await
+                .map_err(|err| classify_token_error(err, &self.token_host))?;
+            let mut tokens = TokenSet::from_response(&response, &self.scopes, now, key.as_ref())?;
+            // OIDC Core §3.1.3.7: the session is connected only with a valid ID token.
+            if let (Some(openid), Some(nonce)) = (&self.openid, &nonce) {
+                let raw = response.extra_fields().id_token.as_ref();
+                let identity = openid.sign_in(raw, nonce, now).await;
+                tokens.identity = Some(identity.map_err(ExchangeError::IdToken)?);
+            }
+            Ok::<_, ExchangeError>(tokens)
+        }
+        .await;
+        crate::metrics::token_exchange(match &exchanged {
             Ok(_) => "ok",
             Err(err) => err.outcome(),
         });
-        response
+        exchanged
     }
 
     /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
@@ -226,6 +294,23 @@ impl OAuthClient {
             fresh.scopes = tokens.scopes.clone();
         }
         fresh.refreshed = tokens.refreshed.saturating_add(1);
+        fresh.identity = tokens.identity.clone();
+        // OIDC Core §12.2: a refresh response may carry a new ID token for the same person.
+        if let (Some(openid), Some(previous)) = (&self.openid, &tokens.identity) {
+            let raw = response.extra_fields().id_token.as_ref();
+            match openid.refreshed(raw, previous, now).await {
+                Ok(Some(identity)) => fresh.identity = Some(identity),
+                Ok(None) => {}
+                Err(IdTokenError::KeysUnavailable) => {
+                    return Err(RefreshError::Transient(ExchangeError::IdToken(
+                        IdTokenError::KeysUnavailable,
+                    )));
+                }
+                // A provider whose refreshed ID token fails a check cannot be trusted with this
+                // grant any longer: forget the tokens, and sign in again.
+                Err(refused) => return Err(RefreshError::Fatal(refused.to_string())),
+            }
+        }
         Ok(fresh)
     }
 
@@ -270,6 +355,7 @@ pub(crate) mod tests {
             dpop_es256: false,
             issuer: None,
             require_iss: false,
+            jwks_url: None,
         };
         tweak(&mut config, &mut provider);
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
