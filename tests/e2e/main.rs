@@ -14,6 +14,7 @@ mod inspector; // INSPECTOR
 mod lifecycle;
 mod logs;
 mod metrics;
+mod openid;
 mod pages;
 mod par;
 #[path = "../support/mod.rs"]
