@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use oauth2::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse,
+    AuthType, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
+    RedirectUrl, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
     basic::{
         BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
         BasicTokenType,
@@ -22,14 +21,13 @@ use crate::{
     oauth::{
         callback::issuer_matches,
         dpop::{Dpop, DpopKey, Nonces},
-        openid::{self, IdTokenError, IdTokenField, OpenId},
+        openid::{self, IdTokenField, OpenId},
         pending::PendingLogin,
-        tokens::{ExchangeError, RefreshError, TokenSet, classify_token_error},
-        transport::Transport,
     },
 };
 
 mod backchannel;
+mod grants;
 
 /// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
 const STATE_BYTES: u32 = 32;
@@ -118,11 +116,14 @@ impl OAuthClient {
             DpopMode::Auto => provider.dpop_es256,
         };
         let openid = if config.scopes.iter().any(|s| s == openid::OPENID) {
+            // OIDC Core §3.1.3.7 (2), (6): the ID token is checked against the issuer and its
+            // published keys, so both must be known before any sign-in.
             let (Some(issuer), Some(jwks_url)) = (&provider.issuer, &provider.jwks_url) else {
                 anyhow::bail!(
                     "openid is in OAUTH_SCOPES, so sign-ins are checked with OpenID Connect, which \
-                     needs the provider's issuer and signing keys: set OAUTH_ISSUER alone, so \
-                     they come from its discovery document (jwks_uri)"
+                     needs the provider's issuer and signing keys (jwks_uri): set OAUTH_ISSUER \
+                     alone, to a provider whose discovery document lists a jwks_uri, or remove \
+                     openid from OAUTH_SCOPES"
                 );
             };
             let openid = OpenId::new(
@@ -216,104 +217,6 @@ impl OAuthClient {
         issuer_matches(self.issuer.as_deref(), self.require_iss, iss)
     }
 
-    /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
-    pub async fn exchange(
-        &self,
-        code: AuthorizationCode,
-        pending: PendingLogin,
-        now: i64,
-    ) -> Result<TokenSet, ExchangeError> {
-        // With DPoP, each sign-in gets its own key (see `oauth::dpop` for where it lives).
-        let key = self.dpop.is_some().then(DpopKey::generate);
-        let dpop = self.dpop_with(key.as_ref());
-        let PendingLogin {
-            verifier, nonce, ..
-        } = pending;
-        let exchanged = async {
-            let response = self
-                .inner
-                .exchange_code(code)
-                .set_pkce_verifier(verifier)
-                .request_async(&Transport::new(&self.http, dpop))
-                .await
-                .map_err(|err| classify_token_error(err, &self.token_host))?;
-            let mut tokens = TokenSet::from_response(&response, &self.scopes, now, key.as_ref())?;
-            // OIDC Core §3.1.3.7: the session is connected only with a valid ID token.
-            if let (Some(openid), Some(nonce)) = (&self.openid, &nonce) {
-                let raw = response.extra_fields().id_token.as_ref();
-                let identity = openid.sign_in(raw, nonce, now).await;
-                tokens.identity = Some(identity.map_err(ExchangeError::IdToken)?);
-            }
-            Ok::<_, ExchangeError>(tokens)
-        }
-        .await;
-        crate::metrics::token_exchange(match &exchanged {
-            Ok(_) => "ok",
-            Err(err) => err.outcome(),
-        });
-        exchanged
-    }
-
-    /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
-    /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
-    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
-        let refreshed = self.refresh_unrecorded(tokens, now).await;
-        crate::metrics::token_refresh(match &refreshed {
-            Ok(_) => "ok",
-            Err(RefreshError::Fatal(_)) => "refused",
-            Err(RefreshError::Transient(err)) => err.outcome(),
-        });
-        refreshed
-    }
-
-    async fn refresh_unrecorded(
-        &self,
-        tokens: &TokenSet,
-        now: i64,
-    ) -> Result<TokenSet, RefreshError> {
-        let refresh_token = tokens
-            .refresh_token
-            .as_ref()
-            .ok_or_else(|| RefreshError::Fatal("no refresh token".into()))?;
-        let dpop = self.dpop_with(tokens.dpop_key.as_ref());
-        let response = self
-            .inner
-            .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, dpop.clone()))
-            .await
-            .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
-        // The key the proof was signed with, if one was sent: only then is `DPoP` understood.
-        let used = dpop.as_ref().map(|d| &d.key);
-        let mut fresh = TokenSet::from_response(&response, &self.scopes, now, used)
-            .map_err(RefreshError::Transient)?;
-        if fresh.refresh_token.is_none() {
-            fresh.refresh_token = tokens.refresh_token.clone();
-        }
-        if response.scopes().is_none() {
-            // No `scope` in the response means "as granted before" (RFC 6749 §5.1, §6).
-            fresh.scopes = tokens.scopes.clone();
-        }
-        fresh.refreshed = tokens.refreshed.saturating_add(1);
-        fresh.identity = tokens.identity.clone();
-        // OIDC Core §12.2: a refresh response may carry a new ID token for the same person.
-        if let (Some(openid), Some(previous)) = (&self.openid, &tokens.identity) {
-            let raw = response.extra_fields().id_token.as_ref();
-            match openid.refreshed(raw, previous, now).await {
-                Ok(Some(identity)) => fresh.identity = Some(identity),
-                Ok(None) => {}
-                Err(IdTokenError::KeysUnavailable) => {
-                    return Err(RefreshError::Transient(ExchangeError::IdToken(
-                        IdTokenError::KeysUnavailable,
-                    )));
-                }
-                // A provider whose refreshed ID token fails a check cannot be trusted with this
-                // grant any longer: forget the tokens, and sign in again.
-                Err(refused) => return Err(RefreshError::Fatal(refused.to_string())),
-            }
-        }
-        Ok(fresh)
-    }
-
     /// The key and nonces for a request with `key` (the session's), when DPoP is in use.
     pub fn dpop_with(&self, key: Option<&DpopKey>) -> Option<Dpop> {
         Some(Dpop {
@@ -342,6 +245,10 @@ pub(crate) mod tests {
 
     /// The test client, after `tweak` adjusts the config and the provider.
     fn oauth_with(tweak: impl FnOnce(&mut Config, &mut ProviderConfig)) -> OAuthClient {
+        build(tweak).expect("client")
+    }
+
+    fn build(tweak: impl FnOnce(&mut Config, &mut ProviderConfig)) -> anyhow::Result<OAuthClient> {
         let mut config = Config::for_tests();
         config.client_secret = Some(ClientSecret::new("test-secret".into()));
         let mut provider = ProviderConfig {
@@ -360,7 +267,52 @@ pub(crate) mod tests {
         tweak(&mut config, &mut provider);
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
         let http = HttpClient::new(Duration::from_secs(1), &Default::default()).expect("client");
-        OAuthClient::new(&config, &provider, redirect, http).expect("client")
+        OAuthClient::new(&config, &provider, redirect, http)
+    }
+
+    fn with_openid(config: &mut Config) {
+        config.scopes = vec!["openid".into(), "photos".into()];
+    }
+
+    #[test]
+    fn c96_with_openid_every_start_sends_a_fresh_nonce_that_the_pending_login_keeps() {
+        let oidc = oauth_with(|c, p| {
+            with_openid(c);
+            p.issuer = Some("https://as.example".into());
+            p.jwks_url = Some(Url::parse("https://as.example/jwks").expect("url"));
+        });
+        let (url, login) = oidc.start(0);
+        let nonce = login.nonce.as_ref().expect("a nonce");
+        let sent = url
+            .query_pairs()
+            .find(|(k, _)| k == "nonce")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(sent.as_deref(), Some(nonce.secret().as_str()));
+        assert_eq!(nonce.secret().len(), 43, "256 bits");
+        assert_ne!(
+            oidc.start(0).1.nonce.map(|n| n.secret().clone()),
+            Some(nonce.secret().clone())
+        );
+        #[cfg(feature = "inspector")] // INSPECTOR
+        assert_eq!(oidc.authorize_url_of(&login), url, "rebuilt with its nonce"); // INSPECTOR
+        let (plain, login) = oauth().start(0);
+        assert!(
+            login.nonce.is_none() && !plain.as_str().contains("nonce"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn c96_openid_without_an_issuer_or_signing_keys_refuses_to_start() {
+        for (issuer, jwks) in [(true, false), (false, true)] {
+            let err = build(|c, p| {
+                with_openid(c);
+                p.issuer = issuer.then(|| "https://as.example".into());
+                p.jwks_url = jwks.then(|| Url::parse("https://as.example/jwks").expect("url"));
+            })
+            .expect_err("no keys to check ID tokens with");
+            assert!(format!("{err:#}").contains("OAUTH_ISSUER"), "{err:#}");
+        }
     }
 
     #[test]
