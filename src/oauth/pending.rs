@@ -251,6 +251,16 @@ mod tests {
     }
 
     #[test]
+    fn without_openid_a_stored_pending_login_has_no_nonce_member() {
+        let mut login = pending("s", 0);
+        login.nonce = None;
+        let stored = serde_json::to_value(&login).expect("json");
+        assert!(stored.get("nonce").is_none(), "{stored}");
+        let read: PendingLogin = serde_json::from_value(stored).expect("reads back");
+        assert!(read.nonce.is_none());
+    }
+
+    #[test]
     fn debug_of_a_pending_login_is_redacted() {
         let debug = format!("{:?}", pending("the-state-value", 0));
         assert!(

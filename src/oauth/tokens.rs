@@ -419,6 +419,19 @@ mod tests {
     }
 
     #[test]
+    fn without_openid_the_stored_token_set_has_no_identity_member() {
+        let json = r#"{"access_token":"t","token_type":"Bearer"}"#;
+        let tokens = TokenSet::from_response(&parse(json), &requested(), 0, None).expect("ok");
+        let stored = serde_json::to_value(&tokens).expect("json");
+        assert!(
+            stored.get("identity").is_none(),
+            "not one byte more: {stored}"
+        );
+        let read: TokenSet = serde_json::from_value(stored).expect("an older record reads");
+        assert!(read.identity.is_none());
+    }
+
+    #[test]
     fn debug_of_a_token_set_is_redacted() {
         let tokens = TokenSet {
             access_token: oauth2::AccessToken::new("the-access-token".into()),

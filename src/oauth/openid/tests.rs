@@ -99,10 +99,13 @@ fn a_valid_id_token_names_the_person_and_keeps_the_token_redacted() {
     assert_eq!(nameless.display_name(), "alice", "no name: the sub");
 }
 
+/// A change to the claims of a valid token.
+type Change = Box<dyn FnOnce(&mut Value)>;
+
 #[test]
 fn each_claim_check_refuses_its_forgery() {
     use IdTokenError::*;
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>, IdTokenError)> = vec![
+    let cases: Vec<(&str, Change, IdTokenError)> = vec![
         (
             "wrong iss",
             Box::new(|c| c["iss"] = json!("https://evil.example")),
