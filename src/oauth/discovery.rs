@@ -316,6 +316,42 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn with_openid_the_openid_configuration_comes_first_and_rfc8414_is_the_fallback() {
+        use crate::http_client::test_server::{client, header, path_of, response, serve};
+        use std::sync::{Arc, Mutex};
+        // Only RFC 8414 metadata, with a jwks_uri: an OpenID sign-in still finds its keys.
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        let addr = serve(move |request| {
+            let issuer = format!("http://{}", header(request, "host").unwrap_or_default());
+            log.lock().expect("lock").push(path_of(request).to_owned());
+            let (status, body) = match path_of(request) {
+                "/.well-known/oauth-authorization-server" => {
+                    let jwks = format!(r#"{S256},"jwks_uri":"{issuer}/jwks""#);
+                    ("200 OK", metadata(&issuer, &jwks))
+                }
+                _ => ("404 Not Found", b"{}".to_vec()),
+            };
+            response(status, &[("content-type", "application/json")], &body)
+        })
+        .await;
+        let found = discover(&client(), &discovery(&format!("http://{addr}")), true)
+            .await
+            .expect("found on the fallback");
+        assert_eq!(
+            found.jwks_url.map(|u| u.to_string()),
+            Some(format!("http://{addr}/jwks"))
+        );
+        assert_eq!(
+            *asked.lock().expect("lock"),
+            [
+                "/.well-known/openid-configuration",
+                "/.well-known/oauth-authorization-server"
+            ]
+        );
+    }
+
     #[test]
     fn discovered_endpoints_must_be_https_off_loopback() {
         let d = discovery("https://as.example");
