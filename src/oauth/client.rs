@@ -118,7 +118,7 @@ impl OAuthClient {
         let openid = if config.scopes.iter().any(|s| s == openid::OPENID) {
             // OIDC Core §3.1.3.7 (2), (6): the ID token is checked against the issuer and its
             // published keys, so both must be known before any sign-in.
-            let (Some(issuer), Some(jwks_url)) = (&provider.issuer, &provider.jwks_url) else {
+            let (Some(issuer), Some(keys)) = (&provider.issuer, &provider.openid) else {
                 anyhow::bail!(
                     "openid is in OAUTH_SCOPES, so sign-ins are checked with OpenID Connect, which \
                      needs the provider's issuer and signing keys (jwks_uri): set OAUTH_ISSUER \
@@ -129,7 +129,8 @@ impl OAuthClient {
             let openid = OpenId::new(
                 issuer,
                 config.client_id.as_str(),
-                jwks_url.clone(),
+                keys.jwks_url.clone(),
+                keys.id_token_algs.as_deref(),
                 http.clone(),
             )?;
             Some(Arc::new(openid))
@@ -236,6 +237,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::OpenIdProvider;
     use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
 
     /// A client for tests (no network: https endpoints that are never called).
@@ -262,12 +264,19 @@ pub(crate) mod tests {
             dpop_es256: false,
             issuer: None,
             require_iss: false,
-            jwks_url: None,
+            openid: None,
         };
         tweak(&mut config, &mut provider);
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
         let http = HttpClient::new(Duration::from_secs(1), &Default::default()).expect("client");
         OAuthClient::new(&config, &provider, redirect, http)
+    }
+
+    fn keys() -> Box<OpenIdProvider> {
+        Box::new(OpenIdProvider {
+            jwks_url: Url::parse("https://as.example/jwks").expect("url"),
+            id_token_algs: None,
+        })
     }
 
     fn with_openid(config: &mut Config) {
@@ -279,7 +288,7 @@ pub(crate) mod tests {
         let oidc = oauth_with(|c, p| {
             with_openid(c);
             p.issuer = Some("https://as.example".into());
-            p.jwks_url = Some(Url::parse("https://as.example/jwks").expect("url"));
+            p.openid = Some(keys());
         });
         let (url, login) = oidc.start(0);
         let nonce = login.nonce.as_ref().expect("a nonce");
@@ -308,7 +317,7 @@ pub(crate) mod tests {
             let err = build(|c, p| {
                 with_openid(c);
                 p.issuer = issuer.then(|| "https://as.example".into());
-                p.jwks_url = jwks.then(|| Url::parse("https://as.example/jwks").expect("url"));
+                p.openid = jwks.then(keys);
             })
             .expect_err("no keys to check ID tokens with");
             assert!(format!("{err:#}").contains("OAUTH_ISSUER"), "{err:#}");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    config::{Discovery, ProviderConfig},
+    config::{Discovery, OpenIdProvider, ProviderConfig},
     http_client::HttpClient,
     text::escaped,
 };
@@ -37,6 +37,9 @@ pub struct Metadata {
     /// OpenID Connect Discovery 1.0 §3 (RFC 8414 §2 has it too): the provider's signing keys.
     #[serde(default)]
     pub jwks_uri: Option<String>,
+    /// OpenID Connect Discovery 1.0 §3: the algorithms the provider signs ID tokens with.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
@@ -114,8 +117,11 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         }
         (None, None) => None,
     };
-    let jwks_url = match &metadata.jwks_uri {
-        Some(url) => Some(Url::parse(url).context("jwks_uri is not a URL")?),
+    let openid = match &metadata.jwks_uri {
+        Some(url) => Some(Box::new(OpenIdProvider {
+            jwks_url: Url::parse(url).context("jwks_uri is not a URL")?,
+            id_token_algs: metadata.id_token_signing_alg_values_supported.clone(),
+        })),
         None => None,
     };
     let provider = ProviderConfig {
@@ -131,7 +137,7 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
             .is_some_and(|algs| algs.iter().any(|a| a == "ES256")),
         issuer: Some(metadata.issuer),
         require_iss: metadata.authorization_response_iss_parameter_supported,
-        jwks_url,
+        openid,
     };
     // Discovered endpoints obey the same https rule as configured ones.
     provider.check_https()?;
@@ -340,7 +346,7 @@ mod tests {
             .await
             .expect("found on the fallback");
         assert_eq!(
-            found.jwks_url.map(|u| u.to_string()),
+            found.openid.map(|o| o.jwks_url.to_string()),
             Some(format!("http://{addr}/jwks"))
         );
         assert_eq!(

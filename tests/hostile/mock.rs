@@ -330,7 +330,7 @@ pub fn provider_of(mock: &Mock) -> ProviderConfig {
         dpop_es256: false,
         issuer: None,
         require_iss: false,
-        jwks_url: None,
+        openid: None,
     }
 }
 

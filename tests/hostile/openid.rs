@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use hmac::{Hmac, Mac};
 use p256::ecdsa::{Signature, SigningKey, signature::Signer};
-use photo_connect::config::ProviderSource;
+use photo_connect::config::{OpenIdProvider, ProviderSource};
 use reqwest::{StatusCode, cookie::Jar};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -72,7 +72,10 @@ async fn openid_app(mock: &Mock, key: &Key) -> TestApp {
     serve_keys(mock, &[key]);
     let mut provider = provider_of(mock);
     provider.issuer = Some(mock.url.clone());
-    provider.jwks_url = Some(Url::parse(&format!("{}/jwks", mock.url)).expect("url"));
+    provider.openid = Some(Box::new(OpenIdProvider {
+        jwks_url: Url::parse(&format!("{}/jwks", mock.url)).expect("url"),
+        id_token_algs: Some(vec!["ES256".into()]),
+    }));
     spawn_app(mock, |config| {
         config.scopes = vec!["openid".into(), "photos".into()];
         config.provider = ProviderSource::Explicit(provider);

@@ -9,7 +9,7 @@ mod verify;
 
 use std::fmt;
 
-use openidconnect::{ClientId, IssuerUrl, Nonce};
+use openidconnect::{ClientId, IssuerUrl, Nonce, core::CoreJwsSigningAlgorithm};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -113,19 +113,32 @@ pub enum IdTokenError {
 pub struct OpenId {
     issuer: IssuerUrl,
     client_id: ClientId,
+    /// The signature algorithms accepted: see [`verify::allowed_algs`].
+    algs: Vec<CoreJwsSigningAlgorithm>,
     jwks: jwks::Jwks,
 }
 
 impl OpenId {
+    /// `advertised`: the provider's `id_token_signing_alg_values_supported`, if it lists them.
     pub fn new(
         issuer: &str,
         client_id: &str,
         jwks_url: Url,
+        advertised: Option<&[String]>,
         http: HttpClient,
     ) -> anyhow::Result<Self> {
+        let algs = verify::allowed_algs(advertised);
+        if algs.is_empty() {
+            anyhow::bail!(
+                "the provider signs ID tokens only with algorithms this app refuses \
+                 (id_token_signing_alg_values_supported lists no asymmetric one; none and HS* are \
+                 never accepted, OIDC Core §16.3): remove openid from OAUTH_SCOPES"
+            );
+        }
         Ok(Self {
             issuer: IssuerUrl::new(issuer.to_owned())?,
             client_id: ClientId::new(client_id.to_owned()),
+            algs,
             jwks: jwks::Jwks::new(jwks_url, http),
         })
     }
@@ -175,6 +188,7 @@ impl OpenId {
         let expected = verify::Expected {
             issuer: &self.issuer,
             client_id: &self.client_id,
+            algs: &self.algs,
             nonce,
             now,
         };

@@ -69,9 +69,11 @@ fn check_with(token: &str, keys: &Value, nonce: Option<&str>) -> Result<Identity
     let nonce = nonce.map(|n| Nonce::new(n.into()));
     let issuer = openidconnect::IssuerUrl::new(ISSUER.into()).expect("issuer");
     let client_id = openidconnect::ClientId::new(CLIENT.into());
+    let algs = verify::allowed_algs(None);
     let expected = Expected {
         issuer: &issuer,
         client_id: &client_id,
+        algs: &algs,
         nonce: nonce.as_ref(),
         now: now(),
     };
@@ -250,6 +252,7 @@ async fn an_unknown_kid_refetches_the_keys_once_and_no_more_within_the_cooldown(
         ISSUER,
         CLIENT,
         url,
+        None,
         crate::http_client::test_server::client(),
     )
     .expect("openid");
@@ -291,5 +294,55 @@ async fn an_unknown_kid_refetches_the_keys_once_and_no_more_within_the_cooldown(
     assert_eq!(
         openid.sign_in(None, &nonce, now).await.map(|_| ()),
         Err(IdTokenError::Missing)
+    );
+}
+
+#[test]
+fn the_advertised_algorithms_narrow_the_allow_list_and_never_widen_it() {
+    use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        verify::allowed_algs(Some(&names(&["ES256", "none", "HS256"]))),
+        [Alg::EcdsaP256Sha256],
+        "none and HS* stay out even when advertised"
+    );
+    assert_eq!(
+        verify::allowed_algs(None).len(),
+        9,
+        "unlisted: every asymmetric one"
+    );
+    let url = Url::parse("https://as.example/jwks").expect("url");
+    let http = crate::http_client::test_server::client();
+    let only_hmac = names(&["HS256", "none"]);
+    let err =
+        OpenId::new(ISSUER, CLIENT, url, Some(&only_hmac), http).expect_err("nothing to accept");
+    assert!(
+        err.to_string()
+            .contains("id_token_signing_alg_values_supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_token_in_an_algorithm_the_provider_does_not_list_is_refused() {
+    let key = Key::new("k1");
+    let keys: CoreJsonWebKeySet = serde_json::from_value(jwks(&[&key])).expect("jwks");
+    let (issuer, client_id) = (
+        openidconnect::IssuerUrl::new(ISSUER.into()).expect("issuer"),
+        openidconnect::ClientId::new(CLIENT.into()),
+    );
+    let nonce = Nonce::new("n-1".into());
+    let rs256_only = verify::allowed_algs(Some(&["RS256".to_string()]));
+    let expected = Expected {
+        issuer: &issuer,
+        client_id: &client_id,
+        algs: &rs256_only,
+        nonce: Some(&nonce),
+        now: now(),
+    };
+    let token = RawIdToken::new(key.sign(&claims()));
+    assert_eq!(
+        verify::check(&token, &keys, &expected).map(|_| ()),
+        Err(IdTokenError::Algorithm)
     );
 }

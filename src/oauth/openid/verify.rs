@@ -26,6 +26,20 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
+/// The algorithms to accept: [`ALLOWED_ALGS`], narrowed to those the provider says it signs
+/// ID tokens with when its metadata lists them (OIDC Discovery §3), so a token in any other
+/// algorithm is refused even if the library could verify it. Empty: nothing is acceptable.
+pub fn allowed_algs(advertised: Option<&[String]>) -> Vec<CoreJwsSigningAlgorithm> {
+    let named = |alg: &CoreJwsSigningAlgorithm| {
+        let name = serde_json::to_value(alg).ok();
+        advertised.is_none_or(|list| {
+            list.iter()
+                .any(|a| Some(a.as_str()) == name.as_ref().and_then(|n| n.as_str()))
+        })
+    };
+    ALLOWED_ALGS.into_iter().filter(named).collect()
+}
+
 /// How far in the future an `iat` may be (clock drift between the provider and this server).
 pub const MAX_IAT_SKEW_SECS: i64 = 60;
 /// The longest `sub` (OIDC Core §2: "MUST NOT exceed 255 ASCII characters").
@@ -37,6 +51,8 @@ const MAX_NAME_CHARS: usize = 100;
 pub struct Expected<'a> {
     pub issuer: &'a IssuerUrl,
     pub client_id: &'a ClientId,
+    /// From [`allowed_algs`].
+    pub algs: &'a [CoreJwsSigningAlgorithm],
     /// The pending login's nonce at sign-in; `None` on refresh, where none is required
     /// (OIDC Core §12.2).
     pub nonce: Option<&'a Nonce>,
@@ -58,7 +74,7 @@ pub fn check(
         expected.issuer.clone(),
         keys.clone(),
     )
-    .set_allowed_algs(ALLOWED_ALGS);
+    .set_allowed_algs(expected.algs.iter().cloned());
     // (11) The nonce, compared in constant time by the library; at refresh, any (§12.2).
     let claims = match expected.nonce {
         Some(nonce) => token.claims(&verifier, nonce),
