@@ -36,10 +36,13 @@ impl OAuthClient {
                 .await
                 .map_err(|err| classify_token_error(err, &self.token_host))?;
             let mut tokens = TokenSet::from_response(&response, &self.scopes, now, key.as_ref())?;
-            // OIDC Core §3.1.3.7: the session is connected only with a valid ID token.
-            if let (Some(openid), Some(nonce)) = (&self.openid, &nonce) {
+            // OIDC Core §3.1.3.7: the session is connected only with a valid ID token. A
+            // pending login without a nonce (started before `openid` was configured) cannot
+            // bind one, so it is refused too (§3.1.3.7 (11)).
+            if let Some(openid) = &self.openid {
+                let nonce = nonce.ok_or(ExchangeError::IdToken(IdTokenError::Nonce))?;
                 let raw = response.extra_fields().id_token.as_ref();
-                let identity = openid.sign_in(raw, nonce, now).await;
+                let identity = openid.sign_in(raw, &nonce, now).await;
                 tokens.identity = Some(identity.map_err(ExchangeError::IdToken)?);
             }
             Ok::<_, ExchangeError>(tokens)
