@@ -301,13 +301,16 @@ impl HttpClient {
 
 /// What a call is, for the metrics' `endpoint` label, from the request alone (never its URL):
 /// a token request by its grant type, a revocation by its token, a pushed authorization request
-/// by its `response_type`; a GET is discovery when it asks for metadata, else the photos API.
+/// by its `response_type`; a GET is discovery when it asks for metadata, the photos API when it
+/// carries a token, else the provider's signing keys (OpenID Connect's `jwks_uri`).
 fn endpoint_of(request: &reqwest::Request) -> &'static str {
     if request.method() == http::Method::GET {
         return if request.url().path().contains("/.well-known/") {
             "discovery"
-        } else {
+        } else if request.headers().contains_key(http::header::AUTHORIZATION) {
             "photos"
+        } else {
+            "jwks"
         };
     }
     let body = request
@@ -487,7 +490,11 @@ mod tests {
                 post(as_url, "x=grant_type=refresh_token&refresh_token=1"),
                 "other",
             ),
-            (client.get(as_url).build().expect("get"), "photos"),
+            (
+                client.get(as_url).bearer_auth("t").build().expect("get"),
+                "photos",
+            ),
+            (client.get(as_url).build().expect("get"), "jwks"),
             (
                 client
                     .get("https://as.example/.well-known/oauth-authorization-server")

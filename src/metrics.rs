@@ -55,6 +55,7 @@ pub const ENDPOINTS: &[&str] = &[
     "par",
     "photos",
     "discovery",
+    "jwks",
     "other",
 ];
 /// How a call ended: a 2xx, another status, no answer in time, or no answer at all.
@@ -68,6 +69,7 @@ pub const REASONS: &[&str] = &[
     "access_denied",
     "authorization_failed",
     "exchange_failed",
+    "id_token_refused",
     "push_failed",
     "client_rejected",
     "photos",

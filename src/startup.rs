@@ -83,7 +83,11 @@ impl Application {
             ProviderSource::Explicit(provider) => provider.clone(),
             ProviderSource::Discover(discovery) => {
                 let http = HttpClient::new(config.http_timeout, &config.proxy)?;
-                let provider = discovery::discover(&http, discovery)
+                let openid = config
+                    .scopes
+                    .iter()
+                    .any(|s| s == crate::oauth::openid::OPENID);
+                let provider = discovery::discover(&http, discovery, openid)
                     .await
                     .with_context(|| {
                         format!(

@@ -6,7 +6,8 @@
 //!
 //! It follows RFC 6749, RFC 7636 (PKCE, S256 only), RFC 9700, RFC 9207 (`iss`), RFC 8414,
 //! RFC 9126 (pushed authorization requests), RFC 9449 (DPoP),
-//! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and every refusal names the rule it
+//! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and speaks OpenID Connect (Core,
+//! Discovery) when `openid` is in the scope; every refusal names the rule it
 //! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
 //! client's site and comes back; `cargo run -p demo-provider` runs it alone (see `README.md`).
 //!
@@ -14,7 +15,8 @@
 //! (within a floor, from those listed before it), never from above, so there is no cycle.
 //!
 //! 1. tools, which import nothing from the crate: `browser` (the browser-binding cookie),
-//!    `form` (the strict form parser), `photos` (the demo users and their photos), `pkce`
+//!    `form` (the strict form parser), `id_token` (the ID-token key, JWKS and signed ID
+//!    tokens, OIDC Core §2), `photos` (the demo users and their photos), `pkce`
 //!    (S256), `secret` (redacted secrets, random tokens), `source` (who is asking: the peer's
 //!    network, for per-source bounds);
 //! 2. `pages`, the HTML pages and [`DISPLAY_NAME`]; `settings/`, how it runs, with its quirks
@@ -29,11 +31,13 @@
 //!    with Bearer or DPoP and how it refuses), `authorize/` (the authorization endpoint, its
 //!    consent answer, pushed requests (RFC 9126) and the redirect back), `revoke` (RFC 7009),
 //!    `token/` (the token endpoint, its two grants and the token response);
-//! 6. this file, the root: [`spawn`], the router and the metadata handler.
+//! 6. this file, the root: [`spawn`], the router and the metadata handlers (RFC 8414, OpenID
+//!    Connect Discovery) and the JWKS.
 
 // 1. tools
 mod browser;
 mod form;
+mod id_token;
 mod photos;
 mod pkce;
 mod secret;
@@ -116,6 +120,11 @@ pub async fn spawn(settings: DemoSettings) -> anyhow::Result<DemoProvider> {
 fn router(state: Arc<ProviderState>) -> Router {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(JWKS_PATH, get(jwks))
         .merge(authorize::router())
         .merge(token::router())
         .merge(revoke::router())
@@ -126,10 +135,39 @@ fn router(state: Arc<ProviderState>) -> Router {
         .with_state(state)
 }
 
+/// Where the provider publishes its ID-token signing keys (OIDC Discovery `jwks_uri`).
+const JWKS_PATH: &str = "/oauth/jwks";
+
 /// RFC 8414 metadata, with RFC 9207's `authorization_response_iss_parameter_supported`.
 async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::Value> {
+    Json(oauth_metadata(&state))
+}
+
+/// OpenID Connect Discovery 1.0 §3: the RFC 8414 metadata and what an OpenID Provider adds.
+async fn openid_configuration(State(state): State<Arc<ProviderState>>) -> Json<serde_json::Value> {
+    let mut metadata = oauth_metadata(&state);
     let issuer = &state.issuer;
-    Json(json!({
+    let extra = json!({
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [id_token::ALG],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "name", "sid"],
+    });
+    if let (Some(all), Some(extra)) = (metadata.as_object_mut(), extra.as_object()) {
+        all.extend(extra.clone());
+    }
+    Json(metadata)
+}
+
+/// The public keys that verify this provider's ID tokens (RFC 7517 §5).
+async fn jwks(State(state): State<Arc<ProviderState>>) -> Json<serde_json::Value> {
+    Json(state.id_token_key.jwks())
+}
+
+/// The RFC 8414 members, which the OpenID configuration repeats.
+fn oauth_metadata(state: &ProviderState) -> serde_json::Value {
+    let issuer = &state.issuer;
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
@@ -147,5 +185,5 @@ async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::V
         "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,
         // RFC 9449 §5.1.
         "dpop_signing_alg_values_supported": [dpop::ALG],
-    }))
+    })
 }

@@ -54,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
     // Plain stdout: this is the tool's output, not a log line. Secrets are never printed.
     println!("Demo provider (DEMO ONLY, in memory) running; issuer {issuer}");
     println!("  metadata       {issuer}/.well-known/oauth-authorization-server");
+    println!("  OpenID config  {issuer}/.well-known/openid-configuration");
+    println!("  signing keys   {issuer}/oauth/jwks");
     println!("  authorization  {issuer}/oauth/authorize");
     println!("  pushed (PAR)   {issuer}/oauth/par");
     println!("  token          {issuer}/oauth/token");

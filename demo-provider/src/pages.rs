@@ -42,7 +42,7 @@ pub const DISPLAY_NAME: &str = "Demo Photos";
       </fieldset>
       <p>It will be able to:</p>
       <ul class="scopes">
-        {% for s in scope %}<li>{% if s == "photos" %}See your photos{% else %}See your basic profile{% endif %} <code>{{ s }}</code></li>{% endfor %}
+        {% for s in scope %}<li>{% if s == "photos" %}See your photos{% elif s == "openid" %}Know who you are (sign in with this account){% else %}See your basic profile{% endif %} <code>{{ s }}</code></li>{% endfor %}
       </ul>
       <p class="muted">You will be sent back to <strong>{{ return_origin }}</strong>.</p>
       <details class="request" id="request-details">

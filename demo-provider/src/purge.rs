@@ -82,6 +82,8 @@ mod tests {
                         scope: vec!["photos".into()],
                         revoked: false,
                         dpop_bound: false,
+                        auth_time: now,
+                        sid: "sid".into(),
                     },
                 );
                 let expires_at = if i % 2 == 0 { now + 60 } else { now };

@@ -1,5 +1,6 @@
 //! The provider's in-memory state: registered clients, pushed requests, consent transactions,
-//! codes, grants and tokens, failed client authentications (and the DPoP state, `dpop_state`),
+//! codes, grants and tokens, failed client authentications (and the DPoP state, `dpop_state`,
+//! and the ID-token signing key, `id_token`),
 //! with expiry (the background purge that keeps memory bounded is in `purge`).
 
 use std::{
@@ -10,6 +11,7 @@ use std::{
 
 use crate::{
     dpop_state::DpopState,
+    id_token::IdTokenKey,
     per_source::PerSource,
     settings::{DemoSettings, RegisteredClient},
     source::Source,
@@ -34,7 +36,7 @@ pub const MAX_PENDING_PER_SOURCE: usize = 100;
 pub const MAX_FAILURE_ENTRIES: usize = 10_000;
 
 /// Scopes this provider knows. `photos` lets the client read the user's photos.
-pub const SCOPES: &[&str] = &["photos", "profile"];
+pub const SCOPES: &[&str] = &["photos", "profile", crate::id_token::OPENID];
 
 /// A consent screen in progress (between `GET` and `POST /oauth/authorize`).
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Transaction {
     pub state: Option<String>,
     /// `None` only when the test-only `pkce_required: false` let the request omit it.
     pub code_challenge: Option<String>,
+    /// The request's `nonce`, for the ID token (OIDC Core §3.1.2.1).
+    pub nonce: Option<String>,
     /// The browser that saw the consent page (its cookie); only it may answer (RFC 6749 §10.12).
     pub browser: String,
     pub expires_at: i64,
@@ -77,6 +81,10 @@ pub struct CodeRecord {
     pub user: String,
     pub scope: Vec<String>,
     pub expires_at: i64,
+    /// The authorization request's `nonce`, echoed in the ID token (OIDC Core §3.1.2.1).
+    pub nonce: Option<String>,
+    /// When the user consented: the ID token's `auth_time` (OIDC Core §2).
+    pub auth_time: i64,
     /// Set at the first redemption: a second one revokes this grant (RFC 6749 §4.1.2).
     pub redeemed_grant: Option<String>,
 }
@@ -90,6 +98,10 @@ pub struct Grant {
     pub revoked: bool,
     /// Its access tokens were DPoP-bound: a refresh must bring a proof too (RFC 9449 section 5).
     pub dpop_bound: bool,
+    /// The authentication time, the same in every ID token of the grant (OIDC Core §12.2).
+    pub auth_time: i64,
+    /// The provider-side session id, the ID tokens' `sid`.
+    pub sid: String,
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +159,8 @@ pub struct ProviderState {
     api_requests: Mutex<u64>,
     /// The DPoP nonce and the `jti`s seen (RFC 9449 sections 8, 11.1).
     pub(crate) dpop: DpopState,
+    /// The key that signs ID tokens (OIDC Core §2), published at the `jwks_uri`.
+    pub(crate) id_token_key: IdTokenKey,
 }
 
 impl ProviderState {
@@ -158,6 +172,7 @@ impl ProviderState {
             seen: Mutex::default(),
             api_requests: Mutex::default(),
             dpop: DpopState::new(),
+            id_token_key: IdTokenKey::generate(),
         }
     }
 

@@ -168,6 +168,7 @@ fn provider_source(vars: &mut Vars<impl Fn(&str) -> Option<String>>) -> Option<P
             dpop_es256: false,
             // Configured by hand with an issuer: every callback must name it (RFC 9207 §2.4).
             require_iss: issuer.is_some(),
+            openid: None,
             issuer,
         };
         if let Err(err) = provider.check_https() {
@@ -403,6 +404,7 @@ mod tests {
             dpop_es256: false,
             issuer: None,
             require_iss: false,
+            openid: None,
         };
         for ok in [
             "https://as.example",

@@ -97,6 +97,20 @@ pub struct ProviderConfig {
     /// Whether every callback must carry `iss`: set when `OAUTH_ISSUER` is configured with explicit
     /// endpoints, or when the metadata says `authorization_response_iss_parameter_supported`.
     pub require_iss: bool,
+    /// What OpenID Connect sign-in needs of the provider, from its metadata when that lists a
+    /// `jwks_uri` (OIDC Discovery §3). Boxed: most configurations never have it.
+    pub openid: Option<Box<OpenIdProvider>>,
+}
+
+/// The provider's OpenID Connect metadata (OIDC Discovery §3), used when `openid` is among the
+/// scopes.
+#[derive(Clone, Debug)]
+pub struct OpenIdProvider {
+    /// `jwks_uri`: the keys ID tokens are checked with.
+    pub jwks_url: Url,
+    /// `id_token_signing_alg_values_supported`, if listed: ID tokens signed with any other
+    /// algorithm are refused.
+    pub id_token_algs: Option<Vec<String>>,
 }
 
 impl ProviderConfig {
@@ -114,6 +128,9 @@ impl ProviderConfig {
         }
         if let Some(par) = &self.par_url {
             endpoints.push(("OAUTH_PAR_URL", par));
+        }
+        if let Some(openid) = &self.openid {
+            endpoints.push(("jwks_uri", &openid.jwks_url));
         }
         for (name, url) in endpoints {
             if url.scheme() != "https" && !is_loopback(url) {

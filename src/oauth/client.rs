@@ -1,12 +1,18 @@
 //! The app's OAuth client: start a sign-in (authorize URL + pending login), redeem the code,
-//! refresh and revoke tokens. Built on the `oauth2` crate's typestate client; no web types here.
+//! refresh and revoke tokens; with `openid` in the scopes, check the ID token of each (see
+//! `openid`). Built on the `oauth2` crate's typestate client; no web types here.
 
 use std::sync::Arc;
 
 use oauth2::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse, basic::BasicClient,
+    AuthType, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
+    RedirectUrl, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
+    basic::{
+        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+        BasicTokenType,
+    },
 };
+use openidconnect::Nonce;
 use url::Url;
 
 use crate::{
@@ -15,20 +21,34 @@ use crate::{
     oauth::{
         callback::issuer_matches,
         dpop::{Dpop, DpopKey, Nonces},
+        openid::{self, IdTokenField, OpenId},
         pending::PendingLogin,
-        tokens::{ExchangeError, RefreshError, TokenSet, classify_token_error},
-        transport::Transport,
     },
 };
 
 mod backchannel;
+mod grants;
 
 /// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
 const STATE_BYTES: u32 = 32;
 
-/// The `oauth2` crate's client with the authorization and token endpoints set (typestate).
-type Oauth2Client =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// A token response, with the `id_token` member OpenID Connect adds (OIDC Core §3.1.3.3).
+type TokenResponseWithIdToken = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+/// The `oauth2` crate's client with the authorization and token endpoints set (typestate): its
+/// basic client, but whose token responses keep the `id_token`.
+type Oauth2Client = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponseWithIdToken,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// The app's OAuth client: one per process, shared by every request.
 #[derive(Clone, Debug)]
@@ -46,6 +66,8 @@ pub struct OAuthClient {
     par_url: Option<Url>,
     /// The servers' DPoP nonces, when sign-ins use DPoP (RFC 9449); `None`: no DPoP.
     dpop: Option<Arc<Nonces>>,
+    /// OpenID Connect, when `openid` is among the scopes; `None`: plain OAuth, no ID token.
+    openid: Option<Arc<OpenId>>,
     /// The token endpoint's `host[:port]`, named in every error about it.
     token_host: String,
     http: HttpClient,
@@ -67,7 +89,7 @@ impl OAuthClient {
             TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
             TokenAuth::ClientSecretPost => AuthType::RequestBody,
         };
-        let inner = BasicClient::new(config.client_id.clone())
+        let inner = oauth2::Client::new(config.client_id.clone())
             .set_client_secret(secret.clone())
             .set_auth_uri(provider.auth_url.clone())
             .set_token_uri(provider.token_url.clone())
@@ -93,8 +115,31 @@ impl OAuthClient {
             DpopMode::On => true,
             DpopMode::Auto => provider.dpop_es256,
         };
+        let openid = if config.scopes.iter().any(|s| s == openid::OPENID) {
+            // OIDC Core §3.1.3.7 (2), (6): the ID token is checked against the issuer and its
+            // published keys, so both must be known before any sign-in.
+            let (Some(issuer), Some(keys)) = (&provider.issuer, &provider.openid) else {
+                anyhow::bail!(
+                    "openid is in OAUTH_SCOPES, so sign-ins are checked with OpenID Connect, which \
+                     needs the provider's issuer and signing keys (jwks_uri): set OAUTH_ISSUER \
+                     alone, to a provider whose discovery document lists a jwks_uri, or remove \
+                     openid from OAUTH_SCOPES"
+                );
+            };
+            let openid = OpenId::new(
+                issuer,
+                config.client_id.as_str(),
+                keys.jwks_url.clone(),
+                keys.id_token_algs.as_deref(),
+                http.clone(),
+            )?;
+            Some(Arc::new(openid))
+        } else {
+            None
+        };
         Ok(Self {
             inner,
+            openid,
             par_url,
             dpop: dpop.then(Arc::default),
             scopes: config.scopes.clone(),
@@ -114,10 +159,14 @@ impl OAuthClient {
     pub fn start(&self, now: i64) -> (Url, PendingLogin) {
         // S256 only: `plain` would expose the verifier in the front channel (RFC 7636 §4.2, §7.2).
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = self.authorize_url(CsrfToken::new_random_len(STATE_BYTES), challenge);
+        // OIDC Core §3.1.2.1, §15.5.2: a nonce binds the ID token to this sign-in.
+        let nonce = self.openid.is_some().then(openid::new_nonce);
+        let state = CsrfToken::new_random_len(STATE_BYTES);
+        let (url, state) = self.authorize_url(state, challenge, nonce.as_ref());
         let login = PendingLogin {
             state,
             verifier,
+            nonce,
             created_at: now,
         };
         (url, login)
@@ -129,15 +178,25 @@ impl OAuthClient {
     pub fn authorize_url_of(&self, login: &PendingLogin) -> Url {
         // INSPECTOR
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&login.verifier); // INSPECTOR
-        self.authorize_url(login.state.clone(), challenge).0 // INSPECTOR
+        self.authorize_url(login.state.clone(), challenge, login.nonce.as_ref()) // INSPECTOR
+            .0 // INSPECTOR
     } // INSPECTOR
 
-    fn authorize_url(&self, state: CsrfToken, challenge: PkceCodeChallenge) -> (Url, CsrfToken) {
-        self.inner
+    fn authorize_url(
+        &self,
+        state: CsrfToken,
+        challenge: PkceCodeChallenge,
+        nonce: Option<&Nonce>,
+    ) -> (Url, CsrfToken) {
+        let mut request = self
+            .inner
             .authorize_url(|| state)
             .add_scopes(self.scopes.iter().cloned().map(Scope::new))
-            .set_pkce_challenge(challenge)
-            .url()
+            .set_pkce_challenge(challenge);
+        if let Some(nonce) = nonce {
+            request = request.add_extra_param("nonce", nonce.secret());
+        }
+        request.url()
     }
 
     /// The registered client id. // INSPECTOR
@@ -159,76 +218,6 @@ impl OAuthClient {
         issuer_matches(self.issuer.as_deref(), self.require_iss, iss)
     }
 
-    /// Redeems `code` with the pending login's verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
-    pub async fn exchange(
-        &self,
-        code: AuthorizationCode,
-        pending: PendingLogin,
-        now: i64,
-    ) -> Result<TokenSet, ExchangeError> {
-        // With DPoP, each sign-in gets its own key (see `oauth::dpop` for where it lives).
-        let key = self.dpop.is_some().then(DpopKey::generate);
-        let dpop = self.dpop_with(key.as_ref());
-        let response = self
-            .inner
-            .exchange_code(code)
-            .set_pkce_verifier(pending.verifier)
-            .request_async(&Transport::new(&self.http, dpop))
-            .await
-            .map_err(|err| classify_token_error(err, &self.token_host))
-            .and_then(|response| {
-                TokenSet::from_response(&response, &self.scopes, now, key.as_ref())
-            });
-        crate::metrics::token_exchange(match &response {
-            Ok(_) => "ok",
-            Err(err) => err.outcome(),
-        });
-        response
-    }
-
-    /// Uses the refresh token (RFC 6749 §6). A rotated refresh token replaces the old one; when
-    /// the provider sends none, the old one is kept (§6: "MAY issue a new refresh token").
-    pub async fn refresh(&self, tokens: &TokenSet, now: i64) -> Result<TokenSet, RefreshError> {
-        let refreshed = self.refresh_unrecorded(tokens, now).await;
-        crate::metrics::token_refresh(match &refreshed {
-            Ok(_) => "ok",
-            Err(RefreshError::Fatal(_)) => "refused",
-            Err(RefreshError::Transient(err)) => err.outcome(),
-        });
-        refreshed
-    }
-
-    async fn refresh_unrecorded(
-        &self,
-        tokens: &TokenSet,
-        now: i64,
-    ) -> Result<TokenSet, RefreshError> {
-        let refresh_token = tokens
-            .refresh_token
-            .as_ref()
-            .ok_or_else(|| RefreshError::Fatal("no refresh token".into()))?;
-        let dpop = self.dpop_with(tokens.dpop_key.as_ref());
-        let response = self
-            .inner
-            .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, dpop.clone()))
-            .await
-            .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
-        // The key the proof was signed with, if one was sent: only then is `DPoP` understood.
-        let used = dpop.as_ref().map(|d| &d.key);
-        let mut fresh = TokenSet::from_response(&response, &self.scopes, now, used)
-            .map_err(RefreshError::Transient)?;
-        if fresh.refresh_token.is_none() {
-            fresh.refresh_token = tokens.refresh_token.clone();
-        }
-        if response.scopes().is_none() {
-            // No `scope` in the response means "as granted before" (RFC 6749 §5.1, §6).
-            fresh.scopes = tokens.scopes.clone();
-        }
-        fresh.refreshed = tokens.refreshed.saturating_add(1);
-        Ok(fresh)
-    }
-
     /// The key and nonces for a request with `key` (the session's), when DPoP is in use.
     pub fn dpop_with(&self, key: Option<&DpopKey>) -> Option<Dpop> {
         Some(Dpop {
@@ -248,6 +237,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::OpenIdProvider;
     use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
 
     /// A client for tests (no network: https endpoints that are never called).
@@ -257,6 +247,10 @@ pub(crate) mod tests {
 
     /// The test client, after `tweak` adjusts the config and the provider.
     fn oauth_with(tweak: impl FnOnce(&mut Config, &mut ProviderConfig)) -> OAuthClient {
+        build(tweak).expect("client")
+    }
+
+    fn build(tweak: impl FnOnce(&mut Config, &mut ProviderConfig)) -> anyhow::Result<OAuthClient> {
         let mut config = Config::for_tests();
         config.client_secret = Some(ClientSecret::new("test-secret".into()));
         let mut provider = ProviderConfig {
@@ -270,11 +264,64 @@ pub(crate) mod tests {
             dpop_es256: false,
             issuer: None,
             require_iss: false,
+            openid: None,
         };
         tweak(&mut config, &mut provider);
         let redirect = RedirectUrl::new("http://localhost:3000/cb".into()).expect("url");
         let http = HttpClient::new(Duration::from_secs(1), &Default::default()).expect("client");
-        OAuthClient::new(&config, &provider, redirect, http).expect("client")
+        OAuthClient::new(&config, &provider, redirect, http)
+    }
+
+    fn keys() -> Box<OpenIdProvider> {
+        Box::new(OpenIdProvider {
+            jwks_url: Url::parse("https://as.example/jwks").expect("url"),
+            id_token_algs: None,
+        })
+    }
+
+    fn with_openid(config: &mut Config) {
+        config.scopes = vec!["openid".into(), "photos".into()];
+    }
+
+    #[test]
+    fn c96_with_openid_every_start_sends_a_fresh_nonce_that_the_pending_login_keeps() {
+        let oidc = oauth_with(|c, p| {
+            with_openid(c);
+            p.issuer = Some("https://as.example".into());
+            p.openid = Some(keys());
+        });
+        let (url, login) = oidc.start(0);
+        let nonce = login.nonce.as_ref().expect("a nonce");
+        let sent = url
+            .query_pairs()
+            .find(|(k, _)| k == "nonce")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(sent.as_deref(), Some(nonce.secret().as_str()));
+        assert_eq!(nonce.secret().len(), 43, "256 bits");
+        assert_ne!(
+            oidc.start(0).1.nonce.map(|n| n.secret().clone()),
+            Some(nonce.secret().clone())
+        );
+        #[cfg(feature = "inspector")] // INSPECTOR
+        assert_eq!(oidc.authorize_url_of(&login), url, "rebuilt with its nonce"); // INSPECTOR
+        let (plain, login) = oauth().start(0);
+        assert!(
+            login.nonce.is_none() && !plain.as_str().contains("nonce"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn c96_openid_without_an_issuer_or_signing_keys_refuses_to_start() {
+        for (issuer, jwks) in [(true, false), (false, true)] {
+            let err = build(|c, p| {
+                with_openid(c);
+                p.issuer = issuer.then(|| "https://as.example".into());
+                p.openid = jwks.then(keys);
+            })
+            .expect_err("no keys to check ID tokens with");
+            assert!(format!("{err:#}").contains("OAUTH_ISSUER"), "{err:#}");
+        }
     }
 
     #[test]

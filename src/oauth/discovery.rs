@@ -1,6 +1,7 @@
-//! Provider discovery (RFC 8414): with `OAUTH_ISSUER` alone, fetch the authorization server's
-//! metadata at startup, check it names exactly that issuer and supports PKCE S256, and build the
-//! provider configuration from it.
+//! Provider discovery (RFC 8414, OpenID Connect Discovery 1.0): with `OAUTH_ISSUER` alone, fetch
+//! the authorization server's metadata at startup, check it names exactly that issuer and
+//! supports PKCE S256, and build the provider configuration from it. With `openid` in the
+//! scopes, the OpenID configuration is tried first, for its `jwks_uri`.
 
 use anyhow::{Context, bail};
 use oauth2::{AuthUrl, RevocationUrl, TokenUrl};
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    config::{Discovery, ProviderConfig},
+    config::{Discovery, OpenIdProvider, ProviderConfig},
     http_client::HttpClient,
     text::escaped,
 };
@@ -33,11 +34,18 @@ pub struct Metadata {
     /// RFC 9449 §5.1.
     #[serde(default)]
     pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// OpenID Connect Discovery 1.0 §3 (RFC 8414 §2 has it too): the provider's signing keys.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// OpenID Connect Discovery 1.0 §3: the algorithms the provider signs ID tokens with.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
-/// host and the issuer's path; OpenID Connect Discovery appends it (the fallback).
-pub fn metadata_urls(issuer: &str) -> anyhow::Result<Vec<Url>> {
+/// host and the issuer's path; OpenID Connect Discovery §4 appends it. With `openid`, the
+/// OpenID configuration comes first and RFC 8414 is the fallback; without, the other way round.
+pub fn metadata_urls(issuer: &str, openid: bool) -> anyhow::Result<Vec<Url>> {
     let url =
         Url::parse(issuer).with_context(|| format!("OAUTH_ISSUER={issuer:?} is not a URL"))?;
     if url.query().is_some() || url.fragment().is_some() {
@@ -48,7 +56,11 @@ pub fn metadata_urls(issuer: &str) -> anyhow::Result<Vec<Url>> {
     rfc8414.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
     let mut oidc = url;
     oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
-    Ok(vec![rfc8414, oidc])
+    Ok(if openid {
+        vec![oidc, rfc8414]
+    } else {
+        vec![rfc8414, oidc]
+    })
 }
 
 /// Parses and checks a metadata document against the configured issuer.
@@ -105,6 +117,13 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         }
         (None, None) => None,
     };
+    let openid = match &metadata.jwks_uri {
+        Some(url) => Some(Box::new(OpenIdProvider {
+            jwks_url: Url::parse(url).context("jwks_uri is not a URL")?,
+            id_token_algs: metadata.id_token_signing_alg_values_supported.clone(),
+        })),
+        None => None,
+    };
     let provider = ProviderConfig {
         name: discovery.name.clone(),
         auth_url,
@@ -118,16 +137,21 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
             .is_some_and(|algs| algs.iter().any(|a| a == "ES256")),
         issuer: Some(metadata.issuer),
         require_iss: metadata.authorization_response_iss_parameter_supported,
+        openid,
     };
     // Discovered endpoints obey the same https rule as configured ones.
     provider.check_https()?;
     Ok(provider)
 }
 
-/// Fetches the metadata (RFC 8414 path first, then the OpenID Connect one) and checks it.
-pub async fn discover(http: &HttpClient, discovery: &Discovery) -> anyhow::Result<ProviderConfig> {
+/// Fetches the metadata (see [`metadata_urls`] for the order) and checks it.
+pub async fn discover(
+    http: &HttpClient,
+    discovery: &Discovery,
+    openid: bool,
+) -> anyhow::Result<ProviderConfig> {
     let mut last_error = None;
-    for url in metadata_urls(&discovery.issuer)? {
+    for url in metadata_urls(&discovery.issuer, openid)? {
         let request = http
             .get(url.clone())
             .header(http::header::ACCEPT, "application/json")
@@ -175,7 +199,7 @@ mod tests {
 
     #[test]
     fn well_known_urls_follow_rfc8414_then_oidc() {
-        let urls = metadata_urls("https://as.example/tenant/1").expect("valid");
+        let urls = metadata_urls("https://as.example/tenant/1", false).expect("valid");
         assert_eq!(
             urls[0].as_str(),
             "https://as.example/.well-known/oauth-authorization-server/tenant/1"
@@ -184,12 +208,22 @@ mod tests {
             urls[1].as_str(),
             "https://as.example/tenant/1/.well-known/openid-configuration"
         );
-        let urls = metadata_urls("https://as.example").expect("valid");
+        let urls = metadata_urls("https://as.example", false).expect("valid");
         assert_eq!(
             urls[0].as_str(),
             "https://as.example/.well-known/oauth-authorization-server"
         );
-        assert!(metadata_urls("https://as.example/?x=1").is_err());
+        assert!(metadata_urls("https://as.example/?x=1", false).is_err());
+        // With openid, the OpenID configuration first (for its jwks_uri), RFC 8414 after.
+        let urls = metadata_urls("https://as.example/tenant/1", true).expect("valid");
+        assert_eq!(
+            urls[0].as_str(),
+            "https://as.example/tenant/1/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            urls[1].as_str(),
+            "https://as.example/.well-known/oauth-authorization-server/tenant/1"
+        );
     }
 
     #[test]
@@ -270,7 +304,7 @@ mod tests {
         })
         .await;
         let http = client();
-        let found = discover(&http, &discovery(&format!("http://{addr}")))
+        let found = discover(&http, &discovery(&format!("http://{addr}")), false)
             .await
             .expect("found on the second path");
         assert_eq!(
@@ -278,13 +312,49 @@ mod tests {
             Some(format!("http://{addr}").as_str())
         );
 
-        let missing = discover(&http, &discovery(&format!("http://{addr}/nothing")))
+        let missing = discover(&http, &discovery(&format!("http://{addr}/nothing")), false)
             .await
             .expect_err("both paths answer 404");
         let message = format!("{missing:#}");
         assert!(
             message.contains("/nothing/.well-known/openid-configuration answered HTTP 404"),
             "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_openid_the_openid_configuration_comes_first_and_rfc8414_is_the_fallback() {
+        use crate::http_client::test_server::{client, header, path_of, response, serve};
+        use std::sync::{Arc, Mutex};
+        // Only RFC 8414 metadata, with a jwks_uri: an OpenID sign-in still finds its keys.
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        let addr = serve(move |request| {
+            let issuer = format!("http://{}", header(request, "host").unwrap_or_default());
+            log.lock().expect("lock").push(path_of(request).to_owned());
+            let (status, body) = match path_of(request) {
+                "/.well-known/oauth-authorization-server" => {
+                    let jwks = format!(r#"{S256},"jwks_uri":"{issuer}/jwks""#);
+                    ("200 OK", metadata(&issuer, &jwks))
+                }
+                _ => ("404 Not Found", b"{}".to_vec()),
+            };
+            response(status, &[("content-type", "application/json")], &body)
+        })
+        .await;
+        let found = discover(&client(), &discovery(&format!("http://{addr}")), true)
+            .await
+            .expect("found on the fallback");
+        assert_eq!(
+            found.openid.map(|o| o.jwks_url.to_string()),
+            Some(format!("http://{addr}/jwks"))
+        );
+        assert_eq!(
+            *asked.lock().expect("lock"),
+            [
+                "/.well-known/openid-configuration",
+                "/.well-known/oauth-authorization-server"
+            ]
         );
     }
 

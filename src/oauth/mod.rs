@@ -8,12 +8,16 @@
 //! 3. [`pending`]: the pending login that `state` names is consumed exactly once.
 //! 4. [`tokens`]: what a token response becomes, and the errors, by what to do next.
 //! 5. [`pushed`]: with PAR (RFC 9126), the pushed request's answer, the `request_uri`.
-//! 6. [`discovery`] (skip on first read): RFC 8414 metadata, with `OAUTH_ISSUER` alone.
+//! 6. [`openid`]: with `openid` in the scopes, OpenID Connect sign-in: the nonce, and the ID
+//!    token checked against the provider's keys (OIDC Core §3.1.3.7).
+//! 7. [`discovery`] (skip on first read): RFC 8414 metadata or OpenID Connect Discovery, with
+//!    `OAUTH_ISSUER` alone.
 
 pub mod callback;
 pub mod client;
 pub mod discovery;
 pub mod dpop;
+pub mod openid;
 pub mod pending;
 pub mod pushed;
 pub mod tokens;

@@ -1,9 +1,11 @@
 //! Pending logins: the sign-ins a browser session started and that wait for their callback, each
-//! with its `state` and PKCE verifier. Kept server-side only, keyed by state (several tabs work).
+//! with its `state`, PKCE verifier and, with OpenID Connect, its nonce. Kept server-side only,
+//! keyed by state (several tabs work).
 
 use std::time::Duration;
 
 use oauth2::{CsrfToken, PkceCodeVerifier};
+use openidconnect::Nonce;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -18,6 +20,10 @@ pub struct PendingLogin {
     pub state: CsrfToken,
     /// The PKCE verifier; it leaves the server only in the token request (RFC 7636 §4.5).
     pub verifier: PkceCodeVerifier,
+    /// The OpenID Connect nonce sent in the authorization request, which the ID token must
+    /// carry (OIDC Core §3.1.3.7 (11)); `None` without `openid` (and then not stored at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<Nonce>,
     /// Unix seconds when the sign-in started.
     pub created_at: i64,
 }
@@ -94,6 +100,7 @@ mod tests {
         PendingLogin {
             state: CsrfToken::new(state.into()),
             verifier: PkceCodeVerifier::new("v".repeat(43)),
+            nonce: Some(Nonce::new("the-nonce-value".into())),
             created_at,
         }
     }
@@ -244,10 +251,22 @@ mod tests {
     }
 
     #[test]
+    fn without_openid_a_stored_pending_login_has_no_nonce_member() {
+        let mut login = pending("s", 0);
+        login.nonce = None;
+        let stored = serde_json::to_value(&login).expect("json");
+        assert!(stored.get("nonce").is_none(), "{stored}");
+        let read: PendingLogin = serde_json::from_value(stored).expect("reads back");
+        assert!(read.nonce.is_none());
+    }
+
+    #[test]
     fn debug_of_a_pending_login_is_redacted() {
         let debug = format!("{:?}", pending("the-state-value", 0));
         assert!(
-            !debug.contains("the-state-value") && !debug.contains("vvvvvvvv"),
+            !debug.contains("the-state-value")
+                && !debug.contains("vvvvvvvv")
+                && !debug.contains("the-nonce-value"),
             "{debug}"
         );
     }

@@ -5,11 +5,18 @@ use std::time::Duration;
 
 use oauth2::{
     RefreshToken, RequestTokenError, TokenResponse,
-    basic::{BasicErrorResponse, BasicTokenResponse, BasicTokenType},
+    basic::{BasicErrorResponse, BasicTokenType},
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{http_client::HttpError, oauth::dpop::DpopKey, text::escaped};
+use crate::{
+    http_client::HttpError,
+    oauth::{
+        dpop::DpopKey,
+        openid::{IdTokenError, Identity},
+    },
+    text::escaped,
+};
 
 /// Upper bound on a token lifetime we will believe, so `now + expires_in` never overflows.
 pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -32,6 +39,10 @@ pub struct TokenSet {
     /// The session's DPoP key, when DPoP is in use: it signs every proof for these tokens.
     #[serde(default)]
     pub dpop_key: Option<DpopKey>,
+    /// Who signed in, with OpenID Connect (from the checked ID token); absent without it, and
+    /// then not stored at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
 }
 
 /// How the access token is presented (RFC 6750 §2.1 `Bearer`, RFC 9449 §7.1 `DPoP`).
@@ -108,6 +119,9 @@ pub enum ExchangeError {
     /// RFC 6749 §7.1: a client must not use a token whose type it does not understand.
     #[error("unsupported token_type {0:?}")]
     UnsupportedTokenType(String),
+    /// With OpenID Connect: the ID token is missing or failed a check (OIDC Core §3.1.3.7).
+    #[error("the ID token was refused: {0}")]
+    IdToken(IdTokenError),
 }
 
 impl ExchangeError {
@@ -118,6 +132,8 @@ impl ExchangeError {
             Self::Rejected { .. } => "refused",
             Self::Http(_) => "unavailable",
             Self::InvalidResponse { .. } | Self::UnsupportedTokenType(_) => "invalid",
+            Self::IdToken(IdTokenError::KeysUnavailable) => "unavailable",
+            Self::IdToken(_) => "invalid",
         }
     }
 }
@@ -127,7 +143,7 @@ impl TokenSet {
     /// in the response means exactly those were granted. `dpop`: the key the request's proof
     /// was signed with, if DPoP is in use.
     pub fn from_response(
-        response: &BasicTokenResponse,
+        response: &impl TokenResponse<TokenType = BasicTokenType>,
         requested: &[String],
         now: i64,
         dpop: Option<&DpopKey>,
@@ -165,6 +181,7 @@ impl TokenSet {
             refreshed: 0,
             token_type,
             dpop_key: dpop.cloned(),
+            identity: None,
         })
     }
 }
@@ -208,6 +225,7 @@ impl ExchangeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oauth2::basic::BasicTokenResponse;
 
     #[test]
     fn each_exchange_error_has_its_metrics_outcome() {
@@ -382,6 +400,7 @@ mod tests {
             refreshed: 0,
             token_type: TokenType::Bearer,
             dpop_key: None,
+            identity: None,
         };
         let skew = Duration::from_secs(30);
         assert!(!tokens.needs_refresh(900, skew));
@@ -400,6 +419,19 @@ mod tests {
     }
 
     #[test]
+    fn without_openid_the_stored_token_set_has_no_identity_member() {
+        let json = r#"{"access_token":"t","token_type":"Bearer"}"#;
+        let tokens = TokenSet::from_response(&parse(json), &requested(), 0, None).expect("ok");
+        let stored = serde_json::to_value(&tokens).expect("json");
+        assert!(
+            stored.get("identity").is_none(),
+            "not one byte more: {stored}"
+        );
+        let read: TokenSet = serde_json::from_value(stored).expect("an older record reads");
+        assert!(read.identity.is_none());
+    }
+
+    #[test]
     fn debug_of_a_token_set_is_redacted() {
         let tokens = TokenSet {
             access_token: oauth2::AccessToken::new("the-access-token".into()),
@@ -409,6 +441,7 @@ mod tests {
             refreshed: 0,
             token_type: TokenType::Bearer,
             dpop_key: None,
+            identity: None,
         };
         let debug = format!("{tokens:?}");
         for secret in ["the-access-token", "the-refresh-token"] {

@@ -119,6 +119,7 @@ fn login(state: &str, created_at: i64) -> PendingLogin {
     PendingLogin {
         state: CsrfToken::new(state.into()),
         verifier: PkceCodeVerifier::new("v".repeat(43)),
+        nonce: None,
         created_at,
     }
 }
@@ -132,6 +133,7 @@ fn tokens(access: &str) -> TokenSet {
         refreshed: 0,
         token_type: TokenType::Bearer,
         dpop_key: None,
+        identity: None,
     }
 }
 

@@ -187,6 +187,7 @@ mod tests {
             refreshed: 0,
             token_type: crate::oauth::tokens::TokenType::Bearer,
             dpop_key: None,
+            identity: None,
         };
         let waiting = sessions.refresh(id, &tokens, &oauth);
         let left = tokio::time::timeout(Duration::from_millis(50), waiting).await;
@@ -241,6 +242,7 @@ mod tests {
             refreshed: 0,
             token_type: Default::default(),
             dpop_key: None,
+            identity: None,
         };
         let refresh = tokio::spawn(async move {
             let _ = sessions.refresh(Id::default(), &current, &oauth()).await;

@@ -15,6 +15,7 @@ mod inspector; // INSPECTOR
 mod lifecycle;
 mod logs;
 mod metrics;
+mod openid;
 mod pages;
 mod par;
 #[path = "../support/mod.rs"]

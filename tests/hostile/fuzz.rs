@@ -33,6 +33,7 @@ fn router() -> &'static (tokio::runtime::Runtime, App) {
                 dpop_es256: false,
                 issuer: Some("http://127.0.0.1:9".into()),
                 require_iss: true,
+                openid: None,
             });
             Application::bind(config)
                 .await

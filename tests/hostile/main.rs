@@ -12,6 +12,7 @@ mod lifecycle;
 mod lock;
 mod logs;
 mod mock;
+mod openid;
 mod photos;
 mod proxy;
 #[path = "../support/mod.rs"]

@@ -90,6 +90,8 @@ struct MockState {
     photos: Arc<Mutex<Vec<Reply>>>,
     revoke: Arc<Mutex<Reply>>,
     metadata: Arc<Mutex<Reply>>,
+    /// What `/jwks` answers (the OpenID Connect tests' signing keys).
+    jwks: Arc<Mutex<Reply>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -135,6 +137,7 @@ impl Mock {
             )])),
             revoke: Arc::new(Mutex::new(Reply::Json(200, "{}".into()))),
             metadata: Arc::new(Mutex::new(Reply::Json(404, "{}".into()))),
+            jwks: Arc::new(Mutex::new(Reply::Json(404, "{}".into()))),
             seen: Arc::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -173,6 +176,11 @@ impl Mock {
     /// What `/.well-known/oauth-authorization-server` answers.
     pub fn metadata_replies(&self, reply: Reply) {
         *self.state.metadata.lock().expect("lock") = reply;
+    }
+
+    /// What `/jwks` answers.
+    pub fn jwks_replies(&self, reply: Reply) {
+        *self.state.jwks.lock().expect("lock") = reply;
     }
 
     /// Token requests with this grant type.
@@ -217,6 +225,7 @@ async fn handle(
         "/photos" => next(&state.photos),
         "/revoke" => state.revoke.lock().expect("lock").clone(),
         "/.well-known/oauth-authorization-server" => state.metadata.lock().expect("lock").clone(),
+        "/jwks" => state.jwks.lock().expect("lock").clone(),
         _ => Reply::Raw {
             status: 200,
             content_type: "text/plain",
@@ -321,6 +330,7 @@ pub fn provider_of(mock: &Mock) -> ProviderConfig {
         dpop_es256: false,
         issuer: None,
         require_iss: false,
+        openid: None,
     }
 }
 

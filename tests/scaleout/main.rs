@@ -48,6 +48,8 @@ struct Cluster {
     flow_inspector: Option<bool>, // INSPECTOR
     /// `OAUTH_DPOP` for the instances started from now on.
     dpop: DpopMode,
+    /// `openid` in `OAUTH_SCOPES` for the instances started from now on.
+    openid: bool,
 }
 
 /// One running instance and its own address.
@@ -117,6 +119,7 @@ impl Cluster {
             first: Some(first),
             flow_inspector: None, // INSPECTOR
             dpop: DpopMode::Off,
+            openid: false,
         }
     }
 
@@ -132,6 +135,9 @@ impl Cluster {
         config.session_store = self.store.clone();
         config.flow_inspector = self.flow_inspector; // INSPECTOR
         config.dpop = self.dpop;
+        if self.openid {
+            config.scopes = vec!["openid".into(), "photos".into()];
+        }
         config.provider = ProviderSource::Discover(Discovery {
             issuer: self.provider.issuer.clone(),
             photos_api_url: Url::parse(&format!("{}/api/photos", self.provider.issuer))
@@ -184,6 +190,8 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
     };
     let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
     cluster.dpop = DpopMode::On;
+    // With OpenID Connect: the ID token, who signed in and the pending login's nonce too.
+    cluster.openid = true;
     cluster.flow_inspector = Some(cfg!(feature = "inspector")); // INSPECTOR
     let a = cluster.instance().await;
     let jar = Arc::new(Jar::default());
@@ -221,7 +229,8 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
         );
         let text = String::from_utf8_lossy(&value).to_ascii_lowercase();
         for word in [
-            "token", "bearer", "dpop", "verifier", "state", "bob", "\"d\"",
+            "token", "bearer", "dpop", "verifier", "state", "bob", "\"d\"", "nonce", "subject",
+            "identity",
         ] {
             assert!(!text.contains(word), "{key}: {word:?} in clear");
         }

@@ -134,6 +134,8 @@ pub(crate) async fn answer_consent(
                 user: user.id.to_owned(),
                 scope: transaction.scope,
                 expires_at: expiry(now, state.settings.code_ttl),
+                nonce: transaction.nonce,
+                auth_time: now,
                 redeemed_grant: None,
             },
         );

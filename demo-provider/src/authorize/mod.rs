@@ -127,6 +127,7 @@ async fn show_consent(
                 scope: checked.scope.clone(),
                 state: state_param.map(str::to_owned),
                 code_challenge: checked.code_challenge.map(str::to_owned),
+                nonce: checked.nonce.map(str::to_owned),
                 browser: browser.clone(),
                 expires_at: expiry(now, state.settings.transaction_ttl),
             },

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::{
     form::param_label,
+    id_token::MAX_NONCE_BYTES,
     pkce,
     settings::RegisteredClient,
     store::{ProviderState, SCOPES},
@@ -49,6 +50,8 @@ impl<'q> Params<'q> {
 pub(crate) struct Checked<'q> {
     pub(crate) scope: Vec<String>,
     pub(crate) code_challenge: Option<&'q str>,
+    /// The OpenID Connect `nonce`, echoed in the ID token (OIDC Core §3.1.2.1).
+    pub(crate) nonce: Option<&'q str>,
 }
 
 /// The registered client and the redirect URI to answer at, or why the request must not be
@@ -138,12 +141,19 @@ pub(crate) fn check_request<'q>(
     if scope.is_empty() || !scope.iter().all(|s| SCOPES.contains(&s.as_str())) {
         return Err((
             "invalid_scope",
-            "the requested scope is unknown; supported: photos, profile (RFC 6749 section 3.3)"
+            "the requested scope is unknown; supported: photos, profile, openid (RFC 6749 section 3.3)"
                 .into(),
         ));
+    }
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|n| n.len() > MAX_NONCE_BYTES) {
+        return invalid(
+            "nonce is longer than this server's limit of 512 bytes (it comes back in the ID token, OpenID Connect Core section 3.1.2.1)",
+        );
     }
     Ok(Checked {
         scope,
         code_challenge,
+        nonce,
     })
 }

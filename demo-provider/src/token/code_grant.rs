@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use subtle::ConstantTimeEq;
 
-use super::issue::issue_tokens;
+use super::issue::{issue_tokens, with_id_token};
 use crate::{
     backchannel::OAuthError,
     pkce,
@@ -80,14 +80,19 @@ pub(crate) fn redeem_code(
             scope: record.scope.clone(),
             revoked: false,
             dpop_bound: jkt.is_some(),
+            auth_time: record.auth_time,
+            sid: random_token(),
         },
     );
-    Ok(issue_tokens(
+    let body = issue_tokens(state, &mut tables, &grant_id, &record.scope, jkt);
+    // OIDC Core §3.1.3.3: with `openid` granted, the response carries the ID token, with the
+    // authorization request's nonce.
+    Ok(with_id_token(
         state,
-        &mut tables,
+        &tables,
+        body,
         &grant_id,
-        &record.scope,
-        jkt,
+        record.nonce.as_deref(),
     ))
 }
 

@@ -1,9 +1,12 @@
 //! The token response (RFC 6749 §5.1): a fresh access token and refresh token for a grant,
-//! shaped by the quirks, for both grants (`code_grant`, `refresh_grant`) to answer with.
+//! shaped by the quirks, and the ID token when `openid` was granted (OIDC Core §3.1.3.3), for
+//! both grants (`code_grant`, `refresh_grant`) to answer with.
 
 use serde_json::json;
 
 use crate::{
+    id_token::{Claims, OPENID},
+    photos,
     secret::random_token,
     store::{AccessRecord, ProviderState, RefreshRecord, Tables, expiry, now, secs},
 };
@@ -57,5 +60,34 @@ pub(crate) fn issue_tokens(
     {
         object.remove("expires_in");
     }
+    body
+}
+
+/// `body` with an `id_token` member when `grant` includes the `openid` scope (OIDC Core
+/// §3.1.3.3), signed with the provider's key; `nonce` is the authorization request's, none on
+/// refresh (§12.2).
+pub(crate) fn with_id_token(
+    state: &ProviderState,
+    tables: &Tables,
+    mut body: serde_json::Value,
+    grant: &str,
+    nonce: Option<&str>,
+) -> serde_json::Value {
+    let Some(grant) = tables.grants.get(grant) else {
+        return body;
+    };
+    if !grant.scope.iter().any(|s| s == OPENID) {
+        return body;
+    }
+    let name = photos::user(&grant.user).map_or(grant.user.as_str(), |u| u.name);
+    let claims = Claims {
+        client_id: &grant.client_id,
+        user_id: &grant.user,
+        user_name: name,
+        nonce,
+        auth_time: grant.auth_time,
+        sid: &grant.sid,
+    };
+    body["id_token"] = json!(state.id_token_key.issue(&state.issuer, &claims, now()));
     body
 }

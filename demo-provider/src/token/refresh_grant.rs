@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 
-use super::issue::issue_tokens;
+use super::issue::{issue_tokens, with_id_token};
 use crate::{
     backchannel::OAuthError,
     store::{ProviderState, now},
@@ -85,5 +85,7 @@ pub(crate) fn refresh(
     if let Some(grant) = tables.grants.get_mut(&record.grant) {
         grant.dpop_bound |= jkt.is_some();
     }
-    Ok(issue_tokens(state, &mut tables, &record.grant, &scope, jkt))
+    let body = issue_tokens(state, &mut tables, &record.grant, &scope, jkt);
+    // OIDC Core §12.2: a refreshed ID token, same iss, sub, aud and auth_time, no nonce.
+    Ok(with_id_token(state, &tables, body, &record.grant, None))
 }

@@ -11,6 +11,7 @@ mod consent;
 mod dpop;
 mod helpers;
 mod metadata;
+mod openid;
 mod par;
 mod quirks;
 mod refresh_revoke;

@@ -11,7 +11,9 @@ mod page;
 
 use crate::{
     http_client::HttpErrorKind,
-    oauth::{CallbackError, ExchangeError, PushError, tokens::is_client_refusal},
+    oauth::{
+        CallbackError, ExchangeError, PushError, openid::IdTokenError, tokens::is_client_refusal,
+    },
     photos_api::PhotosError,
     session::{RefreshFailed, SessionError},
     telemetry::ErrorReport,
@@ -42,6 +44,10 @@ pub enum AppError {
     AuthorizationFailed(String),
     #[error(transparent)]
     Exchange(ExchangeError),
+    /// With OpenID Connect: the token response's ID token is missing or failed a check
+    /// (OIDC Core §3.1.3.7); the session was not connected.
+    #[error("the ID token was refused: {0}")]
+    IdToken(IdTokenError),
     /// The pushed authorization request failed (RFC 9126 §2.3).
     #[error(transparent)]
     Push(PushError),
@@ -89,6 +95,7 @@ impl From<ExchangeError> for AppError {
             ExchangeError::Rejected { code, .. } if is_client_refusal(&code) => {
                 AppError::ClientRejected(code)
             }
+            ExchangeError::IdToken(err) => AppError::IdToken(err),
             other => AppError::Exchange(other),
         }
     }
@@ -127,6 +134,7 @@ impl AppError {
             AppError::AccessDenied => "access_denied",
             AppError::AuthorizationFailed(_) => "authorization_failed",
             AppError::Exchange(_) => "exchange_failed",
+            AppError::IdToken(_) => "id_token_refused",
             AppError::Push(_) => "push_failed",
             AppError::ClientRejected(_) => "client_rejected",
             AppError::Photos(_) => "photos",
@@ -164,6 +172,14 @@ impl AppError {
                      OAUTH_SCOPES and that APP_URL/cb is registered exactly",
                 )
             }
+            AppError::IdToken(IdTokenError::Issuer | IdTokenError::Audience) => Some(
+                "check OAUTH_ISSUER and OAUTH_CLIENT_ID: the provider's ID token names another \
+                 issuer or audience",
+            ),
+            AppError::IdToken(IdTokenError::KeysUnavailable) => Some(
+                "the provider's jwks_uri (from its OpenID configuration) did not answer with a \
+                 key set",
+            ),
             AppError::Photos(PhotosError::Malformed(_)) => Some(
                 "the photos API answered a shape this app does not read: check that \
                  PHOTOS_API_URL is the photos endpoint ({\"photos\":[{\"id\",\"title\",\"url\"}]}), \
@@ -273,6 +289,8 @@ mod tests {
             (Exchange(ExchangeError::Http(timeout())), 504),
             (Exchange(ExchangeError::Http(refused())), 502),
             (Exchange(rejected()), 502),
+            (IdToken(IdTokenError::Nonce), 502),
+            (IdToken(IdTokenError::KeysUnavailable), 503),
             (Push(PushError::Http(timeout())), 504),
             (Push(PushError::Http(refused())), 502),
             (Photos(PhotosError::Http(timeout())), 504),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 
 use super::AppError;
 use crate::{
-    oauth::{ExchangeError, PushError},
+    oauth::{ExchangeError, PushError, openid::IdTokenError},
     photos_api::PhotosError,
     session::SessionError,
 };
@@ -181,6 +181,22 @@ impl AppError {
                 Refused,
                 "The provider refused the sign-in",
                 "The provider did not accept this sign-in (it may have been used already or expired). Please start again.",
+                again.0,
+                again.1,
+            ),
+            IdToken(IdTokenError::KeysUnavailable) => page(
+                S::SERVICE_UNAVAILABLE,
+                Transient,
+                "We could not confirm who you are",
+                "The provider's signing keys could not be fetched, so your sign-in could not be checked, and nothing was kept. Please try again in a moment.",
+                "/",
+                "Try again",
+            ),
+            IdToken(_) => page(
+                S::BAD_GATEWAY,
+                Refused,
+                "We could not confirm who you are",
+                "The provider's answer did not prove who signed in, so this sign-in was refused and nothing was kept. Please start again.",
                 again.0,
                 again.1,
             ),

@@ -48,6 +48,8 @@ struct PhotosPage {
     inspector: bool, // INSPECTOR
     /// Whether the access token is bound to the session's DPoP key.
     dpop: bool,
+    /// With OpenID Connect, who signed in: their name, else their `sub`.
+    signed_in_as: Option<String>,
 }
 
 /// Why a refresh is attempted.
@@ -132,6 +134,10 @@ async fn photos_page(
         refreshed: tokens.refreshed,
         inspector: state.settings.inspector, // INSPECTOR
         dpop: tokens.token_type == TokenType::Dpop,
+        signed_in_as: tokens
+            .identity
+            .as_ref()
+            .map(|who| who.display_name().to_owned()),
     };
     Ok((Extension(Outcome(outcome)), page))
 }
