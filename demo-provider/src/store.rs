@@ -147,6 +147,9 @@ pub struct ProviderState {
     api_requests: Mutex<u64>,
     /// The DPoP nonce and the `jti`s seen (RFC 9449 sections 8, 11.1).
     pub(crate) dpop: DpopState,
+    /// The client assertion `jti`s seen, per client, until their `exp` (RFC 7523 section 3
+    /// point 7): the same bounded table as DPoP's, a second one (its nonce goes unused).
+    pub(crate) assertion_jtis: DpopState,
 }
 
 impl ProviderState {
@@ -158,6 +161,7 @@ impl ProviderState {
             seen: Mutex::default(),
             api_requests: Mutex::default(),
             dpop: DpopState::new(),
+            assertion_jtis: DpopState::new(),
         }
     }
 

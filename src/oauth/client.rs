@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use oauth2::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    AuthType, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
     PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse, basic::BasicClient,
 };
 use url::Url;
 
 use crate::{
-    config::{Config, DpopMode, ParMode, ProviderConfig, TokenAuth},
+    config::{Config, DpopMode, ParMode, ProviderConfig},
     http_client::{HttpClient, host_of},
     oauth::{
         callback::issuer_matches,
@@ -22,6 +22,8 @@ use crate::{
 };
 
 mod backchannel;
+
+use backchannel::Credentials;
 
 /// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
 const STATE_BYTES: u32 = 32;
@@ -39,8 +41,8 @@ pub struct OAuthClient {
     require_iss: bool,
     /// For revocation, which the `oauth2` crate refuses over plain http even on loopback.
     client_id: ClientId,
-    client_secret: ClientSecret,
-    token_auth: TokenAuth,
+    /// How every back-channel request authenticates (see `backchannel`).
+    credentials: Credentials,
     revocation_url: Option<RevocationUrl>,
     /// The pushed authorization request endpoint, when sign-ins use PAR (RFC 9126).
     par_url: Option<Url>,
@@ -59,21 +61,24 @@ impl OAuthClient {
         redirect_uri: RedirectUrl,
         http: HttpClient,
     ) -> anyhow::Result<Self> {
-        let secret = config
-            .client_secret
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("OAUTH_CLIENT_SECRET is not set"))?;
-        let auth_type = match config.token_auth {
-            TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
-            TokenAuth::ClientSecretPost => AuthType::RequestBody,
+        let credentials = Credentials::new(config, provider)?;
+        let inner = BasicClient::new(config.client_id.clone());
+        // Without a secret the `oauth2` crate sends `client_id` in the body and no Basic header;
+        // the assertion is added by the transport (RFC 7523 §2.2), one method per request.
+        let inner = match &credentials {
+            Credentials::Basic(secret) => inner
+                .set_client_secret(secret.clone())
+                .set_auth_type(AuthType::BasicAuth),
+            Credentials::Post(secret) => inner
+                .set_client_secret(secret.clone())
+                .set_auth_type(AuthType::RequestBody),
+            Credentials::Jwt(_) => inner.set_auth_type(AuthType::RequestBody),
         };
-        let inner = BasicClient::new(config.client_id.clone())
-            .set_client_secret(secret.clone())
+        let inner = inner
             .set_auth_uri(provider.auth_url.clone())
             .set_token_uri(provider.token_url.clone())
             // The same redirect_uri goes in the authorize and the token request (RFC 6749 §4.1.3).
-            .set_redirect_uri(redirect_uri)
-            .set_auth_type(auth_type);
+            .set_redirect_uri(redirect_uri);
         let par_url = match (config.par, &provider.par_url) {
             (ParMode::Off, _) if provider.require_par => anyhow::bail!(
                 "the provider requires pushed authorization requests \
@@ -101,8 +106,7 @@ impl OAuthClient {
             issuer: provider.issuer.clone(),
             require_iss: provider.require_iss,
             client_id: config.client_id.clone(),
-            client_secret: secret,
-            token_auth: config.token_auth,
+            credentials,
             revocation_url: provider.revocation_url.clone(),
             token_host: host_of(provider.token_url.url()),
             http,
@@ -173,7 +177,7 @@ impl OAuthClient {
             .inner
             .exchange_code(code)
             .set_pkce_verifier(pending.verifier)
-            .request_async(&Transport::new(&self.http, dpop))
+            .request_async(&Transport::new(&self.http, dpop, self.assertions()))
             .await
             .map_err(|err| classify_token_error(err, &self.token_host))
             .and_then(|response| {
@@ -211,7 +215,7 @@ impl OAuthClient {
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, dpop.clone()))
+            .request_async(&Transport::new(&self.http, dpop.clone(), self.assertions()))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
         // The key the proof was signed with, if one was sent: only then is `DPoP` understood.
@@ -248,7 +252,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
-    use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
+    use oauth2::{AuthUrl, ClientSecret, PkceCodeVerifier, TokenUrl};
 
     /// A client for tests (no network: https endpoints that are never called).
     pub(crate) fn oauth() -> OAuthClient {

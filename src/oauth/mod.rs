@@ -10,6 +10,7 @@
 //! 5. [`pushed`]: with PAR (RFC 9126), the pushed request's answer, the `request_uri`.
 //! 6. [`discovery`] (skip on first read): RFC 8414 metadata, with `OAUTH_ISSUER` alone.
 
+pub mod assertion;
 pub mod callback;
 pub mod client;
 pub mod discovery;
