@@ -113,7 +113,7 @@ pub struct RefreshRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRequestSeen {
     pub grant_type: Option<String>,
-    /// `client_secret_basic`, `client_secret_post` or `none`.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub auth_method: &'static str,
     pub had_code_verifier: bool,
     /// `Some(true)` when the verifier's S256 matched the code's challenge.

@@ -12,6 +12,7 @@ mod dpop;
 mod helpers;
 mod metadata;
 mod par;
+mod private_key_jwt;
 mod quirks;
 mod refresh_revoke;
 mod settings;
