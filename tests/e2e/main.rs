@@ -16,5 +16,6 @@ mod logs;
 mod metrics;
 mod pages;
 mod par;
+mod private_key_jwt;
 #[path = "../support/mod.rs"]
 mod support;
