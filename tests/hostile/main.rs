@@ -13,6 +13,7 @@ mod lock;
 mod logs;
 mod mock;
 mod photos;
+mod private_key_jwt;
 mod proxy;
 #[path = "../support/mod.rs"]
 mod support;
