@@ -173,10 +173,7 @@ async fn c98_every_broken_rule_is_refused_as_invalid_client() {
         );
         format!("{input}.")
     };
-    let hs256 = {
-        let token = header_with("alg", json!("HS256"));
-        token
-    };
+    let hs256 = header_with("alg", json!("HS256"));
     let cases = [
         ("wrong aud", with("aud", json!("https://other.example"))),
         ("aud array", with("aud", json!([provider.issuer]))),
