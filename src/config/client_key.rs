@@ -8,6 +8,7 @@
 use p256::{SecretKey, ecdsa::SigningKey, pkcs8::DecodePrivateKey};
 use zeroize::Zeroizing;
 
+use super::{TokenAuth, vars::Vars};
 use crate::jws;
 
 /// A key file larger than this is not a PEM P-256 key (one is about 250 bytes).
@@ -88,6 +89,34 @@ impl ClientKey {
             "alg": jws::ES256,
         })
     }
+}
+
+/// `OAUTH_CLIENT_KEY_FILE`, read and decoded: required with `private_key_jwt`, a mistake with
+/// any other method (it would be silently unused). `None` when a problem was noted.
+pub(super) fn from_vars(
+    vars: &mut Vars<impl Fn(&str) -> Option<String>>,
+    token_auth: Option<TokenAuth>,
+) -> Option<Option<ClientKey>> {
+    const NAME: &str = "OAUTH_CLIENT_KEY_FILE";
+    let path = vars.get(NAME);
+    let problem = match (token_auth, path) {
+        (Some(TokenAuth::PrivateKeyJwt), Some(path)) => match ClientKey::load(NAME, &path) {
+            Ok(key) => return Some(Some(key)),
+            Err(problem) => problem,
+        },
+        (Some(TokenAuth::PrivateKeyJwt), None) => format!(
+            "{NAME} is required when OAUTH_TOKEN_AUTH=private_key_jwt: the path of the client's \
+             EC P-256 private key (PEM)"
+        ),
+        (_, None) => return Some(None),
+        // An invalid method is reported under its own name.
+        (None, Some(_)) => return Some(None),
+        (Some(_), Some(_)) => format!(
+            "{NAME} is set, but OAUTH_TOKEN_AUTH is not private_key_jwt: set it, or unset {NAME}"
+        ),
+    };
+    vars.errors.push(problem);
+    None
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
 use super::{
-    ClientKey, Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, Profile,
-    ProviderConfig, ProviderSource, TokenAuth, parse_base_url,
+    Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, Profile, ProviderConfig,
+    ProviderSource, TokenAuth, parse_base_url,
 };
 use super::{lookalike, vars::Vars};
 
@@ -52,7 +52,7 @@ impl Config {
             "private_key_jwt" => Ok(TokenAuth::PrivateKeyJwt),
             _ => bail!("expected client_secret_basic, client_secret_post or private_key_jwt"),
         });
-        let client_key = client_key(&mut vars, token_auth);
+        let client_key = super::client_key::from_vars(&mut vars, token_auth);
         let profile = vars.parse("OAUTH_PROFILE", "none", super::profile::parse);
         // Every duration has a sane ceiling, so no later arithmetic on it can overflow.
         let seconds =
@@ -157,34 +157,6 @@ impl Config {
             metrics: metrics.ok_or_else(missing)?,
         })
     }
-}
-
-/// `OAUTH_CLIENT_KEY_FILE`, read and decoded: required with `private_key_jwt`, a mistake with
-/// any other method (it would be silently unused). `None` when a problem was noted.
-fn client_key(
-    vars: &mut Vars<impl Fn(&str) -> Option<String>>,
-    token_auth: Option<TokenAuth>,
-) -> Option<Option<ClientKey>> {
-    const NAME: &str = "OAUTH_CLIENT_KEY_FILE";
-    let path = vars.get(NAME);
-    let problem = match (token_auth, path) {
-        (Some(TokenAuth::PrivateKeyJwt), Some(path)) => match ClientKey::load(NAME, &path) {
-            Ok(key) => return Some(Some(key)),
-            Err(problem) => problem,
-        },
-        (Some(TokenAuth::PrivateKeyJwt), None) => format!(
-            "{NAME} is required when OAUTH_TOKEN_AUTH=private_key_jwt: the path of the client's \
-             EC P-256 private key (PEM)"
-        ),
-        (_, None) => return Some(None),
-        // An invalid method is reported under its own name.
-        (None, Some(_)) => return Some(None),
-        (Some(_), Some(_)) => format!(
-            "{NAME} is set, but OAUTH_TOKEN_AUTH is not private_key_jwt: set it, or unset {NAME}"
-        ),
-    };
-    vars.errors.push(problem);
-    None
 }
 
 /// `OAUTH_AUTH_URL` → explicit URLs; else `OAUTH_ISSUER` → discovery; else unconfigured.
