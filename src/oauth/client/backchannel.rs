@@ -136,7 +136,8 @@ impl OAuthClient {
         let request = self.http.post(url.clone());
         // A pushed request already names the client: a parameter is never sent twice
         // (RFC 6749 §3.2).
-        let names_client = form.iter().any(|(name, _)| *name == "client_id");
+        let names_client =
+            |form: &[(&str, &str)]| form.iter().any(|(name, _)| *name == "client_id");
         let assertion;
         let request = match &self.credentials {
             // The same encoding as the token request: form-urlencode, then Basic (RFC 6749 §2.3.1).
@@ -147,14 +148,14 @@ impl OAuthClient {
                 request.basic_auth(enc(&self.client_id), Some(enc(secret.secret())))
             }
             Credentials::Post(secret) => {
-                if !names_client {
+                if !names_client(&form) {
                     form.push(("client_id", self.client_id.as_str()));
                 }
                 form.push(("client_secret", secret.secret()));
                 request
             }
             Credentials::Jwt(assertions) => {
-                if !names_client {
+                if !names_client(&form) {
                     form.push(("client_id", self.client_id.as_str()));
                 }
                 assertion = assertions.form_pairs();
