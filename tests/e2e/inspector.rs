@@ -428,6 +428,9 @@ async fn with_private_key_jwt_the_record_names_the_assertion_but_never_shows_it(
         assert!(shown.contains("client_assertion"), "the field is named");
         assert!(!shown.contains(&start), "an assertion is shown: {shown}");
         // Hidden, not masked: not even the prefix a token would keep (a JWT's `eyJhbG`).
-        assert!(!shown.contains("eyJhbG"), "an assertion's prefix is shown: {shown}");
+        assert!(
+            !shown.contains("eyJhbG"),
+            "an assertion's prefix is shown: {shown}"
+        );
     }
 }
