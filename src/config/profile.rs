@@ -2,6 +2,7 @@
 //! `fapi2` refuses, one message per problem and all at once, what the FAPI 2.0 Security Profile
 //! forbids this client: a shared secret, hand-written endpoints, front-channel authorization
 //! requests and bearer tokens. Mutual TLS is out of scope, so DPoP is the sender constraint.
+//! (The OAuth client also requires `iss` on every callback under it, RFC 9207.)
 
 use super::{DpopMode, ParMode, ProviderSource, TokenAuth};
 

@@ -10,7 +10,7 @@ use oauth2::{
 use url::Url;
 
 use crate::{
-    config::{Config, DpopMode, ParMode, ProviderConfig},
+    config::{Config, DpopMode, ParMode, Profile, ProviderConfig},
     http_client::{HttpClient, host_of},
     oauth::{
         callback::issuer_matches,
@@ -104,7 +104,9 @@ impl OAuthClient {
             dpop: dpop.then(Arc::default),
             scopes: config.scopes.clone(),
             issuer: provider.issuer.clone(),
-            require_iss: provider.require_iss,
+            // FAPI 2.0 has the authorization server send `iss` (RFC 9207) and the client check
+            // it: under that profile a callback without one is refused whatever the metadata says.
+            require_iss: provider.require_iss || config.profile == Profile::Fapi2,
             client_id: config.client_id.clone(),
             credentials,
             revocation_url: provider.revocation_url.clone(),
@@ -351,6 +353,17 @@ pub(crate) mod tests {
         #[cfg(feature = "inspector")] // INSPECTOR
         assert_eq!(without.expected_issuer(), None); // INSPECTOR
         assert!(without.issuer_ok(None));
+    }
+
+    #[test]
+    fn under_fapi2_every_callback_must_name_the_issuer() {
+        let fapi2 = oauth_with(|c, p| {
+            c.profile = Profile::Fapi2;
+            p.issuer = Some("https://as.example".into());
+            p.require_iss = false;
+        });
+        assert!(!fapi2.issuer_ok(None), "RFC 9207 required under FAPI 2.0");
+        assert!(fapi2.issuer_ok(Some("https://as.example")));
     }
 
     #[test]
