@@ -15,14 +15,16 @@ use url::Url;
 use crate::{
     Application,
     attacks::{self, Kit, OtherClient},
-    config::{Config, Discovery, ProviderSource},
+    config::{Config, Discovery, ProviderSource, TokenAuth},
     random::random_token,
     startup,
     web::state::WingLink,
 };
 
 /// Binds the app, starts the demo provider with the app registered (a fresh random secret
-/// unless `OAUTH_CLIENT_SECRET` is set), and points the app at it through discovery.
+/// unless `OAUTH_CLIENT_SECRET` is set; with `private_key_jwt`, the public key of
+/// `OAUTH_CLIENT_KEY_FILE` instead, and the app gets no secret), and points the app at it
+/// through discovery.
 pub async fn bind(
     config: Config,
     mut settings: DemoSettings,
@@ -33,12 +35,24 @@ pub async fn bind(
         .client_secret
         .clone()
         .unwrap_or_else(|| ClientSecret::new(random_token()));
+    // With a key, the provider holds only its public half (and refuses any secret for it); the
+    // secret it is registered with is never given to the app.
+    let jwks = config
+        .client_key
+        .as_ref()
+        .filter(|_| config.token_auth == TokenAuth::PrivateKeyJwt)
+        .map(|key| serde_json::json!({ "keys": [key.public_jwk()] }));
+    let client_secret = match jwks {
+        Some(_) => config.client_secret.clone(),
+        None => Some(secret.clone()),
+    };
     settings.clients.push(RegisteredClient {
         client_id: config.client_id.to_string(),
         client_secret: Secret::new(secret.secret().clone()),
         redirect_uris: vec![startup::redirect_uri(&app_url)?.to_string()],
         name: "photo-connect".into(),
         require_par: false,
+        jwks,
     });
     // The attacker's own app, for the attacks of `/break-it` that redeem a code as another client.
     let other_client = OtherClient {
@@ -52,6 +66,7 @@ pub async fn bind(
         redirect_uris: vec![other_client.redirect_uri.clone()],
         name: "Attacker's app".into(),
         require_par: false,
+        jwks: None,
     });
     let provider = demo_provider::spawn(settings).await?;
     tracing::info!(issuer = %provider.issuer, "demo provider running (no provider configured)");
@@ -59,7 +74,7 @@ pub async fn bind(
         // The inspector is on by default here: this is the demo. // INSPECTOR
         flow_inspector: Some(config.flow_inspector.unwrap_or(cfg!(feature = "inspector"))), // INSPECTOR
         app_url: Some(app_url),
-        client_secret: Some(secret),
+        client_secret,
         provider: ProviderSource::Discover(Discovery {
             issuer: provider.issuer.clone(),
             photos_api_url: Url::parse(&format!("{}/api/photos", provider.issuer))?,

@@ -5,7 +5,8 @@
 //! (`scripts/module-cycles.py`, run in CI, checks that no two import each other).
 //!
 //! 1. Ground, importing nothing of the crate: [`text`] (outside text made safe for a log line),
-//!    `clock`, `random` (256-bit tokens), `form` (strict form and query parsing).
+//!    `clock`, `random` (256-bit tokens), `form` (strict form and query parsing), `jws` (ES256
+//!    compact JWS and RFC 7638 thumbprints, for DPoP proofs and client assertions).
 //! 2. [`config`] (every environment variable, by area), [`telemetry`] (the log subscriber and
 //!    each request's one log line) and [`metrics`] (the Prometheus series, no-ops until
 //!    `METRICS` installs the recorder).
@@ -29,6 +30,7 @@
 // Ground floor.
 mod clock;
 mod form;
+mod jws;
 mod random;
 mod text;
 // Configuration and logging.

@@ -176,7 +176,7 @@ pub(crate) fn verify(
 }
 
 /// A base64url (no padding) JSON object.
-fn json_object(part: &str) -> Option<Map<String, Value>> {
+pub(crate) fn json_object(part: &str) -> Option<Map<String, Value>> {
     let bytes = B64.decode(part).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
@@ -185,7 +185,7 @@ fn json_object(part: &str) -> Option<Map<String, Value>> {
 }
 
 /// A JWT NumericDate (RFC 7519 section 2), in whole seconds.
-fn numeric_date(value: &Value) -> Option<i64> {
+pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
     value.as_i64().or_else(|| {
         value
             .as_f64()
@@ -195,7 +195,7 @@ fn numeric_date(value: &Value) -> Option<i64> {
 }
 
 /// The verifying key of a public EC P-256 JWK, and its RFC 7638 thumbprint.
-fn public_key(jwk: &Map<String, Value>) -> Option<(VerifyingKey, String)> {
+pub(crate) fn public_key(jwk: &Map<String, Value>) -> Option<(VerifyingKey, String)> {
     let text = |name: &str| jwk.get(name).and_then(Value::as_str);
     if text("kty")? != "EC" || text("crv")? != "P-256" {
         return None;

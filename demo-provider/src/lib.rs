@@ -5,7 +5,7 @@
 //! RFC 8414 metadata at `{issuer}/.well-known/oauth-authorization-server`.
 //!
 //! It follows RFC 6749, RFC 7636 (PKCE, S256 only), RFC 9700, RFC 9207 (`iss`), RFC 8414,
-//! RFC 9126 (pushed authorization requests), RFC 9449 (DPoP),
+//! RFC 9126 (pushed authorization requests), RFC 9449 (DPoP), RFC 7523 (`private_key_jwt`),
 //! RFC 7009 (revocation) and RFC 6750 (bearer tokens), and speaks OpenID Connect (Core,
 //! Discovery) when `openid` is in the scope; every refusal names the rule it
 //! applies. [`spawn`] runs it on its own listener and origin, so a browser really leaves the
@@ -24,9 +24,10 @@
 //! 3. `dpop_state`, the DPoP nonce and `jti` replay table; `per_source`, a table counted per
 //!    source; `store`, the in-memory state (transactions, codes, grants, tokens, and that DPoP
 //!    state); `purge`, which drops what expired from it;
-//! 4. what several endpoints share: `backchannel/`, the token, revocation and PAR endpoints'
-//!    strict form body, client authentication and RFC 6749 §5.2 JSON error; `dpop`, DPoP
-//!    proofs (RFC 9449), for the token endpoint and the photos API;
+//! 4. what several endpoints share: `dpop`, DPoP proofs (RFC 9449), for the token endpoint and
+//!    the photos API; `backchannel/`, the token, revocation and PAR endpoints' strict form body,
+//!    client authentication (with `private_key_jwt`, RFC 7523, whose signatures it checks with
+//!    `dpop`'s JWK helpers) and RFC 6749 §5.2 JSON error;
 //! 5. the endpoints, one folder (or file) each: `api/` (the photos API, how it authenticates
 //!    with Bearer or DPoP and how it refuses), `authorize/` (the authorization endpoint, its
 //!    consent answer, pushed requests (RFC 9126) and the redirect back), `revoke` (RFC 7009),
@@ -137,6 +138,12 @@ fn router(state: Arc<ProviderState>) -> Router {
 
 /// Where the provider publishes its ID-token signing keys (OIDC Discovery `jwks_uri`).
 const JWKS_PATH: &str = "/oauth/jwks";
+/// The client authentication methods of the back-channel endpoints (RFC 8414 §2).
+const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 /// RFC 8414 metadata, with RFC 9207's `authorization_response_iss_parameter_supported`.
 async fn metadata(State(state): State<Arc<ProviderState>>) -> Json<serde_json::Value> {
@@ -178,8 +185,11 @@ fn oauth_metadata(state: &ProviderState) -> serde_json::Value {
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        // RFC 8414 §2: the algorithms private_key_jwt assertions may be signed with.
+        "token_endpoint_auth_signing_alg_values_supported": [dpop::ALG],
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": [dpop::ALG],
         "scopes_supported": store::SCOPES,
         // RFC 9207 §3; false only under the `no-iss` quirk, which stops sending it.
         "authorization_response_iss_parameter_supported": !state.settings.quirks.omit_iss,

@@ -29,6 +29,7 @@ impl ProviderState {
     /// taken afresh for each table, so requests can run in between.
     pub fn purge(&self, now: i64) {
         self.dpop.purge(now);
+        self.assertion_jtis.purge(now);
         let grace = secs(self.settings.code_ttl).saturating_mul(10);
         self.tables().transactions.retain(|_, x| x.expires_at > now);
         self.tables().pushed.retain(|_, x| x.expires_at > now);

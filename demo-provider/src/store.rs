@@ -125,7 +125,7 @@ pub struct RefreshRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRequestSeen {
     pub grant_type: Option<String>,
-    /// `client_secret_basic`, `client_secret_post` or `none`.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub auth_method: &'static str,
     pub had_code_verifier: bool,
     /// `Some(true)` when the verifier's S256 matched the code's challenge.
@@ -161,6 +161,9 @@ pub struct ProviderState {
     pub(crate) dpop: DpopState,
     /// The key that signs ID tokens (OIDC Core §2), published at the `jwks_uri`.
     pub(crate) id_token_key: IdTokenKey,
+    /// The client assertion `jti`s seen, per client, until their `exp` (RFC 7523 section 3
+    /// point 7): the same bounded table as DPoP's, a second one (its nonce goes unused).
+    pub(crate) assertion_jtis: DpopState,
 }
 
 impl ProviderState {
@@ -173,6 +176,7 @@ impl ProviderState {
             api_requests: Mutex::default(),
             dpop: DpopState::new(),
             id_token_key: IdTokenKey::generate(),
+            assertion_jtis: DpopState::new(),
         }
     }
 

@@ -8,7 +8,7 @@ use oauth2::{AuthUrl, ClientId, ClientSecret, RevocationUrl, TokenUrl};
 use url::Url;
 
 use super::{
-    Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, ProviderConfig,
+    Config, Discovery, DpopMode, ListenAddr, OutboundProxy, ParMode, Profile, ProviderConfig,
     ProviderSource, TokenAuth, parse_base_url,
 };
 use super::{lookalike, vars::Vars};
@@ -49,8 +49,11 @@ impl Config {
         let token_auth = vars.parse("OAUTH_TOKEN_AUTH", "client_secret_basic", |v| match v {
             "client_secret_basic" => Ok(TokenAuth::ClientSecretBasic),
             "client_secret_post" => Ok(TokenAuth::ClientSecretPost),
-            _ => bail!("expected client_secret_basic or client_secret_post"),
+            "private_key_jwt" => Ok(TokenAuth::PrivateKeyJwt),
+            _ => bail!("expected client_secret_basic, client_secret_post or private_key_jwt"),
         });
+        let client_key = super::client_key::from_vars(&mut vars, token_auth);
+        let profile = vars.parse("OAUTH_PROFILE", "none", super::profile::parse);
         // Every duration has a sane ceiling, so no later arithmetic on it can overflow.
         let seconds =
             |max: u64| move |v: &str| at_most(parse_positive(v)?, max).map(Duration::from_secs);
@@ -98,12 +101,26 @@ impl Config {
         }); // INSPECTOR
         let metrics = super::metrics::metrics(&mut vars);
         let provider = provider_source(&mut vars);
-        if !matches!(provider, Some(ProviderSource::Unconfigured)) && client_secret.is_none() {
+        let uses_secret = token_auth != Some(TokenAuth::PrivateKeyJwt);
+        if !matches!(provider, Some(ProviderSource::Unconfigured))
+            && client_secret.is_none()
+            && uses_secret
+        {
             vars.errors.push(
                 "OAUTH_CLIENT_SECRET is required with a real provider (OAUTH_AUTH_URL or \
                  OAUTH_ISSUER); get it where you registered the app"
                     .into(),
             );
+        }
+        if profile == Some(Profile::Fapi2) {
+            let problems = super::profile::fapi2_problems(&super::profile::Settings {
+                client_secret_set: client_secret.is_some(),
+                token_auth,
+                provider: provider.as_ref(),
+                par,
+                dpop,
+            });
+            vars.errors.extend(problems);
         }
         if !vars.errors.is_empty() {
             bail!(
@@ -120,6 +137,8 @@ impl Config {
             client_secret,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             token_auth: token_auth.ok_or_else(missing)?,
+            client_key: client_key.ok_or_else(missing)?,
+            profile: profile.ok_or_else(missing)?,
             provider: provider.ok_or_else(missing)?,
             token_refresh_skew: token_refresh_skew.ok_or_else(missing)?,
             http_timeout: http_timeout.ok_or_else(missing)?,
@@ -375,7 +394,7 @@ mod tests {
             ("LISTEN_ADDR", "localhost"),
             ("APP_URL", "ftp://x"),
             ("APP_URL", "http://x/?a=b"),
-            ("OAUTH_TOKEN_AUTH", "private_key_jwt"),
+            ("OAUTH_TOKEN_AUTH", "client_secret_jwt"),
             ("HTTP_TIMEOUT_SECS", "0"),
             ("PENDING_LOGIN_TTL_SECS", "-1"),
             ("SESSION_IDLE_MINUTES", "soon"),

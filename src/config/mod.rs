@@ -4,16 +4,22 @@
 //! every missing or malformed variable is reported at once, each naming its variable, and never
 //! later in a request.
 
+mod client_key;
 mod env;
 mod listen;
 mod lookalike;
 mod metrics;
+mod profile;
 mod store;
 mod urls;
 mod vars;
 
+pub use client_key::ClientKey;
+#[cfg(test)]
+pub(crate) use client_key::test_keys;
 pub use listen::{ListenAddr, unreachable_from};
 pub use metrics::MetricsConfig;
+pub use profile::Profile;
 pub use store::{RedisStoreConfig, SessionKey, SessionStoreConfig};
 pub use urls::{OutboundProxy, RedisUrl};
 
@@ -31,6 +37,21 @@ pub enum TokenAuth {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body (allowed, "NOT RECOMMENDED" by RFC 6749).
     ClientSecretPost,
+    /// A fresh JWT signed with `OAUTH_CLIENT_KEY_FILE`'s key per request (RFC 7523 §2.2, §3;
+    /// OpenID Connect Core §9): no secret is shared with the provider, which holds only the
+    /// public key.
+    PrivateKeyJwt,
+}
+
+impl TokenAuth {
+    /// The method's registered name (RFC 7591 §2 `token_endpoint_auth_method`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAuth::ClientSecretBasic => "client_secret_basic",
+            TokenAuth::ClientSecretPost => "client_secret_post",
+            TokenAuth::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
 }
 
 /// `OAUTH_PAR`: whether sign-ins push their authorization request first (RFC 9126).
@@ -177,8 +198,15 @@ pub struct Config {
     pub client_secret: Option<ClientSecret>,
     /// `OAUTH_SCOPES`: space-separated scopes to request. Default `photos`.
     pub scopes: Vec<String>,
-    /// `OAUTH_TOKEN_AUTH`: `client_secret_basic` (default) or `client_secret_post`.
+    /// `OAUTH_TOKEN_AUTH`: `client_secret_basic` (default), `client_secret_post` or
+    /// `private_key_jwt`.
     pub token_auth: TokenAuth,
+    /// `OAUTH_CLIENT_KEY_FILE`: the private key `private_key_jwt` signs with (read at startup;
+    /// required in that mode, refused in the others). Redacted in `Debug`.
+    pub client_key: Option<ClientKey>,
+    /// `OAUTH_PROFILE`: `fapi2` refuses, at startup, what the FAPI 2.0 Security Profile forbids
+    /// (see [`Profile`]). Default: none.
+    pub profile: Profile,
     /// Where the provider's endpoints come from.
     pub provider: ProviderSource,
     /// `TOKEN_REFRESH_SKEW_SECS`: refresh an access token this long before it expires. Default 30.
@@ -234,6 +262,8 @@ impl Config {
             client_secret: None,
             scopes: vec!["photos".into()],
             token_auth: TokenAuth::ClientSecretBasic,
+            client_key: None,
+            profile: Profile::Default,
             provider: ProviderSource::Unconfigured,
             token_refresh_skew: Duration::from_secs(30),
             http_timeout: Duration::from_secs(2),

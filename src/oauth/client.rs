@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use oauth2::{
-    AuthType, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
-    RedirectUrl, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
+    AuthType, ClientId, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, RedirectUrl,
+    RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
     basic::{
         BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
         BasicTokenType,
@@ -16,7 +16,7 @@ use openidconnect::Nonce;
 use url::Url;
 
 use crate::{
-    config::{Config, DpopMode, ParMode, ProviderConfig, TokenAuth},
+    config::{Config, DpopMode, ParMode, Profile, ProviderConfig},
     http_client::{HttpClient, host_of},
     oauth::{
         callback::issuer_matches,
@@ -28,6 +28,8 @@ use crate::{
 
 mod backchannel;
 mod grants;
+
+use backchannel::Credentials;
 
 /// Bytes of randomness in `state`: 256 bits, far above the 128-bit floor (RFC 6749 §10.10).
 const STATE_BYTES: u32 = 32;
@@ -59,8 +61,8 @@ pub struct OAuthClient {
     require_iss: bool,
     /// For revocation, which the `oauth2` crate refuses over plain http even on loopback.
     client_id: ClientId,
-    client_secret: ClientSecret,
-    token_auth: TokenAuth,
+    /// How every back-channel request authenticates (see `backchannel`).
+    credentials: Credentials,
     revocation_url: Option<RevocationUrl>,
     /// The pushed authorization request endpoint, when sign-ins use PAR (RFC 9126).
     par_url: Option<Url>,
@@ -81,21 +83,24 @@ impl OAuthClient {
         redirect_uri: RedirectUrl,
         http: HttpClient,
     ) -> anyhow::Result<Self> {
-        let secret = config
-            .client_secret
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("OAUTH_CLIENT_SECRET is not set"))?;
-        let auth_type = match config.token_auth {
-            TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
-            TokenAuth::ClientSecretPost => AuthType::RequestBody,
+        let credentials = Credentials::new(config, provider)?;
+        let inner = oauth2::Client::new(config.client_id.clone());
+        // Without a secret the `oauth2` crate sends `client_id` in the body and no Basic header;
+        // the assertion is added by the transport (RFC 7523 §2.2), one method per request.
+        let inner = match &credentials {
+            Credentials::Basic(secret) => inner
+                .set_client_secret(secret.clone())
+                .set_auth_type(AuthType::BasicAuth),
+            Credentials::Post(secret) => inner
+                .set_client_secret(secret.clone())
+                .set_auth_type(AuthType::RequestBody),
+            Credentials::Jwt(_) => inner.set_auth_type(AuthType::RequestBody),
         };
-        let inner = oauth2::Client::new(config.client_id.clone())
-            .set_client_secret(secret.clone())
+        let inner = inner
             .set_auth_uri(provider.auth_url.clone())
             .set_token_uri(provider.token_url.clone())
             // The same redirect_uri goes in the authorize and the token request (RFC 6749 §4.1.3).
-            .set_redirect_uri(redirect_uri)
-            .set_auth_type(auth_type);
+            .set_redirect_uri(redirect_uri);
         let par_url = match (config.par, &provider.par_url) {
             (ParMode::Off, _) if provider.require_par => anyhow::bail!(
                 "the provider requires pushed authorization requests \
@@ -144,10 +149,11 @@ impl OAuthClient {
             dpop: dpop.then(Arc::default),
             scopes: config.scopes.clone(),
             issuer: provider.issuer.clone(),
-            require_iss: provider.require_iss,
+            // FAPI 2.0 has the authorization server send `iss` (RFC 9207) and the client check
+            // it: under that profile a callback without one is refused whatever the metadata says.
+            require_iss: provider.require_iss || config.profile == Profile::Fapi2,
             client_id: config.client_id.clone(),
-            client_secret: secret,
-            token_auth: config.token_auth,
+            credentials,
             revocation_url: provider.revocation_url.clone(),
             token_host: host_of(provider.token_url.url()),
             http,
@@ -238,7 +244,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::config::OpenIdProvider;
-    use oauth2::{AuthUrl, PkceCodeVerifier, TokenUrl};
+    use oauth2::{AuthUrl, ClientSecret, PkceCodeVerifier, TokenUrl};
 
     /// A client for tests (no network: https endpoints that are never called).
     pub(crate) fn oauth() -> OAuthClient {
@@ -394,6 +400,17 @@ pub(crate) mod tests {
         #[cfg(feature = "inspector")] // INSPECTOR
         assert_eq!(without.expected_issuer(), None); // INSPECTOR
         assert!(without.issuer_ok(None));
+    }
+
+    #[test]
+    fn under_fapi2_every_callback_must_name_the_issuer() {
+        let fapi2 = oauth_with(|c, p| {
+            c.profile = Profile::Fapi2;
+            p.issuer = Some("https://as.example".into());
+            p.require_iss = false;
+        });
+        assert!(!fapi2.issuer_ok(None), "RFC 9207 required under FAPI 2.0");
+        assert!(fapi2.issuer_ok(Some("https://as.example")));
     }
 
     #[test]

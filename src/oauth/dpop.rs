@@ -7,8 +7,8 @@
 //! configuration, and one leaked key concerns one session. (A key in a file or an HSM would
 //! also protect against a stolen session store; it is the next step, not done here.)
 //!
-//! The proof is one fixed JWS shape (ES256, the key in the header), signed with `p256`; a JWT
-//! crate would add a second crypto backend and key conversions for these few lines.
+//! The proof is one fixed JWS shape (ES256, the key in the header), signed with `p256` through
+//! the crate's `jws` helpers (see there why not a JWT crate).
 
 use std::{
     collections::HashMap,
@@ -16,13 +16,13 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use p256::ecdsa::{Signature, SigningKey, signature::Signer};
+use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::{clock::now, random::random_token};
+use crate::{clock::now, jws, random::random_token};
 
 /// A P-256 private key, as its 32-byte scalar in base64url. `Debug` shows only the thumbprint.
 #[derive(Clone, Serialize, Deserialize)]
@@ -46,20 +46,15 @@ impl DpopKey {
         SigningKey::from_slice(&bytes).ok()
     }
 
-    /// The public key as a JWK: what every proof's header carries (RFC 9449 §4.2).
+    /// The public key as a JWK's `x` and `y`: what every proof's header carries (RFC 9449 §4.2).
     fn public_jwk(key: &SigningKey) -> (String, String) {
-        let point = key.verifying_key().to_encoded_point(false);
-        let coordinate =
-            |c: Option<&p256::FieldBytes>| c.map(|c| B64.encode(c)).unwrap_or_default();
-        (coordinate(point.x()), coordinate(point.y()))
+        jws::coordinates(key.verifying_key())
     }
 
     /// The JWK SHA-256 thumbprint (RFC 7638 §3): the `jkt` a bound token names.
     pub fn thumbprint(&self) -> Option<String> {
         let (x, y) = Self::public_jwk(&self.signing_key()?);
-        // The required members in lexicographic order, no whitespace (RFC 7638 §3.2).
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        Some(B64.encode(Sha256::digest(canonical.as_bytes())))
+        Some(jws::thumbprint(&x, &y))
     }
 
     /// A proof for one request (RFC 9449 §4.2): `htm` and `htu` (without query and fragment),
@@ -77,7 +72,7 @@ impl DpopKey {
         let (x, y) = Self::public_jwk(&key);
         let header = json!({
             "typ": "dpop+jwt",
-            "alg": "ES256",
+            "alg": jws::ES256,
             "jwk": { "kty": "EC", "crv": "P-256", "x": x, "y": y },
         });
         let mut htu = url.clone();
@@ -95,16 +90,7 @@ impl DpopKey {
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
         }
-        let signing_input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(claims.to_string())
-        );
-        let signature: Signature = key.sign(signing_input.as_bytes());
-        Some(format!(
-            "{signing_input}.{}",
-            B64.encode(signature.to_bytes())
-        ))
+        Some(jws::sign(&key, &header, &claims))
     }
 }
 
@@ -202,7 +188,7 @@ impl Dpop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::ecdsa::{VerifyingKey, signature::Verifier};
+    use p256::ecdsa::{Signature, VerifyingKey, signature::Verifier};
 
     /// The claims of a proof.
     #[derive(Debug, serde::Deserialize)]

@@ -2,7 +2,8 @@
 //!
 //! 1. [`client`]: [`OAuthClient::start`] makes a fresh `state` and PKCE verifier and the
 //!    authorize URL (RFC 7636 §4.1–4.3); [`OAuthClient::exchange`] redeems the code with the
-//!    client secret and the verifier (RFC 6749 §4.1.3); refresh (§6) and revocation (RFC 7009).
+//!    client's credentials and the verifier (RFC 6749 §4.1.3); refresh (§6) and revocation
+//!    (RFC 7009).
 //! 2. [`callback`]: the redirect's query is validated before anything else happens, and its
 //!    `iss` checked (RFC 9207).
 //! 3. [`pending`]: the pending login that `state` names is consumed exactly once.
@@ -12,7 +13,10 @@
 //!    token checked against the provider's keys (OIDC Core §3.1.3.7).
 //! 7. [`discovery`] (skip on first read): RFC 8414 metadata or OpenID Connect Discovery, with
 //!    `OAUTH_ISSUER` alone.
+//! 8. [`assertion`] (skip on first read): with `private_key_jwt` (RFC 7523), the signed client
+//!    assertion every back-channel request carries instead of a secret.
 
+pub mod assertion;
 pub mod callback;
 pub mod client;
 pub mod discovery;

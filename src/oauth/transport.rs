@@ -1,25 +1,44 @@
 //! The `oauth2` crate's transport for one token or refresh request: the app's [`HttpClient`],
 //! with a DPoP proof when DPoP is on (and one retry with the server's nonce when it asks for
-//! one, RFC 9449 §8).
+//! one, RFC 9449 §8), and with `private_key_jwt` a fresh client assertion in every body sent
+//! (RFC 7523 §2.2), a retry included.
 
 use std::{future::Future, pin::Pin};
 
 use crate::{
     http_client::{HttpClient, HttpError},
-    oauth::dpop::{Dpop, NonceChallenge},
+    oauth::{
+        assertion::Assertions,
+        dpop::{Dpop, NonceChallenge},
+    },
 };
 
 pub struct Transport {
     http: HttpClient,
     dpop: Option<Dpop>,
+    assertions: Option<Assertions>,
 }
 
 impl Transport {
-    pub fn new(http: &HttpClient, dpop: Option<Dpop>) -> Self {
+    pub fn new(http: &HttpClient, dpop: Option<Dpop>, assertions: Option<&Assertions>) -> Self {
         Self {
             http: http.clone(),
             dpop,
+            assertions: assertions.cloned(),
         }
+    }
+
+    /// The request's body with the client's fresh assertion appended, when it authenticates
+    /// with `private_key_jwt`; the `oauth2` crate then sent only `client_id` (no secret set).
+    fn with_assertion(&self, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        if let Some(assertions) = &self.assertions {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.extend_pairs(assertions.form_pairs());
+            body.push(b'&');
+            body.extend_from_slice(form.finish().as_bytes());
+        }
+        body
     }
 }
 
@@ -30,6 +49,11 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         let Some(dpop) = &self.dpop else {
+            if self.assertions.is_none() {
+                return oauth2::AsyncHttpClient::call(&self.http, request);
+            }
+            let (parts, body) = request.into_parts();
+            let request = http::Request::from_parts(parts, self.with_assertion(&body));
             return oauth2::AsyncHttpClient::call(&self.http, request);
         };
         Box::pin(async move {
@@ -49,7 +73,8 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
             // RFC 9449 §8: a 400 `use_dpop_nonce` with a `DPoP-Nonce` is answered once more,
             // with that nonce in a new proof.
             let send = |proof: String| {
-                let mut request = http::Request::from_parts(parts.clone(), body.clone());
+                let body = self.with_assertion(&body);
+                let mut request = http::Request::from_parts(parts.clone(), body);
                 if let Ok(value) = http::HeaderValue::from_str(&proof) {
                     request.headers_mut().insert("dpop", value);
                 }
@@ -155,7 +180,7 @@ mod tests {
 
     /// Sends one token request with DPoP to `url`; returns the status.
     async fn token_request(url: &url::Url, dpop: &Dpop) -> u16 {
-        let transport = Transport::new(&client(), Some(dpop.clone()));
+        let transport = Transport::new(&client(), Some(dpop.clone()), None);
         let request = http::Request::post(url.as_str())
             .body(b"grant_type=authorization_code".to_vec())
             .expect("request");

@@ -113,6 +113,7 @@ impl TestApp {
             redirect_uris: vec![app_url.join("cb")?.to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            jwks: None,
         });
         let provider = provider::spawn(settings).await?;
         let config = Config {

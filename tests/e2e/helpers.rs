@@ -41,8 +41,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts app + provider with the given settings.
 pub async fn spawn_app_with(mut config: Config, settings: DemoSettings) -> TestApp {
-    init_log_capture();
     config.client_secret = Some(ClientSecret::new(CLIENT_SECRET.into()));
+    spawn_app_as_configured(config, settings).await
+}
+
+/// Starts app + provider with `config` as it is (no test secret added).
+pub async fn spawn_app_as_configured(config: Config, settings: DemoSettings) -> TestApp {
+    init_log_capture();
     let (app, provider) = demo::bind(config, settings)
         .await
         .expect("app and demo provider");

@@ -408,3 +408,29 @@ async fn the_record_downloads_as_json_and_markdown_masked_with_an_anchor_per_ste
     let (status, _, _) = fetch(&other, app.at("/flow.json")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn with_private_key_jwt_the_record_names_the_assertion_but_never_shows_it() {
+    let key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let pem = key.to_sec1_pem(p256::pkcs8::LineEnding::LF).expect("PEM");
+    let mut config = Config::for_tests();
+    config.token_auth = photo_connect::config::TokenAuth::PrivateKeyJwt;
+    config.client_key = photo_connect::config::ClientKey::from_pem(&pem);
+    config.flow_inspector = Some(true);
+    let app = spawn_app_as_configured(config, DemoSettings::for_tests()).await;
+    app.login_as("alice").await;
+    // Every assertion starts with these 24 characters: `{"alg":"ES256","ki` in base64url.
+    let start = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","ki"#);
+    let page = flow_page(&app).await;
+    let (_, _, json) = app.get("/flow.json").await;
+    let (_, _, markdown) = app.get("/flow.md").await;
+    for shown in [&page, &json, &markdown] {
+        assert!(shown.contains("client_assertion"), "the field is named");
+        assert!(!shown.contains(&start), "an assertion is shown: {shown}");
+        // Hidden, not masked: not even the prefix a token would keep (a JWT's `eyJhbG`).
+        assert!(
+            !shown.contains("eyJhbG"),
+            "an assertion's prefix is shown: {shown}"
+        );
+    }
+}

@@ -18,5 +18,6 @@ mod metrics;
 mod openid;
 mod pages;
 mod par;
+mod private_key_jwt;
 #[path = "../support/mod.rs"]
 mod support;

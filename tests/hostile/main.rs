@@ -14,6 +14,7 @@ mod logs;
 mod mock;
 mod openid;
 mod photos;
+mod private_key_jwt;
 mod proxy;
 #[path = "../support/mod.rs"]
 mod support;

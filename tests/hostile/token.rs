@@ -399,7 +399,12 @@ async fn a_refused_client_registration_says_so_and_tells_the_operator_what_to_ch
         .lines()
         .find(|l| l.contains("refused this app's client credentials (unauthorized_client)"))
         .expect("the failure is logged");
-    for variable in ["OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OAUTH_TOKEN_AUTH"] {
+    for variable in [
+        "OAUTH_CLIENT_ID",
+        "OAUTH_CLIENT_SECRET",
+        "OAUTH_TOKEN_AUTH",
+        "OAUTH_CLIENT_KEY_FILE",
+    ] {
         assert!(
             line.contains(variable),
             "the operator is told to check {variable}: {line}"

@@ -110,6 +110,7 @@ impl Cluster {
             redirect_uris: vec![app_url.join("cb").expect("url").to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            jwks: None,
         });
         let provider = provider::spawn(settings).await.expect("demo provider");
         Self {

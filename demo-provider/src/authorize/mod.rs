@@ -181,6 +181,7 @@ mod tests {
                     redirect_uris: vec!["https://client.example/cb".into()],
                     name: "unit".into(),
                     require_par: false,
+                    jwks: None,
                 }],
                 max_pending,
                 ..crate::DemoSettings::for_tests()

@@ -1,5 +1,6 @@
 //! Client authentication at the back-channel endpoints (token, revocation, PAR):
-//! `client_secret_basic` and `client_secret_post`, exactly one per request (RFC 6749 §2.3), with
+//! `client_secret_basic`, `client_secret_post` and `private_key_jwt` (RFC 7523, checked in
+//! `assertion`), exactly one per request (RFC 6749 §2.3), with
 //! constant-time secret comparison and a brute-force limit (RFC 6749 §2.3.1) per client and
 //! source, so that guesses from one address never lock the real client out of another.
 
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 
-use super::error::OAuthError;
+use super::{assertion, error::OAuthError};
 use crate::{
     form,
     source::Source,
@@ -24,6 +25,7 @@ pub const MAX_FAILURES: u32 = 10;
 pub enum Method {
     Basic,
     Post,
+    PrivateKeyJwt,
 }
 
 impl Method {
@@ -31,6 +33,7 @@ impl Method {
         match self {
             Method::Basic => "client_secret_basic",
             Method::Post => "client_secret_post",
+            Method::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -44,7 +47,9 @@ struct Credentials {
 
 /// The method a request used, if any, for the provider's own record (no secret checked).
 pub fn method_of(headers: &HeaderMap, params: &HashMap<String, String>) -> Option<Method> {
-    if basic_header(headers).is_some() {
+    if params.contains_key("client_assertion") {
+        Some(Method::PrivateKeyJwt)
+    } else if basic_header(headers).is_some() {
         Some(Method::Basic)
     } else if params.contains_key("client_secret") {
         Some(Method::Post)
@@ -60,6 +65,9 @@ pub fn authenticate(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Result<(String, Method), OAuthError> {
+    if params.contains_key("client_assertion") || params.contains_key("client_assertion_type") {
+        return with_assertion(state, headers, params);
+    }
     let creds = credentials(headers, params)?;
     let basic = creds.method == Method::Basic;
     let Some(client) = state.client(&creds.id) else {
@@ -68,6 +76,13 @@ pub fn authenticate(
             basic,
         ));
     };
+    if client.jwks.is_some() {
+        // One registered method per client (RFC 7591 section 2): a key, so never a secret.
+        return Err(OAuthError::invalid_client(
+            "this client is registered for private_key_jwt; a client secret is not accepted (RFC 7591 section 2)",
+            basic,
+        ));
+    }
 
     let now = now();
     let key = (creds.id, source);
@@ -105,6 +120,38 @@ pub fn authenticate(
     // A success does not reset the count: failures age out with the window, so a guesser gains
     // nothing from the real client's traffic.
     Ok((key.0, creds.method))
+}
+
+/// `private_key_jwt` (RFC 7523 section 2.2): the assertion names the client and proves it. No
+/// failure count: a signature cannot be guessed the way a secret can.
+fn with_assertion(
+    state: &ProviderState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<(String, Method), OAuthError> {
+    // RFC 6749 sections 2.3 and 5.2: more than one mechanism is an invalid_request.
+    if basic_header(headers).is_some() || params.contains_key("client_secret") {
+        return Err(OAuthError::invalid_request(
+            "a client assertion and a client secret were both sent; use one method (RFC 6749 section 2.3)",
+        ));
+    }
+    let refused = |why: &str| OAuthError::invalid_client(why, false);
+    if params.get("client_assertion_type").map(String::as_str) != Some(assertion::ASSERTION_TYPE) {
+        return Err(refused(
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 section 2.2)",
+        ));
+    }
+    let Some(jwt) = params.get("client_assertion") else {
+        return Err(refused(
+            "client_assertion is missing (RFC 7521 section 4.2)",
+        ));
+    };
+    let id = assertion::claimed_client(params).map_err(refused)?;
+    let Some(client) = state.client(&id) else {
+        return Err(refused("unknown client_id (RFC 6749 section 5.2)"));
+    };
+    assertion::verify(state, client, jwt, now()).map_err(refused)?;
+    Ok((id, Method::PrivateKeyJwt))
 }
 
 fn credentials(
@@ -197,6 +244,7 @@ mod tests {
                     redirect_uris: vec!["https://client.example/cb".into()],
                     name: "unit".into(),
                     require_par: false,
+                    jwks: None,
                 }],
                 ..crate::DemoSettings::for_tests()
             },

@@ -13,8 +13,13 @@ use crate::secret::Secret;
 #[derive(Clone, Debug)]
 pub struct RegisteredClient {
     pub client_id: String,
-    /// Compared in constant time; redacted in `Debug`.
+    /// Compared in constant time; redacted in `Debug`. Not accepted from a client that has
+    /// [`RegisteredClient::jwks`]: a client registers one authentication method (RFC 7591
+    /// section 2, `token_endpoint_auth_method`).
     pub client_secret: Secret,
+    /// The client's public key (a JWK) or keys (a JWK Set, `{"keys": [...]}`): set, the client
+    /// authenticates with `private_key_jwt` (RFC 7523 section 2.2) and nothing else.
+    pub jwks: Option<serde_json::Value>,
     /// Exact-match redirect URIs (RFC 9700 §4.1.3: no patterns, no normalization).
     pub redirect_uris: Vec<String>,
     /// Shown on the consent page.
@@ -49,6 +54,7 @@ pub fn parse_clients_file(text: &str) -> anyhow::Result<Vec<RegisteredClient>> {
             redirect_uris,
             name: id.to_owned(),
             require_par: false,
+            jwks: None,
         });
     }
     Ok(clients)

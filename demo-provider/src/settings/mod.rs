@@ -179,6 +179,7 @@ impl DemoSettings {
                     client_secret: Secret::new(secret),
                     redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
                     require_par: false,
+                    jwks: None,
                 });
             }
             None => {

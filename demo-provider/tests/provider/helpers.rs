@@ -39,6 +39,7 @@ pub fn registered(id: &str, secret: &str, uris: &[&str]) -> RegisteredClient {
         redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
         name: format!("{id} app"),
         require_par: false,
+        jwks: None,
     }
 }
 

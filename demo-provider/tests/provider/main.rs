@@ -13,6 +13,7 @@ mod helpers;
 mod metadata;
 mod openid;
 mod par;
+mod private_key_jwt;
 mod quirks;
 mod refresh_revoke;
 mod settings;

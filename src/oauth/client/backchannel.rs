@@ -1,18 +1,67 @@
 //! The client's authenticated back-channel requests besides the token request: revocation
-//! (RFC 7009) and pushed authorization requests (RFC 9126), with the one place they
-//! authenticate as the client (RFC 6749 §2.3).
+//! (RFC 7009) and pushed authorization requests (RFC 9126), with the client's credentials,
+//! the one place every back-channel request (token, refresh, revocation, PAR) takes its client
+//! authentication from (RFC 6749 §2.3, RFC 7523 §2.2).
 
+use oauth2::ClientSecret;
 use url::Url;
 
 use super::OAuthClient;
 use crate::{
-    config::TokenAuth,
+    config::{Config, ProviderConfig, TokenAuth},
     http_client::{HttpError, HttpErrorKind, Response, host_of},
     oauth::{
+        assertion::Assertions,
         pushed::{self, PushError},
         tokens::RevokeError,
     },
 };
+
+/// How the client authenticates: exactly one method per request (RFC 6749 §2.3: "MUST NOT use
+/// more than one"), so with a key no secret is ever sent, even one that is configured.
+#[derive(Clone, Debug)]
+pub(super) enum Credentials {
+    /// `client_secret_basic` (RFC 6749 §2.3.1).
+    Basic(ClientSecret),
+    /// `client_secret_post` (RFC 6749 §2.3.1).
+    Post(ClientSecret),
+    /// `private_key_jwt` (RFC 7523 §2.2): a fresh signed assertion per request.
+    Jwt(Assertions),
+}
+
+impl Credentials {
+    pub(super) fn new(config: &Config, provider: &ProviderConfig) -> anyhow::Result<Self> {
+        let secret = || {
+            config
+                .client_secret
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("OAUTH_CLIENT_SECRET is not set"))
+        };
+        Ok(match config.token_auth {
+            TokenAuth::ClientSecretBasic => Self::Basic(secret()?),
+            TokenAuth::ClientSecretPost => Self::Post(secret()?),
+            TokenAuth::PrivateKeyJwt => {
+                let key = config.client_key.clone().ok_or_else(|| {
+                    anyhow::anyhow!("OAUTH_CLIENT_KEY_FILE is required with private_key_jwt")
+                })?;
+                if config.client_secret.is_some() {
+                    tracing::warn!(
+                        "OAUTH_CLIENT_SECRET is set but unused: OAUTH_TOKEN_AUTH=private_key_jwt \
+                         authenticates with the key of OAUTH_CLIENT_KEY_FILE alone"
+                    );
+                }
+                // rfc7523bis: the audience is the issuer identifier, one string, the same at
+                // every endpoint. Without an issuer (endpoints configured by hand, no
+                // OAUTH_ISSUER) the token endpoint URL, which RFC 7523 §3 point 3 also allows.
+                let audience = match &provider.issuer {
+                    Some(issuer) => issuer.clone(),
+                    None => provider.token_url.url().to_string(),
+                };
+                Self::Jwt(Assertions::new(key, &config.client_id, audience))
+            }
+        })
+    }
+}
 
 impl OAuthClient {
     /// Revokes `token` (RFC 7009 §2.1), authenticating like the token request; does nothing
@@ -30,6 +79,20 @@ impl OAuthClient {
             200 => Ok(()),
             status => Err(HttpError::new(url.url(), HttpErrorKind::Status(status)).into()),
         }
+    }
+
+    /// With `private_key_jwt`, what makes each request's assertion (the token transport takes
+    /// it from here too); `None` with a secret.
+    pub(super) fn assertions(&self) -> Option<&Assertions> {
+        match &self.credentials {
+            Credentials::Jwt(assertions) => Some(assertions),
+            Credentials::Basic(_) | Credentials::Post(_) => None,
+        }
+    }
+
+    /// The public key set to serve at the JWKS URL, with `private_key_jwt`; `None` otherwise.
+    pub fn public_jwks(&self) -> Option<serde_json::Value> {
+        Some(self.assertions()?.public_jwks())
     }
 
     /// Whether sign-ins push their authorization request first (RFC 9126).
@@ -71,21 +134,36 @@ impl OAuthClient {
         mut form: Vec<(&str, &str)>,
     ) -> Result<Response, HttpError> {
         let request = self.http.post(url.clone());
-        let request = match self.token_auth {
+        // A pushed request already names the client: a parameter is never sent twice
+        // (RFC 6749 §3.2).
+        let names_client =
+            |form: &[(&str, &str)]| form.iter().any(|(name, _)| *name == "client_id");
+        let assertion;
+        let request = match &self.credentials {
             // The same encoding as the token request: form-urlencode, then Basic (RFC 6749 §2.3.1).
-            TokenAuth::ClientSecretBasic => {
+            Credentials::Basic(secret) => {
                 let enc = |s: &str| {
                     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
                 };
-                request.basic_auth(enc(&self.client_id), Some(enc(self.client_secret.secret())))
+                request.basic_auth(enc(&self.client_id), Some(enc(secret.secret())))
             }
-            TokenAuth::ClientSecretPost => {
-                // A pushed request already names the client: a parameter is never sent twice
-                // (RFC 6749 §3.2).
-                if !form.iter().any(|(name, _)| *name == "client_id") {
+            Credentials::Post(secret) => {
+                if !names_client(&form) {
                     form.push(("client_id", self.client_id.as_str()));
                 }
-                form.push(("client_secret", self.client_secret.secret()));
+                form.push(("client_secret", secret.secret()));
+                request
+            }
+            Credentials::Jwt(assertions) => {
+                if !names_client(&form) {
+                    form.push(("client_id", self.client_id.as_str()));
+                }
+                assertion = assertions.form_pairs();
+                form.extend(
+                    assertion
+                        .iter()
+                        .map(|(name, value)| (*name, value.as_str())),
+                );
                 request
             }
         };

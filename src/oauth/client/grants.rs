@@ -32,7 +32,7 @@ impl OAuthClient {
                 .inner
                 .exchange_code(code)
                 .set_pkce_verifier(verifier)
-                .request_async(&Transport::new(&self.http, dpop))
+                .request_async(&Transport::new(&self.http, dpop, self.assertions()))
                 .await
                 .map_err(|err| classify_token_error(err, &self.token_host))?;
             let mut tokens = TokenSet::from_response(&response, &self.scopes, now, key.as_ref())?;
@@ -80,7 +80,7 @@ impl OAuthClient {
         let response = self
             .inner
             .exchange_refresh_token(refresh_token)
-            .request_async(&Transport::new(&self.http, dpop.clone()))
+            .request_async(&Transport::new(&self.http, dpop.clone(), self.assertions()))
             .await
             .map_err(|err| RefreshError::from(classify_token_error(err, &self.token_host)))?;
         // The key the proof was signed with, if one was sent: only then is `DPoP` understood.

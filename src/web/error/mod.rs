@@ -157,8 +157,9 @@ impl AppError {
     fn operator_hint(&self) -> Option<&'static str> {
         match self {
             AppError::ClientRejected(_) => Some(
-                "check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_TOKEN_AUTH against the \
-                 app's registration at the provider",
+                "check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_TOKEN_AUTH (with \
+                 private_key_jwt: OAUTH_CLIENT_KEY_FILE's public key) against the app's \
+                 registration at the provider",
             ),
             AppError::Push(PushError::Rejected { .. }) => Some(
                 "the provider refused the pushed authorization request: check OAUTH_CLIENT_ID, \

@@ -6,6 +6,7 @@ mod callback;
 mod connect;
 mod health;
 mod home;
+mod jwks;
 mod logout;
 pub mod metrics;
 mod photos;
@@ -42,6 +43,7 @@ pub fn unlocked() -> Router<AppState> {
         .merge(photos::router())
         .merge(health::router())
         .merge(assets::router())
+        .merge(jwks::router())
 }
 
 /// For HEAD on routes whose GET has side effects (the callback consumes a state and redeems a
