@@ -46,8 +46,7 @@ mod tests {
     #[test]
     fn the_thumbprint_of_rfc_7517_a1_s_p256_key() {
         // The EC key of RFC 7517 Appendix A.1; its thumbprint computed independently (Python:
-        // base64url(sha256(json.dumps(required members, sort_keys, no spaces)))), the same
-        // vector the demo provider's DPoP tests use.
+        // base64url(sha256(json.dumps(required members, sort_keys, no spaces)))).
         assert_eq!(
             thumbprint(
                 "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",

@@ -57,8 +57,8 @@ pub(super) fn fapi2_problems(settings: &Settings<'_>) -> Vec<String> {
         ));
     }
     // Endpoints come from the issuer's metadata, so the issuer is known and checked (RFC 8414
-    // §3.3) and the assertion's audience is that issuer. Unconfigured: a wing (the demo provider)
-    // fills in discovery, or startup already refuses.
+    // §3.3) and the assertion's audience is that issuer. Unconfigured: a wing that starts its own
+    // provider fills in discovery, or startup already refuses.
     if let Some(ProviderSource::Explicit(_)) = settings.provider {
         problems.push(format!(
             "{fapi} requires discovery: set OAUTH_ISSUER and unset OAUTH_AUTH_URL (endpoints \
