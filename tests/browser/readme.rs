@@ -31,7 +31,7 @@ async fn readme_screenshots_show_the_default_address() {
         c.goto(app.url.as_str()).await?;
         wait_for_text(&c, "#status", "Not connected.").await?;
         calm(&c).await?;
-        readme_shot(&c, "home", Shot::Page).await?;
+        readme_shot(&c, "home", Shot::Page, Text::Kept).await?;
 
         click(&c, "#connect").await?;
         find(&c, "#approve").await?;
@@ -41,9 +41,9 @@ async fn readme_screenshots_show_the_default_address() {
             "the consent page names the app's default address: {origin:?}"
         );
         calm(&c).await?;
-        readme_shot(&c, "consent", Shot::Page).await?;
+        readme_shot(&c, "consent", Shot::Page, Text::Kept).await?;
         set_viewport(&c, PHONE).await?;
-        readme_shot(&c, "consent-phone", Shot::Screen).await?;
+        readme_shot(&c, "consent-phone", Shot::Screen, Text::Kept).await?;
         set_viewport(&c, DESKTOP).await?;
 
         click(&c, "#user-bob").await?;
@@ -55,7 +55,7 @@ async fn readme_screenshots_show_the_default_address() {
             "every photo loaded before the shot: {photos:?}"
         );
         calm(&c).await?;
-        readme_shot(&c, "photos", Shot::Page).await?;
+        readme_shot(&c, "photos", Shot::Page, Text::Kept).await?;
 
         #[cfg(feature = "inspector")] // INSPECTOR
         {
@@ -63,7 +63,7 @@ async fn readme_screenshots_show_the_default_address() {
             click(&c, "#flow-link").await?; // INSPECTOR
             find(&c, "li[data-step='4']").await?; // INSPECTOR
             calm(&c).await?; // INSPECTOR
-            readme_shot(&c, "flow", Shot::PageWithoutText).await?; // INSPECTOR
+            readme_shot(&c, "flow", Shot::Page, Text::Masked).await?; // INSPECTOR
         } // INSPECTOR
         c.goto(app.url.as_str()).await?;
         find(&c, "#photos-link").await?;
@@ -73,7 +73,7 @@ async fn readme_screenshots_show_the_default_address() {
         click(&c, "li[id='forged-state'] button").await?;
         find(&c, "#verdict").await?;
         calm(&c).await?;
-        readme_shot(&c, "break-it", Shot::ScreenWithoutText).await?;
+        readme_shot(&c, "break-it", Shot::Screen, Text::Masked).await?;
         c.goto(app.url.as_str()).await?;
         find(&c, "#photos-link").await?;
 
@@ -83,7 +83,7 @@ async fn readme_screenshots_show_the_default_address() {
         click(&c, "#deny").await?;
         wait_for_text(&c, "#error-title", "Access was not granted").await?;
         calm(&c).await?;
-        readme_shot(&c, "error", Shot::Page).await?;
+        readme_shot(&c, "error", Shot::Page, Text::Kept).await?;
         Ok(())
     })
     .await;
@@ -102,7 +102,7 @@ async fn readme_screenshot_of_the_photos_on_a_dark_phone() {
         wait_for_text(&c, "#heading", "Your photos (4)").await?;
         loaded_photos(&c).await?;
         calm(&c).await?;
-        readme_shot(&c, "photos-phone-dark", Shot::Screen).await?;
+        readme_shot(&c, "photos-phone-dark", Shot::Screen, Text::Kept).await?;
         Ok(())
     })
     .await;
@@ -111,14 +111,18 @@ async fn readme_screenshot_of_the_photos_on_a_dark_phone() {
 /// What a README shot covers.
 #[derive(Clone, Copy, PartialEq)]
 enum Shot {
-    /// The whole page, its text part of the outline.
+    /// The whole page.
     Page,
-    /// The whole page; its text (timings, masked values) left out of the outline.
-    PageWithoutText,
     /// What fits on the screen.
     Screen,
-    /// What fits on the screen; its text left out of the outline.
-    ScreenWithoutText,
+}
+
+/// Whether the outline keeps the page's text.
+#[derive(Clone, Copy, PartialEq)]
+enum Text {
+    Kept,
+    /// Left out: it changes from run to run (timings, masked values, a transcript).
+    Masked,
 }
 
 /// The page's outline: one line per element (tag, id, classes and, unless left out, its own
@@ -151,13 +155,12 @@ return out.join("\n") + "\n";
 
 /// Takes the shot, then checks the page's outline against the one recorded beside the README's
 /// copy; with `UPDATE_SCREENSHOTS` set, records both instead.
-async fn readme_shot(c: &Client, name: &str, shot: Shot) -> anyhow::Result<()> {
+async fn readme_shot(c: &Client, name: &str, shot: Shot, text: Text) -> anyhow::Result<()> {
     let png = match shot {
-        Shot::Screen | Shot::ScreenWithoutText => screenshot_screen(c, name).await?,
-        Shot::Page | Shot::PageWithoutText => screenshot(c, name).await?,
+        Shot::Screen => screenshot_screen(c, name).await?,
+        Shot::Page => screenshot(c, name).await?,
     };
-    let with_text = matches!(shot, Shot::Page | Shot::Screen);
-    let with_text = serde_json::Value::Bool(with_text);
+    let with_text = serde_json::Value::Bool(text == Text::Kept);
     let value = c.execute(OUTLINE, vec![with_text]).await?;
     let outline: String = serde_json::from_value(value).context("the outline is text")?;
     let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
