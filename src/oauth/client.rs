@@ -137,7 +137,8 @@ impl OAuthClient {
                 keys.jwks_url.clone(),
                 keys.id_token_algs.as_deref(),
                 http.clone(),
-            )?;
+            )?
+            .with_end_session(keys.end_session_url.clone());
             Some(Arc::new(openid))
         } else {
             None
@@ -236,6 +237,21 @@ impl OAuthClient {
     pub fn can_revoke(&self) -> bool {
         self.revocation_url.is_some()
     }
+
+    /// The provider's end-session URL for an RP-initiated logout of `tokens`' person (OIDC
+    /// RP-Initiated Logout 1.0 §2), when signed in with OpenID Connect at a provider that has
+    /// one; `None`: the logout stays local.
+    pub fn end_session_url(
+        &self,
+        tokens: &crate::oauth::TokenSet,
+        post_logout_redirect_uri: &Url,
+        state: &str,
+    ) -> Option<Url> {
+        let identity = tokens.identity.as_ref()?;
+        self.openid
+            .as_ref()?
+            .end_session_url(identity, post_logout_redirect_uri, state)
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +298,7 @@ pub(crate) mod tests {
         Box::new(OpenIdProvider {
             jwks_url: Url::parse("https://as.example/jwks").expect("url"),
             id_token_algs: None,
+            end_session_url: None,
         })
     }
 

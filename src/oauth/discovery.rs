@@ -40,6 +40,9 @@ pub struct Metadata {
     /// OpenID Connect Discovery 1.0 §3: the algorithms the provider signs ID tokens with.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC RP-Initiated Logout 1.0 §2.1: where the browser is sent to end the provider's session.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
@@ -121,6 +124,10 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         Some(url) => Some(Box::new(OpenIdProvider {
             jwks_url: Url::parse(url).context("jwks_uri is not a URL")?,
             id_token_algs: metadata.id_token_signing_alg_values_supported.clone(),
+            end_session_url: match &metadata.end_session_endpoint {
+                Some(url) => Some(Url::parse(url).context("end_session_endpoint is not a URL")?),
+                None => None,
+            },
         })),
         None => None,
     };

@@ -11,6 +11,7 @@
 pub mod at_rest;
 mod error;
 pub mod lock;
+mod logout;
 pub mod redis;
 mod save_once;
 pub mod sealed_store;
@@ -299,7 +300,10 @@ pub fn layer(
 pub fn drop_wing_values(record: &mut Record) {
     record
         .data
-        .retain(|key, _| matches!(key.as_str(), PENDING | TOKENS | LOGOUT_TOKEN | RENEWED));
+        .retain(|key, _| matches!(
+            key.as_str(),
+            PENDING | TOKENS | LOGOUT_TOKEN | RENEWED | logout::LOGOUT_STATE
+        ));
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.

@@ -75,6 +75,7 @@ async fn openid_app(mock: &Mock, key: &Key) -> TestApp {
     provider.openid = Some(Box::new(OpenIdProvider {
         jwks_url: Url::parse(&format!("{}/jwks", mock.url)).expect("url"),
         id_token_algs: Some(vec!["ES256".into()]),
+        end_session_url: None,
     }));
     spawn_app(mock, |config| {
         config.scopes = vec!["openid".into(), "photos".into()];

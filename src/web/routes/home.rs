@@ -56,7 +56,15 @@ async fn show_home(
     RawQuery(query): RawQuery,
     mismatch: Option<Extension<HostMismatch>>,
 ) -> Result<HomePage> {
-    let notice = notice(query.as_deref());
+    let notice = match returned_state(query.as_deref()) {
+        // Back from the provider's end-session endpoint (OIDC RP-Initiated Logout 1.0 §3): the
+        // notice only for the state this browser's logout sent; any other, the plain page.
+        Some(sent) => match session.take_logout(&sent).await? {
+            Some(kept) => notice(Some(&format!("notice={kept}"))),
+            None => None,
+        },
+        None => notice(query.as_deref()),
+    };
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.settings.provider_name.clone();
     // Read only when the inspector is on: off, the home page costs what it always did. // INSPECTOR
@@ -147,6 +155,12 @@ struct Notice {
     /// `success` or `info`: the CSS class.
     kind: &'static str,
     text: String,
+}
+
+/// The `state` a provider's end-session endpoint sent back, if the query has one.
+fn returned_state(query: Option<&str>) -> Option<String> {
+    let params = form::parse_unique(query?, 1024).ok()?;
+    params.get("state").cloned()
 }
 
 fn notice(query: Option<&str>) -> Option<Notice> {
