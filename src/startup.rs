@@ -326,6 +326,12 @@ pub fn home_url(app_url: &Url) -> anyhow::Result<Url> {
     Ok(app_url.join("./")?)
 }
 
+/// The back-channel logout URI, `APP_URL/backchannel-logout` (OIDC Back-Channel Logout 1.0
+/// §2.2): registered with the provider, which POSTs its logout tokens there.
+pub fn backchannel_logout_uri(app_url: &Url) -> anyhow::Result<Url> {
+    Ok(app_url.join("backchannel-logout")?)
+}
+
 /// The redirect URI: `APP_URL/cb`, exactly as registered at the provider (RFC 6749 §3.1.2).
 /// Built from configuration, never from the request's Host header (RFC 9700 §4.13).
 pub fn redirect_uri(app_url: &Url) -> anyhow::Result<Url> {

@@ -164,6 +164,10 @@ pub struct ProviderState {
     /// The client assertion `jti`s seen, per client, until their `exp` (RFC 7523 section 3
     /// point 7): the same bounded table as DPoP's, a second one (its nonce goes unused).
     pub(crate) assertion_jtis: DpopState,
+    /// Back-channel logout deliveries (OIDC Back-Channel Logout 1.0 §2.5): answered 200, not.
+    logout_deliveries: Mutex<(u64, u64)>,
+    /// The account page's form token (its CSRF defence, with the `Origin` check).
+    pub(crate) account_form_token: String,
 }
 
 impl ProviderState {
@@ -177,6 +181,8 @@ impl ProviderState {
             dpop: DpopState::new(),
             id_token_key: IdTokenKey::generate(),
             assertion_jtis: DpopState::new(),
+            logout_deliveries: Mutex::default(),
+            account_form_token: crate::secret::random_token(),
         }
     }
 
@@ -223,6 +229,16 @@ impl ProviderState {
     /// How many photos-API requests arrived.
     pub fn api_requests(&self) -> u64 {
         *self.api_requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn count_logout_delivery(&self, ok: bool) {
+        let mut counts = self.logout_deliveries.lock().unwrap_or_else(|p| p.into_inner());
+        if ok { counts.0 += 1 } else { counts.1 += 1 }
+    }
+
+    /// Back-channel logout tokens delivered so far: (answered 200, failed).
+    pub fn logout_deliveries(&self) -> (u64, u64) {
+        *self.logout_deliveries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many DPoP proof `jti`s are remembered: at most `max_pending`, each for its `iat`

@@ -110,6 +110,8 @@ impl Cluster {
             redirect_uris: vec![app_url.join("cb").expect("url").to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             jwks: None,
         });
         let provider = provider::spawn(settings).await.expect("demo provider");
