@@ -19,7 +19,8 @@ use crate::{
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     session::{
-        self, Sessions, at_rest::AtRest, lock::SessionLocks, sealed_store::SealedRedisStore,
+        self, Sessions, at_rest::AtRest, lock::SessionLocks, logout_index::LogoutIndex,
+        sealed_store::SealedRedisStore,
         store::MemoryStore,
     },
     shutdown,
@@ -193,7 +194,13 @@ impl Application {
                 (Arc::new(store), None, locks, Readiness::Redis(pool.clone()))
             }
         };
-        let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew);
+        // Back-channel logout's index: beside the records, so every instance sees it.
+        let logout_index = match &self.redis {
+            None => LogoutIndex::in_process(self.config.max_sessions),
+            Some((pool, at_rest)) => LogoutIndex::redis(pool.clone(), at_rest.clone()),
+        };
+        let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew)
+            .with_logout_index(logout_index);
         let settings = Settings {
             provider_name: ProviderName::new(self.provider.name.as_deref()),
             photos_api_url: self.provider.photos_api_url.clone(),

@@ -28,6 +28,7 @@ use crate::{
 
 mod backchannel;
 mod grants;
+mod logout;
 
 use backchannel::Credentials;
 
@@ -236,21 +237,6 @@ impl OAuthClient {
     /// Whether the provider has a revocation endpoint (RFC 7009) to tell at logout.
     pub fn can_revoke(&self) -> bool {
         self.revocation_url.is_some()
-    }
-
-    /// The provider's end-session URL for an RP-initiated logout of `tokens`' person (OIDC
-    /// RP-Initiated Logout 1.0 §2), when signed in with OpenID Connect at a provider that has
-    /// one; `None`: the logout stays local.
-    pub fn end_session_url(
-        &self,
-        tokens: &crate::oauth::TokenSet,
-        post_logout_redirect_uri: &Url,
-        state: &str,
-    ) -> Option<Url> {
-        let identity = tokens.identity.as_ref()?;
-        self.openid
-            .as_ref()?
-            .end_session_url(identity, post_logout_redirect_uri, state)
     }
 }
 

@@ -9,9 +9,11 @@
 //! in-memory store) and [`redis`] (the shared store).
 
 pub mod at_rest;
+mod backchannel;
 mod error;
 pub mod lock;
 mod logout;
+pub mod logout_index;
 pub mod redis;
 mod save_once;
 pub mod sealed_store;
@@ -38,6 +40,7 @@ pub use error::SessionError;
 use save_once::mark_saved;
 pub(crate) use save_once::save_once;
 use stored::StoredSession;
+pub use backchannel::BackChannelLogout;
 pub use tokens::{RefreshFailed, Sessions};
 
 /// Started sign-ins waiting for their callback, keyed by `state`.

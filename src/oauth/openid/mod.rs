@@ -6,6 +6,7 @@
 
 mod jwks;
 mod logout;
+pub mod logout_token;
 mod verify;
 
 use std::fmt;
@@ -32,6 +33,10 @@ pub struct Identity {
     pub name: Option<String>,
     /// The ID token itself, for a later RP-initiated logout's `id_token_hint`.
     pub id_token: RawIdToken,
+    /// `sid`, the provider's session (OIDC Back-Channel Logout 1.0 §2.1), if it sent one: a
+    /// logout token naming it ends this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Identity {

@@ -70,11 +70,13 @@ async fn show_home(
     // Read only when the inspector is on: off, the home page costs what it always did. // INSPECTOR
     let has_flow = crate::web::inspect::has_flow(&state, &session).await?; // INSPECTOR
 
-    if session.tokens().await?.is_some() {
-        // Under the session's lock: a connected visitor's idle limit is pushed back here.
+    if let Some(tokens) = session.tokens().await? {
+        // Under the session's lock: a connected visitor's idle limit is pushed back here, and
+        // the back-channel logout index with it.
         let idle = state.settings.session_idle;
         if session.renewal_due(idle).await? {
             session.renew(idle).await?;
+            state.sessions.index_sign_in(&session, &tokens, idle).await;
         }
         return Ok(HomePage {
             provider_name,
