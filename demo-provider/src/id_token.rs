@@ -49,8 +49,8 @@ pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/back
 /// Whose session a logout token ends, and for which client (OIDC Back-Channel Logout 1.0 §2.4).
 pub struct Logout<'a> {
     pub client_id: &'a str,
-    pub user_id: &'a str,
-    pub sid: &'a str,
+    pub user_id: Option<&'a str>,
+    pub sid: Option<&'a str>,
     /// A fresh random token identifier: the client refuses one it has seen (§2.6).
     pub jti: &'a str,
 }
@@ -104,16 +104,21 @@ impl IdTokenKey {
     /// `jti` (`logout.jti`, random), and never a `nonce` (§2.4: so it cannot pass for an ID
     /// token).
     pub fn logout_token(&self, issuer: &str, logout: &Logout<'_>, now: i64) -> String {
-        let payload = json!({
+        let mut payload = json!({
             "iss": issuer,
-            "sub": logout.user_id,
             "aud": logout.client_id,
             "iat": now,
             "exp": now.saturating_add(LIFETIME_SECS),
             "jti": logout.jti,
             "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
-            "sid": logout.sid,
         });
+        // §2.4: sid, sub, or both (this provider sends both; tests send one).
+        if let Some(sub) = logout.user_id {
+            payload["sub"] = json!(sub);
+        }
+        if let Some(sid) = logout.sid {
+            payload["sid"] = json!(sid);
+        }
         self.sign_typed(&payload, "logout+jwt")
     }
 

@@ -241,6 +241,30 @@ impl ProviderState {
         *self.logout_deliveries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A logout token for `client_id` naming `sub` and/or `sid`, signed with the ID-token key,
+    /// as `logout/` sends them (OIDC Back-Channel Logout 1.0 §2.4): for tests that deliver
+    /// one themselves.
+    pub fn logout_token(&self, client_id: &str, sub: Option<&str>, sid: Option<&str>) -> String {
+        let jti = crate::secret::random_token();
+        let logout = crate::id_token::Logout {
+            client_id,
+            user_id: sub,
+            sid,
+            jti: &jti,
+        };
+        self.id_token_key.logout_token(&self.issuer, &logout, now())
+    }
+
+    /// The `sid` of `user`'s live grant to `client_id`, if any.
+    pub fn sid_of(&self, client_id: &str, user: &str) -> Option<String> {
+        let tables = self.tables();
+        tables
+            .grants
+            .values()
+            .find(|g| g.client_id == client_id && g.user == user && !g.revoked)
+            .map(|g| g.sid.clone())
+    }
+
     /// How many DPoP proof `jti`s are remembered: at most `max_pending`, each for its `iat`
     /// window only (RFC 9449 section 11.1).
     pub fn dpop_jtis(&self) -> usize {

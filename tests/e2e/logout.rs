@@ -86,3 +86,104 @@ async fn c99_without_openid_logout_stays_local() {
     assert_eq!(back.path(), "/");
     assert_eq!(param(&back, "notice").as_deref(), Some("signed-out"));
 }
+
+/// Gives `app` a fresh browser; returns the one it had.
+fn new_browser(app: &mut TestApp) -> reqwest::Client {
+    let old = app.client.clone();
+    app.jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    app.client = crate::support::browser(app.jar.clone());
+    old
+}
+
+async fn connected(app: &TestApp, browser: &reqwest::Client) -> bool {
+    fetch(browser, app.at("/photos")).await.0 == StatusCode::OK
+}
+
+/// POSTs `token` as the provider does (no cookie, no Origin): status, Cache-Control, body.
+async fn deliver(app: &TestApp, token: &str) -> (StatusCode, String, String) {
+    let response = reqwest::Client::new()
+        .post(app.at("/backchannel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .expect("back-channel logout");
+    let status = response.status();
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, cache, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn c100_a_logout_token_by_sid_ends_that_session_only_and_once() {
+    let mut app = spawn_app_with(openid_config(), DemoSettings::for_tests()).await;
+    app.login_as("alice").await;
+    let sid = app.provider.state.sid_of("photo-connect", "alice").expect("sid");
+    let first = new_browser(&mut app);
+    app.login_as("alice").await;
+    let second = app.client.clone();
+
+    let token = app.provider.state.logout_token("photo-connect", None, Some(&sid));
+    let (status, cache, _) = deliver(&app, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cache, "no-store");
+    assert!(!connected(&app, &first).await, "the session of that sid ended");
+    assert!(connected(&app, &second).await, "the other one stays");
+
+    let (status, cache, body) = deliver(&app, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a replayed jti");
+    assert_eq!(cache, "no-store");
+    assert_eq!(body, r#"{"error":"invalid_request"}"#);
+    let again = app.provider.state.logout_token("photo-connect", None, Some(&sid));
+    assert_eq!(deliver(&app, &again).await.0, StatusCode::OK, "already ended: 200");
+    assert!(connected(&app, &second).await);
+}
+
+#[tokio::test]
+async fn c100_a_logout_token_by_sub_ends_every_session_of_that_user() {
+    let mut app = spawn_app_with(openid_config(), DemoSettings::for_tests()).await;
+    app.login_as("alice").await;
+    let first = new_browser(&mut app);
+    app.login_as("alice").await;
+    let second = new_browser(&mut app);
+    app.login_as("bob").await;
+    let bob = app.client.clone();
+
+    let token = app.provider.state.logout_token("photo-connect", Some("alice"), None);
+    assert_eq!(deliver(&app, &token).await.0, StatusCode::OK);
+    assert!(!connected(&app, &first).await);
+    assert!(!connected(&app, &second).await);
+    assert!(connected(&app, &bob).await, "another user's session stays");
+}
+
+#[tokio::test]
+async fn c100_signing_out_of_all_apps_at_the_provider_ends_the_session_here() {
+    let app = spawn_app_with(openid_config(), DemoSettings::for_tests()).await;
+    app.login_as("alice").await;
+    let issuer = app.provider.issuer.clone();
+    let (_, _, page) = fetch(&app.client, format!("{issuer}/account").parse().expect("url")).await;
+    assert!(page.contains("photo-connect"), "{page}");
+    let token = attribute_after(&page, r#"name="token" value=""#).expect("form token");
+    let response = app
+        .client
+        .post(format!("{issuer}/account/logout"))
+        .header("origin", issuer.as_str())
+        .form(&[("token", token.as_str()), ("user", "alice")])
+        .send()
+        .await
+        .expect("sign out of all apps");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut ended = false;
+    for _ in 0..100 {
+        if !app.is_connected().await {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ended, "the provider's logout token ended the session here");
+    assert_eq!(app.provider.state.logout_deliveries(), (1, 0));
+}

@@ -61,8 +61,8 @@ pub fn end_user_sessions(
         }
         let logout = Logout {
             client_id: &end.client_id,
-            user_id: &end.user,
-            sid: &end.sid,
+            user_id: Some(&end.user),
+            sid: Some(&end.sid),
             jti: &random_token(),
         };
         let token = state.id_token_key.logout_token(&state.issuer, &logout, at);
