@@ -6,7 +6,6 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use fred::{
     clients::Pool,
     interfaces::{KeysInterface, SetsInterface},
@@ -88,12 +87,13 @@ impl LogoutIndex {
                     let sealed = at_rest
                         .seal(&key, id.to_string().as_bytes())
                         .ok_or_else(|| SessionError::store("cannot seal a session id"))?;
-                    let _: i64 = pool.sadd(&key, B64.encode(sealed)).await.map_err(SessionError::store)?;
+                    // Raw bytes: nothing token-like (no base64 run) lies in Redis.
+                    let _: i64 = pool.sadd(&key, sealed).await.map_err(SessionError::store)?;
                     // Expires with the newest session it names (renewals index again).
                     let _: i64 = pool.expire(&key, seconds(ttl), None).await.map_err(SessionError::store)?;
                     let count: usize = pool.scard(&key).await.map_err(SessionError::store)?;
                     if count > MAX_PER_NAME {
-                        let _: Vec<String> = pool
+                        let _: Vec<Vec<u8>> = pool
                             .spop(&key, Some(count - MAX_PER_NAME))
                             .await
                             .map_err(SessionError::store)?;
@@ -115,12 +115,11 @@ impl LogoutIndex {
             }
             Self::Redis { pool, at_rest } => {
                 let key = at_rest.logout_index_key(name);
-                let members: Vec<String> = pool.smembers(&key).await.map_err(SessionError::store)?;
+                let members: Vec<Vec<u8>> = pool.smembers(&key).await.map_err(SessionError::store)?;
                 let _: i64 = pool.del(&key).await.map_err(SessionError::store)?;
                 Ok(members
                     .iter()
-                    .filter_map(|m| B64.decode(m).ok())
-                    .filter_map(|sealed| at_rest.open(&key, &sealed, None))
+                    .filter_map(|sealed| at_rest.open(&key, sealed, None))
                     .filter_map(|plain| String::from_utf8(plain).ok())
                     .filter_map(|id| id.parse().ok())
                     .collect())
