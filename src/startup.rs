@@ -20,8 +20,7 @@ use crate::{
     oauth::{OAuthClient, discovery},
     session::{
         self, Sessions, at_rest::AtRest, lock::SessionLocks, logout_index::LogoutIndex,
-        sealed_store::SealedRedisStore,
-        store::MemoryStore,
+        sealed_store::SealedRedisStore, store::MemoryStore,
     },
     shutdown,
     web::{

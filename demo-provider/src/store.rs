@@ -232,13 +232,19 @@ impl ProviderState {
     }
 
     pub fn count_logout_delivery(&self, ok: bool) {
-        let mut counts = self.logout_deliveries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = self
+            .logout_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if ok { counts.0 += 1 } else { counts.1 += 1 }
     }
 
     /// Back-channel logout tokens delivered so far: (answered 200, failed).
     pub fn logout_deliveries(&self) -> (u64, u64) {
-        *self.logout_deliveries.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .logout_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// A logout token for `client_id` naming `sub` and/or `sid`, signed with the ID-token key,

@@ -99,7 +99,11 @@ impl AtRest {
 
     /// The name under which a logout token's `jti` is remembered (its replay check).
     pub fn logout_jti_key(&self, jti: &str) -> String {
-        format!("{}jti:{}", self.prefix, self.current.name(&format!("jti:{jti}")))
+        format!(
+            "{}jti:{}",
+            self.prefix,
+            self.current.name(&format!("jti:{jti}"))
+        )
     }
 
     /// The name of session `id`'s lock.

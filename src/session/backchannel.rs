@@ -68,7 +68,13 @@ impl Sessions {
         let ids = self.logout_index.take(&name).await?;
         let mut ended = 0;
         for id in ids {
-            if self.store.load(&id).await.map_err(SessionError::from)?.is_some() {
+            if self
+                .store
+                .load(&id)
+                .await
+                .map_err(SessionError::from)?
+                .is_some()
+            {
                 ended += 1;
             }
             self.store.delete(&id).await.map_err(SessionError::from)?;

@@ -69,7 +69,9 @@ impl LogoutIndex {
                 }
                 for name in names {
                     if !t.names.contains_key(name) && t.names.len() >= t.max {
-                        tracing::warn!("the back-channel logout index is full: a session is not indexed");
+                        tracing::warn!(
+                            "the back-channel logout index is full: a session is not indexed"
+                        );
                         continue;
                     }
                     let ids = t.names.entry(name.clone()).or_default();
@@ -90,7 +92,10 @@ impl LogoutIndex {
                     // Raw bytes: nothing token-like (no base64 run) lies in Redis.
                     let _: i64 = pool.sadd(&key, sealed).await.map_err(SessionError::store)?;
                     // Expires with the newest session it names (renewals index again).
-                    let _: i64 = pool.expire(&key, seconds(ttl), None).await.map_err(SessionError::store)?;
+                    let _: i64 = pool
+                        .expire(&key, seconds(ttl), None)
+                        .await
+                        .map_err(SessionError::store)?;
                     let count: usize = pool.scard(&key).await.map_err(SessionError::store)?;
                     if count > MAX_PER_NAME {
                         let _: Vec<Vec<u8>> = pool
@@ -111,11 +116,16 @@ impl LogoutIndex {
                 let mut t = tables.lock().unwrap_or_else(|p| p.into_inner());
                 let at = now();
                 let ids = t.names.remove(name).unwrap_or_default();
-                Ok(ids.into_iter().filter(|(_, until)| *until > at).map(|(id, _)| id).collect())
+                Ok(ids
+                    .into_iter()
+                    .filter(|(_, until)| *until > at)
+                    .map(|(id, _)| id)
+                    .collect())
             }
             Self::Redis { pool, at_rest } => {
                 let key = at_rest.logout_index_key(name);
-                let members: Vec<Vec<u8>> = pool.smembers(&key).await.map_err(SessionError::store)?;
+                let members: Vec<Vec<u8>> =
+                    pool.smembers(&key).await.map_err(SessionError::store)?;
                 let _: i64 = pool.del(&key).await.map_err(SessionError::store)?;
                 Ok(members
                     .iter()
@@ -140,7 +150,8 @@ impl LogoutIndex {
                 if t.jtis.get(jti).is_some_and(|until| *until > at) || t.jtis.len() >= t.max {
                     return Ok(false);
                 }
-                t.jtis.insert(jti.to_owned(), at.saturating_add(seconds(ttl)));
+                t.jtis
+                    .insert(jti.to_owned(), at.saturating_add(seconds(ttl)));
                 Ok(true)
             }
             Self::Redis { pool, at_rest } => {

@@ -36,11 +36,11 @@ use crate::{
     random::random_token,
 };
 
+pub use backchannel::BackChannelLogout;
 pub use error::SessionError;
 use save_once::mark_saved;
 pub(crate) use save_once::save_once;
 use stored::StoredSession;
-pub use backchannel::BackChannelLogout;
 pub use tokens::{RefreshFailed, Sessions};
 
 /// Started sign-ins waiting for their callback, keyed by `state`.
@@ -301,12 +301,12 @@ pub fn layer(
 /// renewal): what a memory store under pressure drops first is the wings' (a wing's record of
 /// a sign-in).
 pub fn drop_wing_values(record: &mut Record) {
-    record
-        .data
-        .retain(|key, _| matches!(
+    record.data.retain(|key, _| {
+        matches!(
             key.as_str(),
             PENDING | TOKENS | LOGOUT_TOKEN | RENEWED | logout::LOGOUT_STATE
-        ));
+        )
+    });
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.

@@ -38,7 +38,10 @@ async fn c99_logout_goes_on_to_the_end_session_endpoint_and_comes_back_signed_ou
     );
     let hint = param(&end_session, "id_token_hint").expect("id_token_hint");
     assert_eq!(hint.split('.').count(), 3, "the ID token itself");
-    assert_eq!(param(&end_session, "client_id").as_deref(), Some("photo-connect"));
+    assert_eq!(
+        param(&end_session, "client_id").as_deref(),
+        Some("photo-connect")
+    );
     assert_eq!(
         param(&end_session, "post_logout_redirect_uri").as_deref(),
         Some(app.url.as_str()),
@@ -49,7 +52,11 @@ async fn c99_logout_goes_on_to_the_end_session_endpoint_and_comes_back_signed_ou
     assert!(!app.is_connected().await, "logged out here before leaving");
 
     let (status, headers, _) = fetch(&app.client, end_session).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "the provider sends the browser back");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the provider sends the browser back"
+    );
     let back = location(&headers);
     assert_eq!(back.as_str().split('?').next(), Some(app.url.as_str()));
     assert_eq!(param(&back, "state"), Some(state));
@@ -121,24 +128,41 @@ async fn deliver(app: &TestApp, token: &str) -> (StatusCode, String, String) {
 async fn c100_a_logout_token_by_sid_ends_that_session_only_and_once() {
     let mut app = spawn_app_with(openid_config(), DemoSettings::for_tests()).await;
     app.login_as("alice").await;
-    let sid = app.provider.state.sid_of("photo-connect", "alice").expect("sid");
+    let sid = app
+        .provider
+        .state
+        .sid_of("photo-connect", "alice")
+        .expect("sid");
     let first = new_browser(&mut app);
     app.login_as("alice").await;
     let second = app.client.clone();
 
-    let token = app.provider.state.logout_token("photo-connect", None, Some(&sid));
+    let token = app
+        .provider
+        .state
+        .logout_token("photo-connect", None, Some(&sid));
     let (status, cache, _) = deliver(&app, &token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cache, "no-store");
-    assert!(!connected(&app, &first).await, "the session of that sid ended");
+    assert!(
+        !connected(&app, &first).await,
+        "the session of that sid ended"
+    );
     assert!(connected(&app, &second).await, "the other one stays");
 
     let (status, cache, body) = deliver(&app, &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a replayed jti");
     assert_eq!(cache, "no-store");
     assert_eq!(body, r#"{"error":"invalid_request"}"#);
-    let again = app.provider.state.logout_token("photo-connect", None, Some(&sid));
-    assert_eq!(deliver(&app, &again).await.0, StatusCode::OK, "already ended: 200");
+    let again = app
+        .provider
+        .state
+        .logout_token("photo-connect", None, Some(&sid));
+    assert_eq!(
+        deliver(&app, &again).await.0,
+        StatusCode::OK,
+        "already ended: 200"
+    );
     assert!(connected(&app, &second).await);
 }
 
@@ -152,7 +176,10 @@ async fn c100_a_logout_token_by_sub_ends_every_session_of_that_user() {
     app.login_as("bob").await;
     let bob = app.client.clone();
 
-    let token = app.provider.state.logout_token("photo-connect", Some("alice"), None);
+    let token = app
+        .provider
+        .state
+        .logout_token("photo-connect", Some("alice"), None);
     assert_eq!(deliver(&app, &token).await.0, StatusCode::OK);
     assert!(!connected(&app, &first).await);
     assert!(!connected(&app, &second).await);
@@ -164,7 +191,11 @@ async fn c100_signing_out_of_all_apps_at_the_provider_ends_the_session_here() {
     let app = spawn_app_with(openid_config(), DemoSettings::for_tests()).await;
     app.login_as("alice").await;
     let issuer = app.provider.issuer.clone();
-    let (_, _, page) = fetch(&app.client, format!("{issuer}/account").parse().expect("url")).await;
+    let (_, _, page) = fetch(
+        &app.client,
+        format!("{issuer}/account").parse().expect("url"),
+    )
+    .await;
     assert!(page.contains("photo-connect"), "{page}");
     let token = attribute_after(&page, r#"name="token" value=""#).expect("form token");
     let response = app

@@ -43,7 +43,10 @@ async fn deliver(app: &TestApp, token: &str) -> (StatusCode, String) {
         .await
         .expect("back-channel logout");
     assert_eq!(
-        response.headers().get("cache-control").map(|v| v.as_bytes()),
+        response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.as_bytes()),
         Some(&b"no-store"[..])
     );
     let status = response.status();
@@ -75,12 +78,30 @@ async fn c100_every_forged_logout_token_is_refused_and_ends_nothing() {
         key.sign(&c)
     };
     let cases: Vec<(String, &str)> = vec![
-        (forged(&|c| c["aud"] = json!("another-app")), "aud does not name this client"),
-        (forged(&|c| c["aud"] = json!(["photo-connect", "another-app"])), "aud does not name this client"),
-        (forged(&|c| c["iss"] = json!("https://evil.example")), "iss is not the provider's issuer"),
-        (forged(&|c| drop(c.as_object_mut().map(|o| o.remove("events")))), "no back-channel logout event"),
-        (forged(&|c| c["events"] = json!({"https://other.example/event": {}})), "no back-channel logout event"),
-        (forged(&|c| c["nonce"] = json!("n-1")), "a nonce: an ID token"),
+        (
+            forged(&|c| c["aud"] = json!("another-app")),
+            "aud does not name this client",
+        ),
+        (
+            forged(&|c| c["aud"] = json!(["photo-connect", "another-app"])),
+            "aud does not name this client",
+        ),
+        (
+            forged(&|c| c["iss"] = json!("https://evil.example")),
+            "iss is not the provider's issuer",
+        ),
+        (
+            forged(&|c| drop(c.as_object_mut().map(|o| o.remove("events")))),
+            "no back-channel logout event",
+        ),
+        (
+            forged(&|c| c["events"] = json!({"https://other.example/event": {}})),
+            "no back-channel logout event",
+        ),
+        (
+            forged(&|c| c["nonce"] = json!("n-1")),
+            "a nonce: an ID token",
+        ),
         (
             forged(&|c| {
                 let o = c.as_object_mut().expect("object");
@@ -89,13 +110,28 @@ async fn c100_every_forged_logout_token_is_refused_and_ends_nothing() {
             }),
             "neither sid nor sub",
         ),
-        (forged(&|c| drop(c.as_object_mut().map(|o| o.remove("jti")))), "no jti"),
-        (forged(&|c| c["iat"] = json!(now() - 3600)), "iat is too old"),
-        (forged(&|c| c["iat"] = json!(now() + 3600)), "iat is too old or in the future"),
+        (
+            forged(&|c| drop(c.as_object_mut().map(|o| o.remove("jti")))),
+            "no jti",
+        ),
+        (
+            forged(&|c| c["iat"] = json!(now() - 3600)),
+            "iat is too old",
+        ),
+        (
+            forged(&|c| c["iat"] = json!(now() + 3600)),
+            "iat is too old or in the future",
+        ),
         (forged(&|c| c["exp"] = json!(now() - 1)), "exp has passed"),
         // Signed by another key under the provider's kid: the signature does not verify.
-        (Key::new("k1").sign(&logout_claims(&mock)), "the signature does not verify"),
-        (unsigned(&logout_claims(&mock)), "an algorithm that is not allowed"),
+        (
+            Key::new("k1").sign(&logout_claims(&mock)),
+            "the signature does not verify",
+        ),
+        (
+            unsigned(&logout_claims(&mock)),
+            "an algorithm that is not allowed",
+        ),
         ("not.a.jwt".to_owned(), "not a well-formed signed JWT"),
         (String::new(), "not a well-formed signed JWT"),
     ];
@@ -121,7 +157,10 @@ async fn c100_every_forged_logout_token_is_refused_and_ends_nothing() {
     // And the same checks pass a valid one: the session ends.
     let (status, _) = deliver(&app, &key.sign(&logout_claims(&mock))).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!visitor.is_connected().await, "a valid token ends the session");
+    assert!(
+        !visitor.is_connected().await,
+        "a valid token ends the session"
+    );
 }
 
 /// `alg: none`, no signature (OIDC Core §16.3 forbids accepting it here too).

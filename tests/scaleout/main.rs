@@ -213,7 +213,10 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
     for key in &keys {
         // The back-channel logout index (C100): a set of sealed session ids per HMAC'd sid/sub.
         let is_index = key.starts_with("photo-connect:logout:");
-        assert!(key.starts_with("photo-connect:session:") || is_index, "{key}");
+        assert!(
+            key.starts_with("photo-connect:session:") || is_index,
+            "{key}"
+        );
         assert!(!key.contains(id), "a key names the cookie: {key}");
         let command = if is_index { "SMEMBERS" } else { "GET" };
         let value = std::process::Command::new("redis-cli")
@@ -630,9 +633,17 @@ async fn c100_a_back_channel_logout_received_by_a_ends_the_sessions_on_b() {
     let sid = state.sid_of("photo-connect", "bob").expect("bob's sid");
     let token = state.logout_token("photo-connect", None, Some(&sid));
     assert_eq!(deliver(&a, token.clone()).await, StatusCode::OK);
-    assert_eq!(photos(&bob, &b).await.0, StatusCode::SEE_OTHER, "ended on B");
+    assert_eq!(
+        photos(&bob, &b).await.0,
+        StatusCode::SEE_OTHER,
+        "ended on B"
+    );
     assert_eq!(photos(&bob, &a).await.0, StatusCode::SEE_OTHER, "and on A");
-    assert_eq!(photos(&alice_on_b, &b).await.0, StatusCode::OK, "Alice's stays");
+    assert_eq!(
+        photos(&alice_on_b, &b).await.0,
+        StatusCode::OK,
+        "Alice's stays"
+    );
     // The jti cache is shared: the same token at B is a replay.
     assert_eq!(deliver(&b, token).await, StatusCode::BAD_REQUEST);
 

@@ -107,7 +107,12 @@ async fn sign_out_everywhere(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let forbidden = || pages::error_page(StatusCode::FORBIDDEN, "This form must come from the account page.");
+    let forbidden = || {
+        pages::error_page(
+            StatusCode::FORBIDDEN,
+            "This form must come from the account page.",
+        )
+    };
     let origin = headers.get(header::ORIGIN).map(HeaderValue::as_bytes);
     if origin != Some(state.issuer.as_bytes()) {
         return forbidden();
@@ -118,11 +123,17 @@ async fn sign_out_everywhere(
     else {
         return forbidden();
     };
-    let sent = params.get("token").map(String::as_bytes).unwrap_or_default();
+    let sent = params
+        .get("token")
+        .map(String::as_bytes)
+        .unwrap_or_default();
     if !bool::from(sent.ct_eq(state.account_form_token.as_bytes())) {
         return forbidden();
     }
-    let Some(user) = params.get("user").filter(|u| USERS.iter().any(|known| known.id == *u)) else {
+    let Some(user) = params
+        .get("user")
+        .filter(|u| USERS.iter().any(|known| known.id == *u))
+    else {
         return pages::error_page(StatusCode::BAD_REQUEST, "No such user.");
     };
     let ended = super::deliver::end_user_sessions(&state, user, None, now());

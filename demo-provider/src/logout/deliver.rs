@@ -4,11 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{
-    id_token::Logout,
-    secret::random_token,
-    store::ProviderState,
-};
+use crate::{id_token::Logout, secret::random_token, store::ProviderState};
 
 /// How long one delivery may take (§2.5: the OP should not wait long on an RP).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -42,12 +42,18 @@ pub fn router() -> Router<Arc<ProviderState>> {
 /// registered, exactly (§3.1, like redirect URIs, RFC 9700 §4.1.3). Then the user's session
 /// ends here, the other clients hear of it by back channel, and the browser goes back with
 /// `state` unchanged (§3).
-async fn end_session(State(state): State<Arc<ProviderState>>, RawQuery(query): RawQuery) -> Response {
+async fn end_session(
+    State(state): State<Arc<ProviderState>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let refuse = |reason: &str| pages::error_page(StatusCode::BAD_REQUEST, reason);
     let Ok(params) = form::unique(query.as_deref().unwrap_or(""), MAX_QUERY_BYTES) else {
         return refuse("The logout request is not valid form encoding, or repeats a parameter.");
     };
-    let hint = params.get("id_token_hint").map(String::as_str).unwrap_or("");
+    let hint = params
+        .get("id_token_hint")
+        .map(String::as_str)
+        .unwrap_or("");
     let Some(claims) = state.id_token_key.verify_own(hint) else {
         return refuse(
             "The logout request has no id_token_hint this provider issued (OIDC RP-Initiated Logout 1.0 section 2).",
@@ -100,9 +106,9 @@ async fn end_session(State(state): State<Arc<ProviderState>>, RawQuery(query): R
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
-

@@ -62,7 +62,10 @@ async fn sign_in(provider: &Provider) -> (String, String) {
     let code = provider.code_for(&request).await;
     let reply = provider.redeem(&code, &request.pkce.verifier).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let id = reply.json["id_token"].as_str().expect("id_token").to_owned();
+    let id = reply.json["id_token"]
+        .as_str()
+        .expect("id_token")
+        .to_owned();
     let at = reply.json["access_token"].as_str().expect("at").to_owned();
     (id, at)
 }
@@ -142,8 +145,14 @@ async fn c99_end_session_ends_the_users_grants_tells_the_other_clients_and_retur
     )
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    assert_eq!(reply.location().as_str(), "https://client.example/?state=st-9");
-    assert!(!provider.state.access_token_valid(&access), "its grant ended");
+    assert_eq!(
+        reply.location().as_str(),
+        "https://client.example/?state=st-9"
+    );
+    assert!(
+        !provider.state.access_token_valid(&access),
+        "its grant ended"
+    );
 
     let tokens = delivered(&received, 1).await;
     assert_eq!(tokens.len(), 1, "the other client is told, once");
@@ -178,11 +187,17 @@ async fn c99_end_session_refuses_a_bad_hint_a_foreign_client_id_or_an_unregister
         ("no hint", vec![("post_logout_redirect_uri", HOME)]),
         (
             "a bad signature",
-            vec![("id_token_hint", forged.as_str()), ("post_logout_redirect_uri", HOME)],
+            vec![
+                ("id_token_hint", forged.as_str()),
+                ("post_logout_redirect_uri", HOME),
+            ],
         ),
         (
             "no signature",
-            vec![("id_token_hint", unsigned.as_str()), ("post_logout_redirect_uri", HOME)],
+            vec![
+                ("id_token_hint", unsigned.as_str()),
+                ("post_logout_redirect_uri", HOME),
+            ],
         ),
         (
             "another client_id",
@@ -217,7 +232,10 @@ async fn c99_end_session_refuses_a_bad_hint_a_foreign_client_id_or_an_unregister
         let reply = end_session(&provider, &params).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{why}");
         assert!(reply.header("location").is_none(), "{why}: never redirects");
-        assert!(provider.state.access_token_valid(&access), "{why}: nothing ended");
+        assert!(
+            provider.state.access_token_valid(&access),
+            "{why}: nothing ended"
+        );
     }
 }
 
@@ -253,8 +271,14 @@ async fn c100_the_account_page_signs_a_user_out_of_all_apps_only_from_itself() {
     assert_eq!(post(None, token.clone()).await, StatusCode::FORBIDDEN);
     let evil = Some("https://evil.example".to_owned());
     assert_eq!(post(evil, token.clone()).await, StatusCode::FORBIDDEN);
-    assert_eq!(post(ours.clone(), "wrong".into()).await, StatusCode::FORBIDDEN);
-    assert!(provider.state.access_token_valid(&access), "refused: nothing ended");
+    assert_eq!(
+        post(ours.clone(), "wrong".into()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        provider.state.access_token_valid(&access),
+        "refused: nothing ended"
+    );
 
     assert_eq!(post(ours, token).await, StatusCode::SEE_OTHER);
     assert!(!provider.state.access_token_valid(&access));

@@ -22,7 +22,10 @@ impl OpenId {
         url.query_pairs_mut()
             .append_pair("id_token_hint", identity.id_token.secret())
             .append_pair("client_id", self.client_id.as_str())
-            .append_pair("post_logout_redirect_uri", post_logout_redirect_uri.as_str())
+            .append_pair(
+                "post_logout_redirect_uri",
+                post_logout_redirect_uri.as_str(),
+            )
             .append_pair("state", state);
         Some(url)
     }

@@ -64,7 +64,11 @@ impl OpenId {
         if raw.len() > MAX_LEN {
             return Err(LogoutTokenError::Malformed);
         }
-        let keys = self.jwks.keys().await.map_err(|_| LogoutTokenError::KeysUnavailable)?;
+        let keys = self
+            .jwks
+            .keys()
+            .await
+            .map_err(|_| LogoutTokenError::KeysUnavailable)?;
         let claims = match self.signed_claims(raw, &keys) {
             // A key this set does not have: the provider may have rotated (OIDC Core §10.1.1).
             Err(UnknownKey) => match self.jwks.refetch(&keys).await {
@@ -97,18 +101,21 @@ impl OpenId {
             return malformed;
         };
         // §2.6 step 3: the same algorithm rules as ID tokens; never `none`, never HS*.
-        let alg: Option<CoreJwsSigningAlgorithm> = serde_json::from_value(header["alg"].clone()).ok();
+        let alg: Option<CoreJwsSigningAlgorithm> =
+            serde_json::from_value(header["alg"].clone()).ok();
         let Some(alg) = alg.filter(|alg| self.algs.contains(alg)) else {
             return Ok(Err(LogoutTokenError::Algorithm));
         };
         let kid = header["kid"].as_str();
-        let mut candidates = keys.keys.keys().iter().filter(|key| {
-            kid.is_none_or(|kid| key.key_id().is_some_and(|id| id.as_str() == kid))
-        });
+        let mut candidates =
+            keys.keys.keys().iter().filter(|key| {
+                kid.is_none_or(|kid| key.key_id().is_some_and(|id| id.as_str() == kid))
+            });
         let mut any = false;
         let verified = candidates.any(|key| {
             any = true;
-            key.verify_signature(&alg, input.as_bytes(), &signature).is_ok()
+            key.verify_signature(&alg, input.as_bytes(), &signature)
+                .is_ok()
         });
         if !any {
             return Err(UnknownKey);

@@ -16,12 +16,8 @@ use axum::{
 };
 
 use crate::{
-    clock::now,
-    form,
-    oauth::openid::logout_token::MAX_AGE_SECS,
-    session::BackChannelLogout,
-    telemetry::Outcome,
-    web::state::AppState,
+    clock::now, form, oauth::openid::logout_token::MAX_AGE_SECS, session::BackChannelLogout,
+    telemetry::Outcome, web::state::AppState,
 };
 
 /// Where the provider POSTs logout tokens: `APP_URL` + this, the client's registered

@@ -53,25 +53,20 @@ async fn logout(
     let recording = Recording::start(&state);
     let tokens = session.tokens().await?;
     let notice = match &tokens {
-        Some(tokens) => {
-            match recording
-                .run(revoke_both(&state, tokens, &recording))
-                .await
-            {
-                Revocation::Done => "signed-out".to_owned(),
-                outcome => {
-                    let kind = if outcome == Revocation::Unsupported {
-                        "signed-out-local"
-                    } else {
-                        "signed-out-unrevoked"
-                    };
-                    match tokens.expires_at.map(|at| (at - now()).max(0)) {
-                        Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
-                        None => kind.to_owned(),
-                    }
+        Some(tokens) => match recording.run(revoke_both(&state, tokens, &recording)).await {
+            Revocation::Done => "signed-out".to_owned(),
+            outcome => {
+                let kind = if outcome == Revocation::Unsupported {
+                    "signed-out-local"
+                } else {
+                    "signed-out-unrevoked"
+                };
+                match tokens.expires_at.map(|at| (at - now()).max(0)) {
+                    Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
+                    None => kind.to_owned(),
                 }
             }
-        }
+        },
         None => "signed-out".to_owned(),
     };
     // With a wing recording, the revocations join its record, kept a little longer.
@@ -91,7 +86,9 @@ async fn logout(
         session
             .remember_logout(&logout_state, &notice, state.settings.pending_login_ttl)
             .await?;
-        let outcome = Outcome(format!("signed out ({notice}), ending the provider's session"));
+        let outcome = Outcome(format!(
+            "signed out ({notice}), ending the provider's session"
+        ));
         return Ok((Extension(outcome), Redirect::to(url.as_str())));
     }
     let outcome = Outcome(format!("signed out ({notice})"));
