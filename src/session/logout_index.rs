@@ -171,3 +171,6 @@ impl LogoutIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
