@@ -32,6 +32,9 @@ impl AppSession {
             state: state.to_owned(),
             notice: notice.to_owned(),
         };
+        // A fresh id: after `end` the record would otherwise be created again under the old
+        // one, the cookie of the session that just ended (session fixation's mirror image).
+        self.0.cycle_id().await.map_err(SessionError::from)?;
         self.expire_after(ttl);
         self.insert(LOGOUT_STATE, &pending).await?;
         self.save().await
