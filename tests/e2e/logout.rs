@@ -141,7 +141,12 @@ async fn c100_a_logout_token_by_sid_ends_that_session_only_and_once() {
         .provider
         .state
         .logout_token("photo-connect", None, Some(&sid));
+    let started = std::time::Instant::now();
     let (status, cache, _) = deliver(&app, &token).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "§2.8: promptly"
+    );
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cache, "no-store");
     assert!(
