@@ -155,6 +155,10 @@ impl ProviderConfig {
         }
         if let Some(openid) = &self.openid {
             endpoints.push(("jwks_uri", &openid.jwks_url));
+            // The ID token travels to it in the URL (OIDC RP-Initiated Logout 1.0 §2, §7).
+            if let Some(end_session) = &openid.end_session_url {
+                endpoints.push(("end_session_endpoint", end_session));
+            }
         }
         for (name, url) in endpoints {
             if url.scheme() != "https" && !is_loopback(url) {

@@ -273,6 +273,23 @@ mod tests {
     }
 
     #[test]
+    fn c99_the_end_session_endpoint_is_read_with_the_keys() {
+        let d = discovery("https://as.example");
+        let with = format!(
+            r#"{S256},"jwks_uri":"https://as.example/jwks","end_session_endpoint":"https://as.example/logout""#
+        );
+        let found = check_metadata(&d, &metadata("https://as.example", &with)).expect("valid");
+        let openid = found.openid.expect("openid metadata");
+        assert_eq!(
+            openid.end_session_url.map(|u| u.to_string()).as_deref(),
+            Some("https://as.example/logout")
+        );
+        let without = format!(r#"{S256},"jwks_uri":"https://as.example/jwks""#);
+        let found = check_metadata(&d, &metadata("https://as.example", &without)).expect("valid");
+        assert!(found.openid.expect("openid").end_session_url.is_none());
+    }
+
+    #[test]
     fn explicit_urls_override_the_metadata() {
         let mut d = discovery("https://as.example");
         d.token_url = Some(TokenUrl::new("https://override.example/token".into()).expect("url"));

@@ -121,6 +121,24 @@ mod tests {
         assert!(!headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
     }
 
+    #[test]
+    fn c99_the_logout_forms_redirect_may_reach_the_end_session_origin_only() {
+        let csp = |end_session| {
+            let headers =
+                SecurityHeaders::new("http://photos.example", end_session, false).expect("headers");
+            headers.0.always[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        };
+        assert!(csp(None).contains("form-action 'self';"));
+        let with = csp(Some("https://as.example"));
+        assert!(
+            with.contains("form-action 'self' https://as.example;"),
+            "{with}"
+        );
+    }
+
     #[tokio::test]
     async fn a_handlers_referrer_policy_and_caching_are_kept() {
         let response = (
