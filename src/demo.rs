@@ -52,6 +52,10 @@ pub async fn bind(
         redirect_uris: vec![startup::redirect_uri(&app_url)?.to_string()],
         name: "photo-connect".into(),
         require_par: false,
+        // OIDC RP-Initiated Logout 1.0 §3.1: the home page, where a logout comes back.
+        post_logout_redirect_uris: vec![startup::home_url(&app_url)?.to_string()],
+        // OIDC Back-Channel Logout 1.0 §2.2: where the provider's logout tokens go.
+        backchannel_logout_uri: Some(startup::backchannel_logout_uri(&app_url)?.to_string()),
         jwks,
     });
     // The attacker's own app, for the attacks of `/break-it` that redeem a code as another client.
@@ -66,6 +70,8 @@ pub async fn bind(
         redirect_uris: vec![other_client.redirect_uri.clone()],
         name: "Attacker's app".into(),
         require_par: false,
+        post_logout_redirect_uris: Vec::new(),
+        backchannel_logout_uri: None,
         jwks: None,
     });
     let provider = demo_provider::spawn(settings).await?;

@@ -19,8 +19,8 @@ use crate::{
     http_client::HttpClient,
     oauth::{OAuthClient, discovery},
     session::{
-        self, Sessions, at_rest::AtRest, lock::SessionLocks, sealed_store::SealedRedisStore,
-        store::MemoryStore,
+        self, Sessions, at_rest::AtRest, lock::SessionLocks, logout_index::LogoutIndex,
+        sealed_store::SealedRedisStore, store::MemoryStore,
     },
     shutdown,
     web::{
@@ -193,11 +193,18 @@ impl Application {
                 (Arc::new(store), None, locks, Readiness::Redis(pool.clone()))
             }
         };
-        let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew);
+        // Back-channel logout's index: beside the records, so every instance sees it.
+        let logout_index = match &self.redis {
+            None => LogoutIndex::in_process(self.config.max_sessions),
+            Some((pool, at_rest)) => LogoutIndex::redis(pool.clone(), at_rest.clone()),
+        };
+        let sessions = Sessions::new(store.clone(), locks.clone(), self.config.token_refresh_skew)
+            .with_logout_index(logout_index);
         let settings = Settings {
             provider_name: ProviderName::new(self.provider.name.as_deref()),
             photos_api_url: self.provider.photos_api_url.clone(),
             app_origin: self.app_url.origin().ascii_serialization(),
+            home_url: home_url(&self.app_url)?,
             pending_login_ttl: self.config.pending_login_ttl,
             session_idle: self.config.session_idle,
             revocation_timeout: self.config.revocation_timeout,
@@ -216,11 +223,19 @@ impl Application {
         let exporter = self.metrics.as_ref().map(|m| m.exporter(memory.clone()));
         let on_app = self.metrics.as_ref().zip(exporter.as_ref());
         let image_origin = self.provider.photos_api_url.origin().ascii_serialization();
+        // The logout form's POST ends with a redirect there (RP-initiated logout), which the
+        // CSP's form-action must allow.
+        let end_session_origin = self
+            .provider
+            .openid
+            .as_ref()
+            .and_then(|openid| openid.end_session_url.as_ref())
+            .map(|url| url.origin().ascii_serialization());
         let middleware = web::Middleware {
             locks,
             sessions: session::layer(store, cookie_name, https, self.config.session_idle),
             setup: mw::setup_check::SetupCheck::new(&self.app_url),
-            headers: SecurityHeaders::new(&image_origin, https)?,
+            headers: SecurityHeaders::new(&image_origin, end_session_origin.as_deref(), https)?,
             metrics: on_app.and_then(|(metrics, exporter)| metrics.on_app_address(exporter)),
             wing_routes: self.wing_routes.clone(),
         };
@@ -309,6 +324,18 @@ pub fn app_url(config: &Config, listener: &TcpListener) -> anyhow::Result<Url> {
             listener.local_addr()?.port()
         ))?),
     }
+}
+
+/// The home page, `APP_URL` with its trailing slash: where an RP-initiated logout comes back
+/// (its `post_logout_redirect_uri`, OIDC RP-Initiated Logout 1.0 §3), registered as such.
+pub fn home_url(app_url: &Url) -> anyhow::Result<Url> {
+    Ok(app_url.join("./")?)
+}
+
+/// The back-channel logout URI, `APP_URL/backchannel-logout` (OIDC Back-Channel Logout 1.0
+/// §2.2): registered with the provider, which POSTs its logout tokens there.
+pub fn backchannel_logout_uri(app_url: &Url) -> anyhow::Result<Url> {
+    Ok(app_url.join("backchannel-logout")?)
 }
 
 /// The redirect URI: `APP_URL/cb`, exactly as registered at the provider (RFC 6749 §3.1.2).

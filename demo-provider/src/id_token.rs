@@ -7,7 +7,10 @@
 //! exactly what a signed ID token is; the client verifies it with a real OIDC library.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use p256::ecdsa::{Signature, SigningKey, signature::Signer};
+use p256::ecdsa::{
+    Signature, SigningKey,
+    signature::{Signer, Verifier},
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -38,6 +41,18 @@ pub struct Claims<'a> {
     pub auth_time: i64,
     /// The provider-side session the grant belongs to (OIDC Front/Back-Channel Logout `sid`).
     pub sid: &'a str,
+}
+
+/// The event a logout token carries (OIDC Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Whose session a logout token ends, and for which client (OIDC Back-Channel Logout 1.0 §2.4).
+pub struct Logout<'a> {
+    pub client_id: &'a str,
+    pub user_id: Option<&'a str>,
+    pub sid: Option<&'a str>,
+    /// A fresh random token identifier: the client refuses one it has seen (§2.6).
+    pub jti: &'a str,
 }
 
 impl IdTokenKey {
@@ -84,10 +99,56 @@ impl IdTokenKey {
         self.sign(&payload)
     }
 
+    /// A logout token (OIDC Back-Channel Logout 1.0 §2.4) for `client_id`, about user `sub`'s
+    /// session `sid`: signed like an ID token, with the back-channel logout event, a fresh
+    /// `jti` (`logout.jti`, random), and never a `nonce` (§2.4: so it cannot pass for an ID
+    /// token).
+    pub fn logout_token(&self, issuer: &str, logout: &Logout<'_>, now: i64) -> String {
+        let mut payload = json!({
+            "iss": issuer,
+            "aud": logout.client_id,
+            "iat": now,
+            "exp": now.saturating_add(LIFETIME_SECS),
+            "jti": logout.jti,
+            "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+        });
+        // §2.4: sid, sub, or both (this provider sends both; tests send one).
+        if let Some(sub) = logout.user_id {
+            payload["sub"] = json!(sub);
+        }
+        if let Some(sid) = logout.sid {
+            payload["sid"] = json!(sid);
+        }
+        self.sign_typed(&payload, "logout+jwt")
+    }
+
+    /// The claims of a token this key signed (an `id_token_hint`, OIDC RP-Initiated Logout 1.0
+    /// §2), `None` if it is not one: wrong shape, algorithm, key or signature. Its `exp` is not
+    /// checked: an expired ID token is still a good hint (§2).
+    pub fn verify_own(&self, token: &str) -> Option<Value> {
+        let (input, signature) = token.rsplit_once('.')?;
+        let (header, payload) = input.split_once('.')?;
+        let header: Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
+        if header["alg"] != ALG || header["kid"] != self.kid.as_str() {
+            return None;
+        }
+        let signature = Signature::from_slice(&B64.decode(signature).ok()?).ok()?;
+        self.key
+            .verifying_key()
+            .verify(input.as_bytes(), &signature)
+            .ok()?;
+        serde_json::from_slice(&B64.decode(payload).ok()?).ok()
+    }
+
     /// The compact JWS of `payload` (RFC 7515 §3.1): header, payload and the ES256 signature,
     /// which is R || S, 64 bytes (RFC 7518 §3.4), not DER.
     fn sign(&self, payload: &Value) -> String {
-        let header = json!({"alg": ALG, "typ": "JWT", "kid": self.kid});
+        self.sign_typed(payload, "JWT")
+    }
+
+    /// [`IdTokenKey::sign`] with the header's `typ` (RFC 7519 §5.1).
+    fn sign_typed(&self, payload: &Value, typ: &str) -> String {
+        let header = json!({"alg": ALG, "typ": typ, "kid": self.kid});
         let input = format!(
             "{}.{}",
             B64.encode(header.to_string()),

@@ -30,7 +30,9 @@
 //!    `dpop`'s JWK helpers) and RFC 6749 §5.2 JSON error;
 //! 5. the endpoints, one folder (or file) each: `api/` (the photos API, how it authenticates
 //!    with Bearer or DPoP and how it refuses), `authorize/` (the authorization endpoint, its
-//!    consent answer, pushed requests (RFC 9126) and the redirect back), `revoke` (RFC 7009),
+//!    consent answer, pushed requests (RFC 9126) and the redirect back), `logout/` (the
+//!    end-session endpoint, the account page and back-channel logout delivery, OIDC
+//!    RP-Initiated and Back-Channel Logout 1.0), `revoke` (RFC 7009),
 //!    `token/` (the token endpoint, its two grants and the token response);
 //! 6. this file, the root: [`spawn`], the router and the metadata handlers (RFC 8414, OpenID
 //!    Connect Discovery) and the JWKS.
@@ -57,6 +59,7 @@ mod dpop;
 // 5. the endpoints
 mod api;
 mod authorize;
+mod logout;
 mod revoke;
 mod token;
 
@@ -129,6 +132,7 @@ fn router(state: Arc<ProviderState>) -> Router {
         .merge(authorize::router())
         .merge(token::router())
         .merge(revoke::router())
+        .merge(logout::router())
         .merge(api::router())
         .route("/assets/provider.css", get(pages::stylesheet))
         // Token and consent bodies are tiny: a 64 KiB cap answers 413 to anything abusive.
@@ -159,6 +163,11 @@ async fn openid_configuration(State(state): State<Arc<ProviderState>>) -> Json<s
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [id_token::ALG],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "name", "sid"],
+        // OIDC RP-Initiated Logout 1.0 §2.1.
+        "end_session_endpoint": format!("{issuer}{}", logout::END_SESSION_PATH),
+        // OIDC Back-Channel Logout 1.0 §2.1: logout tokens are sent, with `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if let (Some(all), Some(extra)) = (metadata.as_object_mut(), extra.as_object()) {
         all.extend(extra.clone());

@@ -120,6 +120,13 @@ pub fn error_page(status: StatusCode, reason: &str) -> Response {
     with_headers(render(&ErrorPage { reason }), status, csp)
 }
 
+/// Another page of the provider's own (the account page), with the error page's headers but
+/// its forms allowed to post to the provider itself.
+pub fn page(template: &impl Template) -> Response {
+    let csp = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    with_headers(render(template), StatusCode::OK, csp)
+}
+
 fn render(template: &impl Template) -> String {
     template.render().unwrap_or_else(|err| {
         tracing::error!(error = %err, "demo provider page did not render");

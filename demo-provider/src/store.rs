@@ -164,6 +164,10 @@ pub struct ProviderState {
     /// The client assertion `jti`s seen, per client, until their `exp` (RFC 7523 section 3
     /// point 7): the same bounded table as DPoP's, a second one (its nonce goes unused).
     pub(crate) assertion_jtis: DpopState,
+    /// Back-channel logout deliveries (OIDC Back-Channel Logout 1.0 §2.5): answered 200, not.
+    logout_deliveries: Mutex<(u64, u64)>,
+    /// The account page's form token (its CSRF defence, with the `Origin` check).
+    pub(crate) account_form_token: String,
 }
 
 impl ProviderState {
@@ -177,6 +181,8 @@ impl ProviderState {
             dpop: DpopState::new(),
             id_token_key: IdTokenKey::generate(),
             assertion_jtis: DpopState::new(),
+            logout_deliveries: Mutex::default(),
+            account_form_token: crate::secret::random_token(),
         }
     }
 
@@ -223,6 +229,46 @@ impl ProviderState {
     /// How many photos-API requests arrived.
     pub fn api_requests(&self) -> u64 {
         *self.api_requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn count_logout_delivery(&self, ok: bool) {
+        let mut counts = self
+            .logout_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if ok { counts.0 += 1 } else { counts.1 += 1 }
+    }
+
+    /// Back-channel logout tokens delivered so far: (answered 200, failed).
+    pub fn logout_deliveries(&self) -> (u64, u64) {
+        *self
+            .logout_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A logout token for `client_id` naming `sub` and/or `sid`, signed with the ID-token key,
+    /// as `logout/` sends them (OIDC Back-Channel Logout 1.0 §2.4): for tests that deliver
+    /// one themselves.
+    pub fn logout_token(&self, client_id: &str, sub: Option<&str>, sid: Option<&str>) -> String {
+        let jti = crate::secret::random_token();
+        let logout = crate::id_token::Logout {
+            client_id,
+            user_id: sub,
+            sid,
+            jti: &jti,
+        };
+        self.id_token_key.logout_token(&self.issuer, &logout, now())
+    }
+
+    /// The `sid` of `user`'s live grant to `client_id`, if any.
+    pub fn sid_of(&self, client_id: &str, user: &str) -> Option<String> {
+        let tables = self.tables();
+        tables
+            .grants
+            .values()
+            .find(|g| g.client_id == client_id && g.user == user && !g.revoked)
+            .map(|g| g.sid.clone())
     }
 
     /// How many DPoP proof `jti`s are remembered: at most `max_pending`, each for its `iat`

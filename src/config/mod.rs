@@ -132,6 +132,9 @@ pub struct OpenIdProvider {
     /// `id_token_signing_alg_values_supported`, if listed: ID tokens signed with any other
     /// algorithm are refused.
     pub id_token_algs: Option<Vec<String>>,
+    /// `end_session_endpoint` (OIDC RP-Initiated Logout 1.0 §2.1), if advertised: where a
+    /// logout sends the browser so the provider ends its own session too.
+    pub end_session_url: Option<Url>,
 }
 
 impl ProviderConfig {
@@ -152,6 +155,10 @@ impl ProviderConfig {
         }
         if let Some(openid) = &self.openid {
             endpoints.push(("jwks_uri", &openid.jwks_url));
+            // The ID token travels to it in the URL (OIDC RP-Initiated Logout 1.0 §2, §7).
+            if let Some(end_session) = &openid.end_session_url {
+                endpoints.push(("end_session_endpoint", end_session));
+            }
         }
         for (name, url) in endpoints {
             if url.scheme() != "https" && !is_loopback(url) {

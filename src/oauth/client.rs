@@ -28,6 +28,7 @@ use crate::{
 
 mod backchannel;
 mod grants;
+mod logout;
 
 use backchannel::Credentials;
 
@@ -137,7 +138,8 @@ impl OAuthClient {
                 keys.jwks_url.clone(),
                 keys.id_token_algs.as_deref(),
                 http.clone(),
-            )?;
+            )?
+            .with_end_session(keys.end_session_url.clone());
             Some(Arc::new(openid))
         } else {
             None
@@ -282,6 +284,7 @@ pub(crate) mod tests {
         Box::new(OpenIdProvider {
             jwks_url: Url::parse("https://as.example/jwks").expect("url"),
             id_token_algs: None,
+            end_session_url: None,
         })
     }
 

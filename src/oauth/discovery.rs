@@ -40,6 +40,9 @@ pub struct Metadata {
     /// OpenID Connect Discovery 1.0 §3: the algorithms the provider signs ID tokens with.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC RP-Initiated Logout 1.0 §2.1: where the browser is sent to end the provider's session.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// The metadata URLs to try for `issuer`: RFC 8414 §3.1 inserts the well-known path between the
@@ -121,6 +124,10 @@ pub fn check_metadata(discovery: &Discovery, body: &[u8]) -> anyhow::Result<Prov
         Some(url) => Some(Box::new(OpenIdProvider {
             jwks_url: Url::parse(url).context("jwks_uri is not a URL")?,
             id_token_algs: metadata.id_token_signing_alg_values_supported.clone(),
+            end_session_url: match &metadata.end_session_endpoint {
+                Some(url) => Some(Url::parse(url).context("end_session_endpoint is not a URL")?),
+                None => None,
+            },
         })),
         None => None,
     };
@@ -263,6 +270,23 @@ mod tests {
         }
         d.allow_unadvertised_pkce = true;
         assert!(check_metadata(&d, &metadata("https://as.example", "")).is_ok());
+    }
+
+    #[test]
+    fn c99_the_end_session_endpoint_is_read_with_the_keys() {
+        let d = discovery("https://as.example");
+        let with = format!(
+            r#"{S256},"jwks_uri":"https://as.example/jwks","end_session_endpoint":"https://as.example/logout""#
+        );
+        let found = check_metadata(&d, &metadata("https://as.example", &with)).expect("valid");
+        let openid = found.openid.expect("openid metadata");
+        assert_eq!(
+            openid.end_session_url.map(|u| u.to_string()).as_deref(),
+            Some("https://as.example/logout")
+        );
+        let without = format!(r#"{S256},"jwks_uri":"https://as.example/jwks""#);
+        let found = check_metadata(&d, &metadata("https://as.example", &without)).expect("valid");
+        assert!(found.openid.expect("openid").end_session_url.is_none());
     }
 
     #[test]

@@ -91,6 +91,21 @@ impl AtRest {
             .collect()
     }
 
+    /// The name of the back-channel logout index entry for `name` (`sid:…` or `sub:…`, OIDC
+    /// Back-Channel Logout 1.0): an HMAC, like the records', so the index names no one in clear.
+    pub fn logout_index_key(&self, name: &str) -> String {
+        format!("{}logout:{}", self.prefix, self.current.name(name))
+    }
+
+    /// The name under which a logout token's `jti` is remembered (its replay check).
+    pub fn logout_jti_key(&self, jti: &str) -> String {
+        format!(
+            "{}jti:{}",
+            self.prefix,
+            self.current.name(&format!("jti:{jti}"))
+        )
+    }
+
     /// The name of session `id`'s lock.
     pub fn lock_key(&self, id: &str) -> String {
         format!("{}lock:{}", self.prefix, self.current.name(id))

@@ -9,8 +9,11 @@
 //! in-memory store) and [`redis`] (the shared store).
 
 pub mod at_rest;
+mod backchannel;
 mod error;
 pub mod lock;
+mod logout;
+pub mod logout_index;
 pub mod redis;
 mod save_once;
 pub mod sealed_store;
@@ -33,6 +36,7 @@ use crate::{
     random::random_token,
 };
 
+pub use backchannel::BackChannelLogout;
 pub use error::SessionError;
 use save_once::mark_saved;
 pub(crate) use save_once::save_once;
@@ -297,9 +301,12 @@ pub fn layer(
 /// renewal): what a memory store under pressure drops first is the wings' (a wing's record of
 /// a sign-in).
 pub fn drop_wing_values(record: &mut Record) {
-    record
-        .data
-        .retain(|key, _| matches!(key.as_str(), PENDING | TOKENS | LOGOUT_TOKEN | RENEWED));
+    record.data.retain(|key, _| {
+        matches!(
+            key.as_str(),
+            PENDING | TOKENS | LOGOUT_TOKEN | RENEWED | logout::LOGOUT_STATE
+        )
+    });
 }
 
 /// Whether a stored record is anonymous (not connected): the only kind a full store may evict.

@@ -457,3 +457,50 @@ fn under_pressure_only_the_sessions_own_values_are_kept() {
     kept.sort_unstable();
     assert_eq!(kept, ["auth.tokens", "csrf", "oauth.pending", "renewed"]);
 }
+
+#[tokio::test]
+async fn c99_the_logout_state_survives_the_end_of_the_session_and_is_taken_once() {
+    let store = Arc::new(Counting::default());
+    let session = session_over(&store);
+    session
+        .logout_token()
+        .await
+        .expect("a connected-like session");
+    let old = session.id();
+    session.end().await.expect("ended");
+    session
+        .remember_logout("st-1", "signed-out", TTL)
+        .await
+        .expect("kept");
+    assert_ne!(
+        session.id(),
+        old,
+        "a new anonymous session, not the old one"
+    );
+    let record = store
+        .inner
+        .lock()
+        .await
+        .get(&session.id().expect("saved"))
+        .cloned();
+    let record = record.expect("saved before returning");
+    assert!(is_anonymous(&record) && !record.data.contains_key(LOGOUT_TOKEN));
+
+    let back = next_request(&store, &session).await;
+    assert_eq!(
+        back.take_logout("st-2").await.expect("read"),
+        None,
+        "another state"
+    );
+    assert_eq!(back.take_logout("").await.expect("read"), None, "no state");
+    assert_eq!(
+        back.take_logout("st-1").await.expect("read").as_deref(),
+        Some("signed-out")
+    );
+    let again = next_request(&store, &back).await;
+    assert_eq!(
+        again.take_logout("st-1").await.expect("read"),
+        None,
+        "single use"
+    );
+}

@@ -11,7 +11,11 @@ use std::{sync::Arc, time::Duration};
 use tokio_util::task::TaskTracker;
 use tower_sessions::{SessionStore, session::Id};
 
-use super::{SessionError, StoredSession, lock::SessionLocks};
+use super::{SessionError, StoredSession, lock::SessionLocks, logout_index::LogoutIndex};
+
+/// How many sids/subs and `jti`s the in-process back-channel logout index holds by default
+/// (startup sets the memory store's cap).
+const DEFAULT_INDEX_CAP: usize = 10_000;
 use crate::{
     clock::now,
     http_client::{current_observer, observed},
@@ -27,6 +31,8 @@ pub struct Sessions {
     refresh_skew: Duration,
     /// The refreshes under way: shutdown waits for them ([`Sessions::finish_refreshes`]).
     refreshes: TaskTracker,
+    /// Signed-in sessions by `sid`/`sub`, and logout tokens' `jti`s (back-channel logout).
+    pub(super) logout_index: LogoutIndex,
 }
 
 /// Why a refresh did not give fresh tokens.
@@ -50,6 +56,7 @@ impl Sessions {
             locks,
             refresh_skew,
             refreshes: TaskTracker::new(),
+            logout_index: LogoutIndex::in_process(DEFAULT_INDEX_CAP),
         }
     }
 

@@ -70,7 +70,8 @@ pub fn app(state: AppState, parts: Middleware) -> App {
         .map_request(move |request| setup.check(request));
     let mut router = routes::locked()
         .route_layer(locked)
-        .merge(routes::unlocked().route_layer(unlocked));
+        .merge(routes::unlocked().route_layer(unlocked))
+        .merge(routes::sessionless());
     if let Some(exporter) = metrics {
         router = router.merge(routes::metrics::router(exporter));
     }

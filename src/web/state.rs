@@ -64,6 +64,9 @@ pub struct Settings {
     pub photos_api_url: Url,
     /// This app's origin (`scheme://host:port`), for the `Origin` check on POSTs.
     pub app_origin: String,
+    /// The home page, `APP_URL` with its trailing slash: the `post_logout_redirect_uri` of an
+    /// RP-initiated logout (OIDC RP-Initiated Logout 1.0 §3), registered with the provider.
+    pub home_url: Url,
     /// Lifetime of a pending sign-in.
     pub pending_login_ttl: Duration,
     /// Inactivity limit of a connected session.

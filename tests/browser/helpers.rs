@@ -113,6 +113,8 @@ impl TestApp {
             redirect_uris: vec![app_url.join("cb")?.to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             jwks: None,
         });
         let provider = provider::spawn(settings).await?;

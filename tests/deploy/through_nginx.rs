@@ -57,6 +57,8 @@ async fn a_sign_in_through_nginx_survives_a_rolling_restart_of_both_instances() 
             redirect_uris: vec![app_url.join("cb")?.to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             jwks: None,
         });
         let provider = provider::spawn(settings).await?;

@@ -13,6 +13,7 @@ mod helpers;
 #[cfg(feature = "inspector")] // INSPECTOR
 mod inspector; // INSPECTOR
 mod lifecycle;
+mod logout;
 mod logs;
 mod metrics;
 mod openid;

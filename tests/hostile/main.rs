@@ -10,6 +10,7 @@ mod fuzz;
 mod inspector; // INSPECTOR
 mod lifecycle;
 mod lock;
+mod logout;
 mod logs;
 mod mock;
 mod openid;

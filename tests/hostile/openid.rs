@@ -23,13 +23,13 @@ use crate::{
 const REFUSED: &str = "We could not confirm who you are";
 
 /// A provider signing key and its `kid`.
-struct Key {
+pub struct Key {
     key: SigningKey,
     kid: &'static str,
 }
 
 impl Key {
-    fn new(kid: &'static str) -> Self {
+    pub fn new(kid: &'static str) -> Self {
         Self {
             key: SigningKey::random(&mut rand::rngs::OsRng),
             kid,
@@ -43,7 +43,7 @@ impl Key {
                "use": "sig", "alg": "ES256", "kid": self.kid})
     }
 
-    fn sign(&self, claims: &Value) -> String {
+    pub fn sign(&self, claims: &Value) -> String {
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
         let input = format!("{}.{}", b64(&header), b64(claims));
         let signature: Signature = self.key.sign(input.as_bytes());
@@ -55,7 +55,7 @@ fn b64(value: &Value) -> String {
     B64.encode(value.to_string())
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -68,13 +68,14 @@ fn serve_keys(mock: &Mock, keys: &[&Key]) {
 }
 
 /// The app with `openid photos`, the mock as its issuer and `key` published at its `/jwks`.
-async fn openid_app(mock: &Mock, key: &Key) -> TestApp {
+pub async fn openid_app(mock: &Mock, key: &Key) -> TestApp {
     serve_keys(mock, &[key]);
     let mut provider = provider_of(mock);
     provider.issuer = Some(mock.url.clone());
     provider.openid = Some(Box::new(OpenIdProvider {
         jwks_url: Url::parse(&format!("{}/jwks", mock.url)).expect("url"),
         id_token_algs: Some(vec!["ES256".into()]),
+        end_session_url: None,
     }));
     spawn_app(mock, |config| {
         config.scopes = vec!["openid".into(), "photos".into()];
@@ -84,14 +85,14 @@ async fn openid_app(mock: &Mock, key: &Key) -> TestApp {
 }
 
 /// The claims of a valid ID token for this sign-in's `nonce`.
-fn claims(mock: &Mock, nonce: &str) -> Value {
+pub fn claims(mock: &Mock, nonce: &str) -> Value {
     json!({"iss": mock.url, "sub": "alice", "aud": "photo-connect", "exp": now() + 300,
            "iat": now(), "nonce": nonce, "name": "Alice Hostile"})
 }
 
 /// Signs in from a fresh browser; the token endpoint answers with the ID token `forge` makes
 /// from this sign-in's nonce. Returns the callback's status and page, and that browser.
-async fn sign_in(
+pub async fn sign_in(
     app: &TestApp,
     mock: &Mock,
     forge: impl FnOnce(&str) -> String,

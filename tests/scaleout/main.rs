@@ -110,6 +110,8 @@ impl Cluster {
             redirect_uris: vec![app_url.join("cb").expect("url").to_string()],
             name: "photo-connect".into(),
             require_par: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             jwks: None,
         });
         let provider = provider::spawn(settings).await.expect("demo provider");
@@ -209,14 +211,21 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
     let keys: Vec<String> = redis.cli(&["--scan"]).lines().map(str::to_owned).collect();
     assert!(keys.len() >= 2, "both sessions are in Redis: {keys:?}");
     for key in &keys {
-        assert!(key.starts_with("photo-connect:session:"), "{key}");
+        // The back-channel logout index (C100): a set of sealed session ids per HMAC'd sid/sub.
+        let is_index = key.starts_with("photo-connect:logout:");
+        assert!(
+            key.starts_with("photo-connect:session:") || is_index,
+            "{key}"
+        );
         assert!(!key.contains(id), "a key names the cookie: {key}");
+        let command = if is_index { "SMEMBERS" } else { "GET" };
         let value = std::process::Command::new("redis-cli")
-            .args(["-p", &redis.port.to_string(), "GET", key])
+            .args(["-p", &redis.port.to_string(), command, key])
             .output()
             .expect("redis-cli")
             .stdout;
-        assert!(value.len() > 100, "{key}: {} bytes", value.len());
+        let least = if is_index { 40 } else { 100 };
+        assert!(value.len() > least, "{key}: {} bytes", value.len());
         // Tokens, codes, states, verifiers and cookie ids are all base64url: sealed, no run of
         // that alphabet survives (random bytes make one of 16 once in 2^32 tries).
         let longest = value
@@ -231,7 +240,7 @@ async fn a_redis_dump_holds_no_cookie_token_code_verifier_or_key_in_clear() {
         let text = String::from_utf8_lossy(&value).to_ascii_lowercase();
         for word in [
             "token", "bearer", "dpop", "verifier", "state", "bob", "\"d\"", "nonce", "subject",
-            "identity",
+            "identity", "sid",
         ] {
             assert!(!text.contains(word), "{key}: {word:?} in clear");
         }
@@ -593,6 +602,58 @@ async fn c38_a_logout_on_a_signs_the_old_cookie_out_on_b() {
         "nothing left in Redis: {:?}",
         redis.session_keys()
     );
+}
+
+#[tokio::test]
+async fn c100_a_back_channel_logout_received_by_a_ends_the_sessions_on_b() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut cluster = Cluster::redis(&redis, DemoSettings::for_tests()).await;
+    cluster.openid = true;
+    let (a, b) = (cluster.instance().await, cluster.instance().await);
+    let deliver = |at: &Instance, token: String| {
+        let url = at.at("/backchannel-logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .expect("back-channel logout")
+                .status()
+        }
+    };
+    // By sid: Bob's session, signed in on B, ended by a token that A received.
+    let bob = browser_jar();
+    sign_in_on(&bob, &b, "bob").await;
+    let alice_on_b = browser_jar();
+    sign_in_on(&alice_on_b, &b, "alice").await;
+    let state = &cluster.provider.state;
+    let sid = state.sid_of("photo-connect", "bob").expect("bob's sid");
+    let token = state.logout_token("photo-connect", None, Some(&sid));
+    assert_eq!(deliver(&a, token.clone()).await, StatusCode::OK);
+    assert_eq!(
+        photos(&bob, &b).await.0,
+        StatusCode::SEE_OTHER,
+        "ended on B"
+    );
+    assert_eq!(photos(&bob, &a).await.0, StatusCode::SEE_OTHER, "and on A");
+    assert_eq!(
+        photos(&alice_on_b, &b).await.0,
+        StatusCode::OK,
+        "Alice's stays"
+    );
+    // The jti cache is shared: the same token at B is a replay.
+    assert_eq!(deliver(&b, token).await, StatusCode::BAD_REQUEST);
+
+    // By sub: every session of Alice, on either instance, ended by a token that A received.
+    let alice_on_a = browser_jar();
+    sign_in_on(&alice_on_a, &a, "alice").await;
+    let token = state.logout_token("photo-connect", Some("alice"), None);
+    assert_eq!(deliver(&a, token).await, StatusCode::OK);
+    assert_eq!(photos(&alice_on_b, &b).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(photos(&alice_on_a, &a).await.0, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

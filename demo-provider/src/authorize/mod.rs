@@ -181,6 +181,8 @@ mod tests {
                     redirect_uris: vec!["https://client.example/cb".into()],
                     name: "unit".into(),
                     require_par: false,
+                    post_logout_redirect_uris: Vec::new(),
+                    backchannel_logout_uri: None,
                     jwks: None,
                 }],
                 max_pending,

@@ -27,6 +27,12 @@ pub struct RegisteredClient {
     /// This client must push its authorization requests (RFC 9126 §6: the client metadata
     /// `require_pushed_authorization_requests`); a plain one is refused.
     pub require_par: bool,
+    /// Exact-match `post_logout_redirect_uris` (OIDC RP-Initiated Logout 1.0 §3.1): where the
+    /// end-session endpoint may send the browser back; any other is refused.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The client's `backchannel_logout_uri` (OIDC Back-Channel Logout 1.0 §2.2): told, with a
+    /// logout token, when the provider ends a session the client has a grant in.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Parses a `DEMO_CLIENTS_FILE`: one client per line, `client_id client_secret redirect_uri
@@ -54,6 +60,8 @@ pub fn parse_clients_file(text: &str) -> anyhow::Result<Vec<RegisteredClient>> {
             redirect_uris,
             name: id.to_owned(),
             require_par: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             jwks: None,
         });
     }

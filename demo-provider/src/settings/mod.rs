@@ -179,6 +179,8 @@ impl DemoSettings {
                     client_secret: Secret::new(secret),
                     redirect_uris: uris.split_whitespace().map(str::to_owned).collect(),
                     require_par: false,
+                    post_logout_redirect_uris: Vec::new(),
+                    backchannel_logout_uri: None,
                     jwks: None,
                 });
             }
@@ -247,6 +249,13 @@ impl DemoSettings {
             for uri in &client.redirect_uris {
                 check_redirect_uri(uri, self.allow_http)
                     .with_context(|| format!("client {id:?}: redirect URI {uri:?} refused"))?;
+            }
+            // OIDC RP-Initiated Logout 1.0 §3.1 and Back-Channel Logout 1.0 §2.2: the same
+            // rules as redirect URIs (absolute, no fragment, https unless loopback).
+            let logout_uris = client.post_logout_redirect_uris.iter();
+            for uri in logout_uris.chain(&client.backchannel_logout_uri) {
+                check_redirect_uri(uri, self.allow_http)
+                    .with_context(|| format!("client {id:?}: logout URI {uri:?} refused"))?;
             }
         }
         Ok(())

@@ -39,6 +39,8 @@ pub fn registered(id: &str, secret: &str, uris: &[&str]) -> RegisteredClient {
         redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
         name: format!("{id} app"),
         require_par: false,
+        post_logout_redirect_uris: Vec::new(),
+        backchannel_logout_uri: None,
         jwks: None,
     }
 }

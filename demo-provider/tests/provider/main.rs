@@ -10,6 +10,7 @@ mod client_auth;
 mod consent;
 mod dpop;
 mod helpers;
+mod logout;
 mod metadata;
 mod openid;
 mod par;

@@ -5,6 +5,8 @@
 //! Without `openid` none of this runs: no nonce is made, no ID token is asked for or read.
 
 mod jwks;
+mod logout;
+pub mod logout_token;
 mod verify;
 
 use std::fmt;
@@ -31,6 +33,10 @@ pub struct Identity {
     pub name: Option<String>,
     /// The ID token itself, for a later RP-initiated logout's `id_token_hint`.
     pub id_token: RawIdToken,
+    /// `sid`, the provider's session (OIDC Back-Channel Logout 1.0 §2.1), if it sent one: a
+    /// logout token naming it ends this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Identity {
@@ -53,7 +59,6 @@ impl RawIdToken {
     }
 
     /// The token itself, for an `id_token_hint` (OIDC RP-Initiated Logout §2).
-    #[allow(dead_code, reason = "read by RP-initiated logout, which is to come")]
     pub fn secret(&self) -> &str {
         &self.0
     }
@@ -116,6 +121,8 @@ pub struct OpenId {
     /// The signature algorithms accepted: see [`verify::allowed_algs`].
     algs: Vec<CoreJwsSigningAlgorithm>,
     jwks: jwks::Jwks,
+    /// The provider's `end_session_endpoint` (OIDC RP-Initiated Logout 1.0 §2.1), if any.
+    end_session: Option<Url>,
 }
 
 impl OpenId {
@@ -140,7 +147,14 @@ impl OpenId {
             client_id: ClientId::new(client_id.to_owned()),
             algs,
             jwks: jwks::Jwks::new(jwks_url, http),
+            end_session: None,
         })
+    }
+
+    /// Sets the provider's `end_session_endpoint`, from its discovery document.
+    pub fn with_end_session(mut self, url: Option<Url>) -> Self {
+        self.end_session = url;
+        self
     }
 
     /// Checks the sign-in's ID token (OIDC Core §3.1.3.7) with the nonce its authorization

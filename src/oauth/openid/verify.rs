@@ -110,7 +110,18 @@ pub fn check(
         subject: subject.to_owned(),
         name,
         id_token: raw.clone(),
+        sid: sid_of(raw),
     })
+}
+
+/// The `sid` claim of a token whose signature was just checked (OIDC Back-Channel Logout 1.0
+/// §2.1; the library's standard claims do not have it), if present and of a sane length.
+fn sid_of(raw: &RawIdToken) -> Option<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    let payload = B64.decode(raw.0.split('.').nth(1)?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    let sid = claims["sid"].as_str()?;
+    (!sid.is_empty() && sid.len() <= MAX_SUB_LEN).then(|| sid.to_owned())
 }
 
 /// The library's refusal as ours: which check failed, never what the token said.

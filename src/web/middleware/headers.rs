@@ -22,14 +22,21 @@ struct Headers {
 }
 
 impl SecurityHeaders {
-    /// `image_origin` is the photos API's origin (photos are shown from there); `https` adds HSTS.
-    pub fn new(image_origin: &str, https: bool) -> anyhow::Result<Self> {
+    /// `image_origin` is the photos API's origin (photos are shown from there); `end_session`,
+    /// the provider's end-session origin, where the logout form's redirect may go; `https` adds
+    /// HSTS.
+    pub fn new(image_origin: &str, end_session: Option<&str>, https: bool) -> anyhow::Result<Self> {
         let mut always = HeaderMap::new();
         // No script at all, styles and images from known origins only, no framing, forms post
         // only to us (RFC 9700 §4.16 clickjacking; §4.2.4 no third-party content near the code).
+        // CSP 3 form-action also governs the redirects after a form's POST (RP-initiated logout).
+        let forms = match end_session {
+            Some(origin) => format!("'self' {origin}"),
+            None => "'self'".to_owned(),
+        };
         let csp = format!(
             "default-src 'none'; style-src 'self'; img-src 'self' {image_origin}; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+             form-action {forms}; frame-ancestors 'none'; base-uri 'none'"
         );
         always.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -89,7 +96,7 @@ mod tests {
     type Response = axum::response::Response;
 
     async fn applied(https: bool, response: Response) -> HeaderMap {
-        let headers = SecurityHeaders::new("http://photos.example", https).unwrap();
+        let headers = SecurityHeaders::new("http://photos.example", None, https).unwrap();
         SecurityHeaders::apply(State(headers), response)
             .await
             .headers()
@@ -112,6 +119,24 @@ mod tests {
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         assert!(!headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    }
+
+    #[test]
+    fn c99_the_logout_forms_redirect_may_reach_the_end_session_origin_only() {
+        let csp = |end_session| {
+            let headers =
+                SecurityHeaders::new("http://photos.example", end_session, false).expect("headers");
+            headers.0.always[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        };
+        assert!(csp(None).contains("form-action 'self';"));
+        let with = csp(Some("https://as.example"));
+        assert!(
+            with.contains("form-action 'self' https://as.example;"),
+            "{with}"
+        );
     }
 
     #[tokio::test]

@@ -116,6 +116,12 @@ async fn finish_login(
             session
                 .connect(&tokens, state.settings.session_idle)
                 .await?;
+            // Findable by the provider's sid and sub, for a back-channel logout (OIDC
+            // Back-Channel Logout 1.0 §2.7).
+            state
+                .sessions
+                .index_sign_in(&session, &tokens, state.settings.session_idle)
+                .await;
             // The granted scopes are the provider's text: escaped and bounded.
             let scopes = crate::text::escaped(&tokens.scopes.join(" "), 100);
             let outcome = Outcome(format!("signed in; scopes {scopes}"));

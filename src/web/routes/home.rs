@@ -56,17 +56,27 @@ async fn show_home(
     RawQuery(query): RawQuery,
     mismatch: Option<Extension<HostMismatch>>,
 ) -> Result<HomePage> {
-    let notice = notice(query.as_deref());
+    let notice = match returned_state(query.as_deref()) {
+        // Back from the provider's end-session endpoint (OIDC RP-Initiated Logout 1.0 §3): the
+        // notice only for the state this browser's logout sent; any other, the plain page.
+        Some(sent) => match session.take_logout(&sent).await? {
+            Some(kept) => notice(Some(&format!("notice={kept}"))),
+            None => None,
+        },
+        None => notice(query.as_deref()),
+    };
     let mismatch = mismatch.map(|Extension(m)| m);
     let provider_name = state.settings.provider_name.clone();
     // Read only when the inspector is on: off, the home page costs what it always did. // INSPECTOR
     let has_flow = crate::web::inspect::has_flow(&state, &session).await?; // INSPECTOR
 
-    if session.tokens().await?.is_some() {
-        // Under the session's lock: a connected visitor's idle limit is pushed back here.
+    if let Some(tokens) = session.tokens().await? {
+        // Under the session's lock: a connected visitor's idle limit is pushed back here, and
+        // the back-channel logout index with it.
         let idle = state.settings.session_idle;
         if session.renewal_due(idle).await? {
             session.renew(idle).await?;
+            state.sessions.index_sign_in(&session, &tokens, idle).await;
         }
         return Ok(HomePage {
             provider_name,
@@ -147,6 +157,12 @@ struct Notice {
     /// `success` or `info`: the CSS class.
     kind: &'static str,
     text: String,
+}
+
+/// The `state` a provider's end-session endpoint sent back, if the query has one.
+fn returned_state(query: Option<&str>) -> Option<String> {
+    let params = form::parse_unique(query?, 1024).ok()?;
+    params.get("state").cloned()
 }
 
 fn notice(query: Option<&str>) -> Option<Notice> {

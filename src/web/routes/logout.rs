@@ -1,4 +1,5 @@
-//! `POST /logout`: revokes the tokens at the provider (RFC 7009) and ends the session.
+//! `POST /logout`: revokes the tokens at the provider (RFC 7009) and ends the session; with
+//! OpenID Connect, goes on to the provider's end-session endpoint (RP-Initiated Logout 1.0).
 
 use axum::{
     Extension, Router,
@@ -12,6 +13,7 @@ use crate::{
     clock::now,
     form, metrics,
     oauth::TokenSet,
+    random::random_token,
     session::AppSession,
     telemetry::Outcome,
     web::{
@@ -49,32 +51,46 @@ async fn logout(
         return Err(AppError::Csrf);
     }
     let recording = Recording::start(&state);
-    let notice = match session.tokens().await? {
-        Some(tokens) => {
-            match recording
-                .run(revoke_both(&state, &tokens, &recording))
-                .await
-            {
-                Revocation::Done => "signed-out".to_owned(),
-                outcome => {
-                    let kind = if outcome == Revocation::Unsupported {
-                        "signed-out-local"
-                    } else {
-                        "signed-out-unrevoked"
-                    };
-                    match tokens.expires_at.map(|at| (at - now()).max(0)) {
-                        Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
-                        None => kind.to_owned(),
-                    }
+    let tokens = session.tokens().await?;
+    let notice = match &tokens {
+        Some(tokens) => match recording.run(revoke_both(&state, tokens, &recording)).await {
+            Revocation::Done => "signed-out".to_owned(),
+            outcome => {
+                let kind = if outcome == Revocation::Unsupported {
+                    "signed-out-local"
+                } else {
+                    "signed-out-unrevoked"
+                };
+                match tokens.expires_at.map(|at| (at - now()).max(0)) {
+                    Some(left) => format!("{kind}&minutes={}", (left + 59) / 60),
+                    None => kind.to_owned(),
                 }
             }
-        }
+        },
         None => "signed-out".to_owned(),
     };
     // With a wing recording, the revocations join its record, kept a little longer.
     recording
         .end(&session, state.settings.pending_login_ttl)
         .await?;
+    // OIDC RP-Initiated Logout 1.0 §2: with an ID token and a provider that has an
+    // end-session endpoint, the browser goes on there so the provider ends its session too,
+    // with a fresh state kept in the new anonymous session (§2 "state": checked on return).
+    let logout_state = random_token();
+    let end_session = tokens.as_ref().and_then(|tokens| {
+        state
+            .oauth
+            .end_session_url(tokens, &state.settings.home_url, &logout_state)
+    });
+    if let Some(url) = end_session {
+        session
+            .remember_logout(&logout_state, &notice, state.settings.pending_login_ttl)
+            .await?;
+        let outcome = Outcome(format!(
+            "signed out ({notice}), ending the provider's session"
+        ));
+        return Ok((Extension(outcome), Redirect::to(url.as_str())));
+    }
     let outcome = Outcome(format!("signed out ({notice})"));
     Ok((
         Extension(outcome),

@@ -2,6 +2,7 @@
 //! in two routers: those that change the session, served under its lock, and those that never do.
 
 mod assets;
+mod backchannel_logout;
 mod callback;
 mod connect;
 mod health;
@@ -44,6 +45,12 @@ pub fn unlocked() -> Router<AppState> {
         .merge(health::router())
         .merge(assets::router())
         .merge(jwks::router())
+}
+
+/// The routes that take no session at all, served outside the session layers (like the
+/// wings' and `/metrics`): the provider's back-channel logout, whose request has no cookie.
+pub fn sessionless() -> Router<AppState> {
+    backchannel_logout::router()
 }
 
 /// For HEAD on routes whose GET has side effects (the callback consumes a state and redeems a

@@ -16,9 +16,12 @@ pub fn router() -> Router<AppState> {
 /// Renews a connected session (its record's expiry, and the cookie's `Max-Age` with the save)
 /// and goes back to `/photos`; anyone else goes home to connect.
 async fn renew(State(state): State<AppState>, session: AppSession) -> Result<Redirect> {
-    if session.tokens().await?.is_none() {
+    let Some(tokens) = session.tokens().await? else {
         return Ok(Redirect::to("/?notice=connect-first"));
-    }
-    session.renew(state.settings.session_idle).await?;
+    };
+    let idle = state.settings.session_idle;
+    session.renew(idle).await?;
+    // The back-channel logout index lives as long as the session.
+    state.sessions.index_sign_in(&session, &tokens, idle).await;
     Ok(Redirect::to("/photos"))
 }
