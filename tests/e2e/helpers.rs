@@ -126,18 +126,16 @@ impl TestApp {
         body
     }
 
-    /// Logs out with the logout form's token from `page` (a photos or connected home page). // INSPECTOR
-    #[cfg(feature = "inspector")] // INSPECTOR
+    /// Logs out with the logout form's token from `page` (a photos or connected home page).
     pub async fn logout_from(&self, page: &str) -> reqwest::Response {
-        // INSPECTOR
-        let token = attribute_after(page, r#"name="csrf_token" value=""#).expect("csrf field"); // INSPECTOR
-        self.client // INSPECTOR
-            .post(self.at("/logout")) // INSPECTOR
-            .form(&[("csrf_token", token.as_str())]) // INSPECTOR
-            .send() // INSPECTOR
-            .await // INSPECTOR
-            .expect("logout") // INSPECTOR
-    } // INSPECTOR
+        let token = attribute_after(page, r#"name="csrf_token" value=""#).expect("csrf field");
+        self.client
+            .post(self.at("/logout"))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .expect("logout")
+    }
 
     /// How many token requests the provider has received.
     pub fn token_requests(&self) -> usize {

@@ -81,14 +81,7 @@ async fn c38_logout_revokes_the_grant_at_the_provider() {
         .cloned()
         .expect("an access token");
     assert!(app.provider.state.access_token_valid(&access_token));
-    let token = attribute_after(&photos, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&photos).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
         !app.provider.state.access_token_valid(&access_token),

@@ -16,14 +16,7 @@ fn openid_config() -> Config {
 /// Signs in as `user` and posts the logout form; returns the logout's redirect.
 async fn sign_in_and_log_out(app: &TestApp, user: &str) -> reqwest::Url {
     let page = app.login_as(user).await;
-    let token = attribute_after(&page, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&page).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     location(response.headers())
 }

@@ -68,14 +68,7 @@ async fn a_whole_flow_shows_in_the_documented_series() {
         value(&signed_in, metrics::SESSIONS_ACTIVE) >= 1.0,
         "{signed_in}"
     );
-    let token = attribute_after(&page, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&page).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     let (_, _, after) = scrape(app.at("/metrics")).await;

@@ -53,14 +53,7 @@ async fn c98_private_key_jwt_signs_in_refreshes_and_revokes_at_logout_without_a_
         let tables = app.provider.state.tables();
         tables.access.keys().next().cloned().expect("a token")
     };
-    let token = attribute_after(&page, r#"name="csrf_token" value=""#).expect("csrf field");
-    let response = app
-        .client
-        .post(app.at("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .expect("logout");
+    let response = app.logout_from(&page).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let notice = response.headers()[header::LOCATION]
         .to_str()
