@@ -41,7 +41,9 @@ impl Sessions {
         };
         let mut names = vec![sub_name(&identity.subject)];
         names.extend(identity.sid.as_deref().map(sid_name));
-        if let Err(err) = self.logout_index.add(&names, id, idle).await {
+        // Boxed: the store's future stays out of every handler that may index (the home page,
+        // the callback), which would otherwise grow and be copied on each of their requests.
+        if let Err(err) = Box::pin(self.logout_index.add(&names, id, idle)).await {
             tracing::warn!(error = %err, "a session could not be indexed for back-channel logout");
         }
     }

@@ -59,7 +59,8 @@ async fn show_home(
     let notice = match returned_state(query.as_deref()) {
         // Back from the provider's end-session endpoint (OIDC RP-Initiated Logout 1.0 §3): the
         // notice only for the state this browser's logout sent; any other, the plain page.
-        Some(sent) => match session.take_logout(&sent).await? {
+        // Boxed: rare, and kept out of the size of every home page's future.
+        Some(sent) => match Box::pin(session.take_logout(&sent)).await? {
             Some(kept) => notice(Some(&format!("notice={kept}"))),
             None => None,
         },
